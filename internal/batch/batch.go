@@ -1,0 +1,127 @@
+// Package batch cuts a stream of encoded JSON log entries into intake
+// payloads that respect the Datadog logs intake limits: at most MaxEntries
+// entries and at most MaxBytes bytes of uncompressed JSON array per request.
+package batch
+
+// Intake limits (Datadog "Send logs" API, v2).
+const (
+	IntakeMaxEntries = 1000
+	IntakeMaxBytes   = 5_000_000
+	// IntakeMaxLogBytes is the largest single log the intake keeps whole.
+	IntakeMaxLogBytes = 1_000_000
+)
+
+// Batch is one payload: a JSON array "[e0,e1,...]" kept as one contiguous
+// buffer, plus where each entry starts so the payload can be split (400 or 413
+// answers) without re-encoding. A Batch owns its memory; it never points into
+// Fluent Bit's chunk.
+type Batch struct {
+	data   []byte // "[" e0 "," e1 ... (no closing bracket until Bytes)
+	starts []int  // offset of each entry in data
+	closed bool
+}
+
+// Reset empties b, keeping its buffers for reuse.
+func (b *Batch) Reset() {
+	b.data = b.data[:0]
+	b.starts = b.starts[:0]
+	b.closed = false
+}
+
+// Len is the number of entries.
+func (b *Batch) Len() int { return len(b.starts) }
+
+// Size is the byte length of the payload if it were closed now.
+func (b *Batch) Size() int {
+	if len(b.starts) == 0 {
+		return 2
+	}
+	if b.closed {
+		return len(b.data)
+	}
+	return len(b.data) + 1
+}
+
+// SizeWith is the payload size after adding an entry of n bytes.
+func (b *Batch) SizeWith(n int) int {
+	if len(b.starts) == 0 {
+		return n + 2
+	}
+	return b.Size() + 1 + n
+}
+
+// Begin opens a new entry and returns the buffer to append its JSON to.
+// The caller appends the entry's bytes and hands the result to End.
+func (b *Batch) Begin() []byte {
+	if b.closed {
+		b.data = b.data[:len(b.data)-1]
+		b.closed = false
+	}
+	if len(b.starts) == 0 {
+		b.data = append(b.data[:0], '[')
+	} else {
+		b.data = append(b.data, ',')
+	}
+	b.starts = append(b.starts, len(b.data))
+	return b.data
+}
+
+// End records the entry appended since Begin (buf is Begin's result grown).
+func (b *Batch) End(buf []byte) { b.data = buf }
+
+// Abort drops the entry opened by the last Begin (for example when it turned
+// out too large for this batch); buf is discarded.
+func (b *Batch) Abort() {
+	n := len(b.starts) - 1
+	start := b.starts[n]
+	b.starts = b.starts[:n]
+	b.data = b.data[:start-1] // drop the '[' or ','
+}
+
+// LastEntrySize is the size of the most recently ended entry.
+func (b *Batch) LastEntrySize() int {
+	n := len(b.starts)
+	if n == 0 {
+		return 0
+	}
+	return len(b.data) - b.starts[n-1]
+}
+
+// Entry returns entry i's JSON (valid until b changes).
+func (b *Batch) Entry(i int) []byte {
+	end := len(b.data)
+	if b.closed {
+		end--
+	}
+	if i+1 < len(b.starts) {
+		end = b.starts[i+1] - 1
+	}
+	return b.data[b.starts[i]:end]
+}
+
+// Bytes closes the array and returns the whole payload (valid until b changes).
+func (b *Batch) Bytes() []byte {
+	if len(b.starts) == 0 {
+		return []byte("[]")
+	}
+	if !b.closed {
+		b.data = append(b.data, ']')
+		b.closed = true
+	}
+	return b.data
+}
+
+// Append adds an already encoded entry (used when splitting).
+func (b *Batch) Append(entry []byte) {
+	buf := b.Begin()
+	b.End(append(buf, entry...))
+}
+
+// Slice returns a new Batch holding copies of entries [i, j).
+func (b *Batch) Slice(i, j int) *Batch {
+	out := &Batch{}
+	for k := i; k < j; k++ {
+		out.Append(b.Entry(k))
+	}
+	return out
+}

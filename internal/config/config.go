@@ -1,0 +1,63 @@
+// Package config reads an [OUTPUT] section's properties once, at init, into a
+// validated Config. Every error names the offending key so a bad FireLens
+// option fails Fluent Bit's start-up with a message the user can act on.
+package config
+
+import "time"
+
+// Header is one extra HTTP header sent with every intake request (`header`).
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Config is the validated configuration of one [OUTPUT] instance.
+// Its String method never prints the API key.
+type Config struct {
+	// Where to send.
+	Site      string // site name, default "datadoghq.com"
+	URL       string // full intake URL, e.g. https://http-intake.logs.datadoghq.com/api/v2/logs
+	APIKey    string // from apikey, apikey_file or DD_API_KEY; never logged
+	APIKeySrc string // "apikey", "apikey_file" or "DD_API_KEY" (for messages)
+	Proxy     string // proxy URL or ""
+	Headers   []Header
+
+	// Transport.
+	Timeout        time.Duration // per HTTP request, default 30s
+	TLSVerify      bool          // default true
+	TLSCAFile      string
+	MaxRetries     int           // retries of one payload inside a flush, default 5
+	RetryBudget    time.Duration // per-flush time budget for retries, default 60s
+	MaxConcurrency int           // payloads of one chunk in flight at once, default 4
+
+	// Wire format.
+	Compression      string // "gzip" (default), "deflate", "zstd", "none"
+	CompressionLevel int    // 0 means the codec's chosen default
+	MaxBatchEntries  int    // <= 1000, default 1000
+	MaxBatchBytes    int    // <= 5,000,000 uncompressed, default 5,000,000
+
+	// Record shaping (same meaning as Fluent Bit's built-in datadog output).
+	Service       string // dd_service
+	Source        string // dd_source
+	Tags          string // dd_tags, comma separated key:value
+	MessageKey    string // dd_message_key; "" means: "log", else "message"
+	Hostname      string // dd_hostname
+	Provider      string // "" or "ecs"
+	JSONDateKey   string // json_date_key, default "timestamp"; "" when disabled ("false"/"off")
+	IncludeTagKey bool   // include_tag_key
+	TagKey        string // tag_key, default "tagkey"
+
+	// ECS (provider ecs).
+	ECSTagStyle    string        // "agent" (default), "builtin", "both"
+	ECSMetadataURI string        // from ECS_CONTAINER_METADATA_URI_V4 unless ecs_metadata_uri is set; "" disables
+	ECSRefresh     time.Duration // task metadata refresh interval, default 5m
+	DetectStatus   bool          // detect_status: leading ERROR/WARN/... in plain text messages
+	StderrStatus   string        // stderr_status: status for source=stderr records without a level ("" = none)
+
+	// Environment fallbacks for unified service tagging (DD_ENV, DD_SERVICE, DD_VERSION).
+	Env     string
+	Version string
+
+	// Self-observability.
+	StatsInterval time.Duration // stats_interval, default 60s; 0 disables the periodic line
+}

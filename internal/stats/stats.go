@@ -1,0 +1,61 @@
+// Package stats holds one instance's counters. They are plain atomics so the
+// flush path can bump them from concurrent workers without locks, and a
+// Snapshot is what gets logged periodically and at exit.
+package stats
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// Counters of one [OUTPUT] instance. All fields are safe for concurrent use.
+type Counters struct {
+	RecordsIn     atomic.Int64 // log records decoded from chunks
+	RecordsOut    atomic.Int64 // records accepted by the intake
+	Payloads      atomic.Int64 // payloads accepted by the intake
+	BytesRaw      atomic.Int64 // uncompressed JSON bytes accepted
+	BytesWire     atomic.Int64 // compressed bytes accepted
+	Retries       atomic.Int64 // HTTP attempts that were retried
+	DropMalformed atomic.Int64 // records or chunks dropped as undecodable
+	DropRejected  atomic.Int64 // records the intake refused with 400
+	DropTooOld    atomic.Int64 // records older than the intake accepts (counted, still sent)
+	Truncated     atomic.Int64 // messages truncated to the 1 MB per-log limit
+	DedupSkipped  atomic.Int64 // payloads not resent because already accepted
+	FlushOK       atomic.Int64
+	FlushRetry    atomic.Int64
+	FlushError    atomic.Int64
+	Panics        atomic.Int64
+}
+
+// Snapshot is a point-in-time copy of Counters.
+type Snapshot struct {
+	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries    int64
+	DropMalformed, DropRejected, DropTooOld, Truncated, DedupSkipped int64
+	FlushOK, FlushRetry, FlushError, Panics                          int64
+}
+
+// Snapshot reads every counter.
+func (c *Counters) Snapshot() Snapshot {
+	return Snapshot{
+		RecordsIn: c.RecordsIn.Load(), RecordsOut: c.RecordsOut.Load(), Payloads: c.Payloads.Load(),
+		BytesRaw: c.BytesRaw.Load(), BytesWire: c.BytesWire.Load(), Retries: c.Retries.Load(),
+		DropMalformed: c.DropMalformed.Load(), DropRejected: c.DropRejected.Load(),
+		DropTooOld: c.DropTooOld.Load(), Truncated: c.Truncated.Load(), DedupSkipped: c.DedupSkipped.Load(),
+		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
+		Panics: c.Panics.Load(),
+	}
+}
+
+// String renders the snapshot as one key=value log line.
+func (s Snapshot) String() string {
+	ratio := 0.0
+	if s.BytesWire > 0 {
+		ratio = float64(s.BytesRaw) / float64(s.BytesWire)
+	}
+	return fmt.Sprintf("records_in=%d records_out=%d payloads=%d bytes_raw=%d bytes_wire=%d ratio=%.2f "+
+		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d dedup_skipped=%d "+
+		"flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
+		s.RecordsIn, s.RecordsOut, s.Payloads, s.BytesRaw, s.BytesWire, ratio,
+		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.DedupSkipped,
+		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
+}

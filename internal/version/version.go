@@ -1,0 +1,8 @@
+// Package version carries the plugin's version, set at link time by the Makefile.
+package version
+
+// Version is overwritten with -ldflags -X at build time.
+var Version = "dev"
+
+// UserAgent names the plugin in every intake request.
+func UserAgent() string { return "out_datadog_go/" + Version + " (fluent-bit go output)" }
