@@ -1,0 +1,116 @@
+// Package transcode writes msgpack values as JSON, appending to a byte slice.
+//
+// It is hand-written rather than built on json-iterator: the records arrive as
+// msgpack, so going through a generic JSON library would mean decoding every
+// value into interface{} first (allocations per value), and the library's
+// string writer does not replace invalid UTF-8 unless HTML escaping is on.
+// BenchmarkAppendString* in this package compare the two; see
+// benchmarks/RESULTS.md for the figures.
+package transcode
+
+import (
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// safe[b] is true for ASCII bytes that go into a JSON string as they are.
+var safe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	t['"'] = false
+	t['\\'] = false
+	return t
+}()
+
+// AppendString appends s as a quoted JSON string. Bytes that are not valid
+// UTF-8 become U+FFFD, so the result is always valid JSON that the intake
+// accepts; control characters are escaped.
+func AppendString(dst, s []byte) []byte {
+	dst, _ = AppendStringLimit(dst, s, -1)
+	return dst
+}
+
+// AppendStringLimit is AppendString with the escaped content (between the
+// quotes) limited to at most limit bytes (limit < 0: no limit). It cuts at a
+// character boundary, never inside an escape or a UTF-8 sequence, and
+// reports whether it cut.
+func AppendStringLimit(dst, s []byte, limit int) ([]byte, bool) {
+	dst = append(dst, '"')
+	start := len(dst)
+	if limit < 0 || len(s)*6 <= limit { // cannot exceed: skip the checks
+		limit = -1
+	}
+	i, last := 0, 0 // last: start of the run of safe bytes not yet copied
+	for i < len(s) {
+		c := s[i]
+		if safe[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			w := 6 // \u00XX
+			if c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' {
+				w = 2
+			}
+			if limit >= 0 && len(dst)-start+(i-last)+w > limit {
+				return cut(dst, s, last, i, start, limit), true
+			}
+			dst = append(dst, s[last:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			last = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			if limit >= 0 && len(dst)-start+(i-last)+3 > limit {
+				return cut(dst, s, last, i, start, limit), true
+			}
+			dst = append(dst, s[last:i]...)
+			dst = append(dst, "\uFFFD"...)
+			i++
+			last = i
+			continue
+		}
+		if limit >= 0 && len(dst)-start+(i-last)+size > limit {
+			return cut(dst, s, last, i, start, limit), true
+		}
+		i += size // valid multi-byte character: part of the run
+	}
+	if limit >= 0 && len(dst)-start+(len(s)-last) > limit {
+		return cut(dst, s, last, len(s), start, limit), true
+	}
+	dst = append(dst, s[last:]...)
+	return append(dst, '"'), false
+}
+
+// cut copies as much of the pending run s[last:i] as fits under limit (the
+// run holds only whole characters that need no escaping, so any position that
+// is not inside a UTF-8 sequence is a boundary), then closes the string.
+func cut(dst, s []byte, last, i, start, limit int) []byte {
+	room := limit - (len(dst) - start)
+	if room > i-last {
+		room = i - last
+	}
+	if room > 0 {
+		end := last + room
+		for end > last && end < len(s) && !utf8.RuneStart(s[end]) {
+			end--
+		}
+		dst = append(dst, s[last:end]...)
+	}
+	return append(dst, '"')
+}
