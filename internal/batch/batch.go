@@ -72,6 +72,7 @@ func (b *Batch) End(buf []byte) { b.data = buf }
 // Abort drops the entry opened by the last Begin (for example when it turned
 // out too large for this batch); buf is discarded.
 func (b *Batch) Abort() {
+	b.closed = false
 	n := len(b.starts) - 1
 	start := b.starts[n]
 	b.starts = b.starts[:n]

@@ -33,7 +33,6 @@ type Codec struct {
 	zenc  *zstd.Encoder
 }
 
-
 // New returns a Codec for name at level (0 = DefaultLevel[name]).
 func New(name string, level int) (*Codec, error) {
 	c := &Codec{name: name, level: level}

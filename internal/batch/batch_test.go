@@ -1,0 +1,58 @@
+package batch
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+)
+
+func TestBuildAndSplit(t *testing.T) {
+	var b Batch
+	if got := string(b.Bytes()); got != "[]" {
+		t.Fatalf("empty batch = %q", got)
+	}
+	for i := 0; i < 5; i++ {
+		buf := b.Begin()
+		b.End(append(buf, fmt.Sprintf(`{"i":%d}`, i)...))
+	}
+	if b.Len() != 5 || b.Size() != len(b.Bytes()) {
+		t.Fatalf("len=%d size=%d bytes=%d", b.Len(), b.Size(), len(b.Bytes()))
+	}
+	var all []map[string]int
+	if err := json.Unmarshal(b.Bytes(), &all); err != nil || len(all) != 5 {
+		t.Fatalf("payload %s: %v", b.Bytes(), err)
+	}
+	// Adding after Bytes reopens the array.
+	buf := b.Begin()
+	b.End(append(buf, `{"i":5}`...))
+	if want := `[{"i":0},{"i":1},{"i":2},{"i":3},{"i":4},{"i":5}]`; string(b.Bytes()) != want {
+		t.Fatalf("got %s", b.Bytes())
+	}
+	for i := 0; i < b.Len(); i++ {
+		if want := fmt.Sprintf(`{"i":%d}`, i); string(b.Entry(i)) != want {
+			t.Errorf("Entry(%d) = %s", i, b.Entry(i))
+		}
+	}
+	l, r := b.Slice(0, 3), b.Slice(3, 6)
+	if string(l.Bytes()) != `[{"i":0},{"i":1},{"i":2}]` || string(r.Bytes()) != `[{"i":3},{"i":4},{"i":5}]` {
+		t.Errorf("split: %s | %s", l.Bytes(), r.Bytes())
+	}
+	// Abort drops the last entry, also after End.
+	b.Abort()
+	if string(b.Bytes()) != `[{"i":0},{"i":1},{"i":2},{"i":3},{"i":4}]` {
+		t.Errorf("after Abort: %s", b.Bytes())
+	}
+	one := &Batch{}
+	one.Append([]byte(`{}`))
+	one.Abort()
+	if one.Len() != 0 || string(one.Bytes()) != "[]" {
+		t.Errorf("abort only entry: %q", one.Bytes())
+	}
+	if sw := one.SizeWith(10); sw != 12 {
+		t.Errorf("SizeWith on empty = %d", sw)
+	}
+	b.Reset()
+	if b.Len() != 0 || string(b.Bytes()) != "[]" {
+		t.Errorf("after Reset: %q", b.Bytes())
+	}
+}
