@@ -55,8 +55,9 @@ type Config struct {
 	StderrStatus   string        // stderr_status: status for source=stderr records without a level ("" = none)
 
 	// Environment fallbacks for unified service tagging (DD_ENV, DD_SERVICE, DD_VERSION).
-	Env     string
-	Version string
+	Env        string // DD_ENV
+	EnvService string // DD_SERVICE
+	Version    string // DD_VERSION
 
 	// Self-observability.
 	StatsInterval time.Duration // stats_interval, default 60s; 0 disables the periodic line

@@ -1,0 +1,184 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+const key = "0123456789abcdef0123456789abcdef"
+
+func parseMap(m map[string]string, envm map[string]string) (*Config, error) {
+	files := map[string]string{"/keyfile": "  " + key + "\n", "/empty": "\n", "/ca.pem": "PEM"}
+	return Parse(
+		func(k string) string { return m[k] },
+		func(k string) string { return envm[k] },
+		func(p string) ([]byte, error) {
+			if v, ok := files[p]; ok {
+				return []byte(v), nil
+			}
+			return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrNotExist}
+		})
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := parseMap(map[string]string{"apikey": key}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults()
+	if c.URL != "https://http-intake.logs.datadoghq.com/api/v2/logs" || c.Compression != "gzip" ||
+		c.MaxBatchEntries != 1000 || c.MaxBatchBytes != 5_000_000 || c.JSONDateKey != "timestamp" ||
+		c.TagKey != "tagkey" || !c.TLSVerify || c.Timeout != want.Timeout || c.MaxRetries != 5 ||
+		c.ECSTagStyle != "agent" || c.Provider != "" || c.MessageKey != "" || c.APIKeySrc != "apikey" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestSites(t *testing.T) {
+	for _, site := range []string{"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu",
+		"ap1.datadoghq.com", "ap2.datadoghq.com", "uk1.datadoghq.com", "ddog-gov.com", "us2.ddog-gov.com"} {
+		c, err := parseMap(map[string]string{"apikey": key, "site": site}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", site, err)
+		}
+		if want := "https://http-intake.logs." + site + "/api/v2/logs"; c.URL != want {
+			t.Errorf("%s: %s, want %s", site, c.URL, want)
+		}
+	}
+}
+
+func TestKeys(t *testing.T) {
+	cases := []struct {
+		name  string
+		props map[string]string
+		env   map[string]string
+		check func(c *Config) bool
+	}{
+		{"endpoint without path", map[string]string{"endpoint": "http://127.0.0.1:8080"}, nil,
+			func(c *Config) bool { return c.URL == "http://127.0.0.1:8080/api/v2/logs" }},
+		{"endpoint with path", map[string]string{"endpoint": "https://intake.example/custom"}, nil,
+			func(c *Config) bool { return c.URL == "https://intake.example/custom" }},
+		{"endpoint overrides site", map[string]string{"endpoint": "http://localhost:1/", "site": "datadoghq.eu"}, nil,
+			func(c *Config) bool { return c.URL == "http://localhost:1/api/v2/logs" }},
+		{"apikey_file", map[string]string{"apikey": "", "apikey_file": "/keyfile"}, nil,
+			func(c *Config) bool { return c.APIKey == key && c.APIKeySrc == "apikey_file" }},
+		{"DD_API_KEY", map[string]string{"apikey": ""}, map[string]string{"DD_API_KEY": key},
+			func(c *Config) bool { return c.APIKey == key && c.APIKeySrc == "DD_API_KEY" }},
+		{"compress values", map[string]string{"compress": "zstd"}, nil, func(c *Config) bool { return c.Compression == "zstd" }},
+		{"compress off", map[string]string{"compress": "off"}, nil, func(c *Config) bool { return c.Compression == "none" }},
+		{"compress deflate level", map[string]string{"compress": "deflate", "compression_level": "9"}, nil,
+			func(c *Config) bool { return c.Compression == "deflate" && c.CompressionLevel == 9 }},
+		{"shaping keys", map[string]string{"dd_service": "s", "dd_source": "src", "dd_tags": "env:prod", "dd_message_key": "log",
+			"dd_hostname": "h", "provider": "ECS", "include_tag_key": "true", "tag_key": "t"}, nil,
+			func(c *Config) bool {
+				return c.Service == "s" && c.Source == "src" && c.Tags == "env:prod" && c.MessageKey == "log" &&
+					c.Hostname == "h" && c.Provider == "ecs" && c.IncludeTagKey && c.TagKey == "t"
+			}},
+		{"json_date_key off", map[string]string{"json_date_key": "false"}, nil, func(c *Config) bool { return c.JSONDateKey == "" }},
+		{"json_date_key custom", map[string]string{"json_date_key": "@timestamp"}, nil, func(c *Config) bool { return c.JSONDateKey == "@timestamp" }},
+		{"header", map[string]string{"header": "X-Team  web"}, nil,
+			func(c *Config) bool { return len(c.Headers) == 1 && c.Headers[0] == Header{"X-Team", "web"} }},
+		{"proxy", map[string]string{"proxy": "http://proxy:3128"}, nil, func(c *Config) bool { return c.Proxy == "http://proxy:3128" }},
+		{"durations", map[string]string{"timeout": "5", "retry_budget": "2m", "ecs_metadata_refresh": "30s", "stats_interval": "0"}, nil,
+			func(c *Config) bool {
+				return c.Timeout == 5*time.Second && c.RetryBudget == 2*time.Minute && c.ECSRefresh == 30*time.Second && c.StatsInterval == 0
+			}},
+		{"sizes", map[string]string{"max_batch_bytes": "512KB", "max_batch_entries": "200"}, nil,
+			func(c *Config) bool { return c.MaxBatchBytes == 512000 && c.MaxBatchEntries == 200 }},
+		{"tls", map[string]string{"tls_verify": "off", "tls_ca_file": "/ca.pem"}, nil,
+			func(c *Config) bool { return !c.TLSVerify && c.TLSCAFile == "/ca.pem" }},
+		{"ecs options", map[string]string{"ecs_tag_style": "both", "detect_status": "on", "stderr_status": "ERROR"},
+			map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "http://169.254.170.2/v4/abc", "DD_ENV": "prod", "DD_VERSION": "1.2", "DD_SERVICE": "svc"},
+			func(c *Config) bool {
+				return c.ECSTagStyle == "both" && c.DetectStatus && c.StderrStatus == "error" &&
+					c.ECSMetadataURI == "http://169.254.170.2/v4/abc" && c.Env == "prod" && c.Version == "1.2" && c.EnvService == "svc"
+			}},
+		{"ecs metadata off", map[string]string{"ecs_metadata_uri": "off"}, map[string]string{"ECS_CONTAINER_METADATA_URI_V4": "http://x/v4"},
+			func(c *Config) bool { return c.ECSMetadataURI == "" }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			props := map[string]string{"apikey": key}
+			for k, v := range tc.props {
+				props[k] = v
+			}
+			c, err := parseMap(props, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("unexpected config: %+v", c)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	cases := []struct {
+		props   map[string]string
+		env     map[string]string
+		wantKey string
+	}{
+		{map[string]string{"apikey": ""}, nil, "apikey:"},
+		{map[string]string{"apikey": "", "apikey_file": "/missing"}, nil, "apikey_file:"},
+		{map[string]string{"apikey": "", "apikey_file": "/empty"}, nil, "apikey_file:"},
+		{map[string]string{"site": "datadoghq.org"}, nil, "site:"},
+		{map[string]string{"endpoint": "ftp://x"}, nil, "endpoint:"},
+		{map[string]string{"endpoint": "http://"}, nil, "endpoint:"},
+		{map[string]string{"compress": "brotli"}, nil, "compress:"},
+		{map[string]string{"compression_level": "12"}, nil, "compression_level:"},
+		{map[string]string{"compress": "zstd", "compression_level": "7"}, nil, "compression_level:"},
+		{map[string]string{"provider": "k8s"}, nil, "provider:"},
+		{map[string]string{"timeout": "soon"}, nil, "timeout:"},
+		{map[string]string{"timeout": "0"}, nil, "timeout:"},
+		{map[string]string{"tls_verify": "maybe"}, nil, "tls_verify:"},
+		{map[string]string{"tls_ca_file": "/nope.pem"}, nil, "tls_ca_file:"},
+		{map[string]string{"max_batch_entries": "1001"}, nil, "max_batch_entries:"},
+		{map[string]string{"max_batch_bytes": "6MB"}, nil, "max_batch_bytes:"},
+		{map[string]string{"max_retries": "-1"}, nil, "max_retries:"},
+		{map[string]string{"max_concurrency": "0"}, nil, "max_concurrency:"},
+		{map[string]string{"proxy": "proxy:3128"}, nil, "proxy:"},
+		{map[string]string{"header": "X-Only"}, nil, "header:"},
+		{map[string]string{"ecs_tag_style": "fancy"}, nil, "ecs_tag_style:"},
+		{map[string]string{"stderr_status": "bad"}, nil, "stderr_status:"},
+		{map[string]string{"ecs_metadata_uri": "not a url"}, nil, "ecs_metadata_uri:"},
+		{map[string]string{"include_tag_key": "2"}, nil, "include_tag_key:"},
+	}
+	for _, tc := range cases {
+		props := map[string]string{"apikey": key}
+		for k, v := range tc.props {
+			props[k] = v
+		}
+		_, err := parseMap(props, tc.env)
+		if err == nil {
+			t.Errorf("%v: accepted", tc.props)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), tc.wantKey) {
+			t.Errorf("%v: error %q does not start with %q", tc.props, err, tc.wantKey)
+		}
+		if strings.Contains(err.Error(), key) {
+			t.Errorf("%v: error leaks the API key", tc.props)
+		}
+		if errors.Unwrap(err) == nil && strings.Contains(err.Error(), "%!") {
+			t.Errorf("bad format: %v", err)
+		}
+	}
+}
+
+func TestStringNeverShowsKey(t *testing.T) {
+	c, err := parseMap(map[string]string{"apikey": key, "dd_tags": "oops:" + key, "proxy": "http://user:secret@proxy:3128"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.String()
+	if strings.Contains(s, key) || strings.Contains(s, key[:8]) || strings.Contains(s, "secret") {
+		t.Errorf("String leaks: %s", s)
+	}
+	if !strings.Contains(s, "apikey=<from apikey>") {
+		t.Errorf("String: %s", s)
+	}
+}
