@@ -21,9 +21,19 @@ const (
 	None    = "none"
 )
 
-// DefaultLevel is the level used when the configuration gives none, per codec.
-// Chosen by measurement on FireLens-shaped payloads (see README's table).
-var DefaultLevel = map[string]int{Gzip: 1, Deflate: 1, Zstd: int(zstd.SpeedFastest)}
+// DefaultLevel is the level used when the configuration gives none, per
+// codec. Chosen by measurement on FireLens-shaped payloads (README's table):
+// klauspost gzip level 3 is as fast as level 2 and within 1.05x of the size
+// standard gzip reaches at its default level 6, where level 1 is 1.13x.
+func DefaultLevel(name string) int {
+	switch name {
+	case Gzip, Deflate:
+		return 3
+	case Zstd:
+		return int(zstd.SpeedFastest)
+	}
+	return 0
+}
 
 // Codec compresses payloads. It is safe for concurrent use.
 type Codec struct {
@@ -37,7 +47,7 @@ type Codec struct {
 func New(name string, level int) (*Codec, error) {
 	c := &Codec{name: name, level: level}
 	if level == 0 {
-		c.level = DefaultLevel[name]
+		c.level = DefaultLevel(name)
 	}
 	switch name {
 	case Gzip:

@@ -1,0 +1,177 @@
+// Package ecs turns what ECS tells a FireLens log router about a container
+// into the tags the Datadog Agent puts on the same container's metrics and
+// traces, so a log can be pivoted to them.
+package ecs
+
+import "strings"
+
+// ARN is a parsed Amazon Resource Name: arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE.
+type ARN struct {
+	Partition, Service, Region, Account, Resource string
+}
+
+// ParseARN splits an ARN; ok is false for anything that is not one.
+func ParseARN(s string) (ARN, bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[5] == "" {
+		return ARN{}, false
+	}
+	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, true
+}
+
+// Task is what a task ARN says.
+type Task struct {
+	ARN, Region, Account, Cluster, ID string
+}
+
+// ParseTaskARN understands both formats ECS has used:
+//
+//	old: arn:aws:ecs:REGION:ACCOUNT:task/TASK_ID
+//	new: arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER_NAME/TASK_ID
+//
+// (Fluent Bit's built-in output takes everything after "task/" as the ID,
+// which gives "CLUSTER/ID" for new ARNs; the ID is the last segment.)
+func ParseTaskARN(s string) (Task, bool) {
+	a, ok := ParseARN(s)
+	if !ok || !strings.HasPrefix(a.Resource, "task/") {
+		return Task{}, false
+	}
+	t := Task{ARN: s, Region: a.Region, Account: a.Account}
+	rest := strings.TrimPrefix(a.Resource, "task/")
+	if cluster, id, found := strings.Cut(rest, "/"); found {
+		t.Cluster, t.ID = cluster, id
+	} else {
+		t.ID = rest
+	}
+	return t, t.ID != ""
+}
+
+// Cluster is what an ecs_cluster value says: a name or a cluster ARN.
+type Cluster struct {
+	ARN, Name, Region, Account string
+}
+
+// ParseCluster accepts "name" or "arn:aws:ecs:REGION:ACCOUNT:cluster/NAME".
+func ParseCluster(s string) Cluster {
+	if a, ok := ParseARN(s); ok && strings.HasPrefix(a.Resource, "cluster/") {
+		return Cluster{ARN: s, Name: strings.TrimPrefix(a.Resource, "cluster/"), Region: a.Region, Account: a.Account}
+	}
+	return Cluster{Name: s}
+}
+
+// ParseTaskDefinition splits "family:revision" (also the ARN form
+// arn:...:task-definition/family:revision).
+func ParseTaskDefinition(s string) (family, revision string) {
+	if a, ok := ParseARN(s); ok {
+		s = strings.TrimPrefix(a.Resource, "task-definition/")
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// ContainerName returns the name of the container in the task definition.
+// On EC2 the Docker name ECS gives a container is
+// "ecs-FAMILY-REVISION-NAME-RANDOMHEX"; on Fargate FireLens passes the task
+// definition's name itself. Leading '/' (Docker's) is removed either way.
+func ContainerName(dockerName, family, revision string) string {
+	n := strings.TrimPrefix(dockerName, "/")
+	if family == "" || revision == "" {
+		return n
+	}
+	prefix := "ecs-" + family + "-" + revision + "-"
+	if !strings.HasPrefix(n, prefix) {
+		return n
+	}
+	rest := strings.TrimPrefix(n, prefix)
+	if i := strings.LastIndexByte(rest, '-'); i > 0 && isHex(rest[i+1:]) {
+		return rest[:i]
+	}
+	return rest
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// FireLens holds the ECS fields FireLens adds to each record when
+// enable-ecs-log-metadata is on.
+type FireLens struct {
+	Cluster, TaskARN, TaskDefinition, ContainerID, ContainerName string
+}
+
+// Tag styles.
+const (
+	StyleAgent   = "agent"   // the Datadog Agent's tag names
+	StyleBuiltin = "builtin" // Fluent Bit's built-in datadog output's names
+	StyleBoth    = "both"
+)
+
+// Tags returns key:value tags for a container, in a stable order, with the
+// Datadog Agent's names (StyleAgent), Fluent Bit's built-in output's names
+// (StyleBuiltin), or both. Values are raw: the caller normalises them.
+func Tags(f FireLens, style string) [][2]string {
+	var out [][2]string
+	add := func(k, v string) {
+		if v != "" {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	agent := style != StyleBuiltin
+	builtin := style == StyleBuiltin || style == StyleBoth
+
+	cl := ParseCluster(f.Cluster)
+	task, taskOK := ParseTaskARN(f.TaskARN)
+	family, rev := ParseTaskDefinition(f.TaskDefinition)
+	region, account := cl.Region, cl.Account
+	if taskOK {
+		region, account = task.Region, task.Account
+	}
+	if cl.Name == "" && taskOK {
+		cl.Name = task.Cluster
+	}
+	if cl.ARN == "" && cl.Name != "" && region != "" && account != "" {
+		cl.ARN = "arn:aws:ecs:" + region + ":" + account + ":cluster/" + cl.Name
+	}
+	name := strings.TrimPrefix(f.ContainerName, "/")
+
+	if agent {
+		add("ecs_cluster_name", cl.Name)
+		add("cluster_arn", cl.ARN)
+		add("task_arn", f.TaskARN)
+		add("task_family", family)
+		add("task_name", family)
+		add("task_version", rev)
+		if family != "" && rev != "" && region != "" && account != "" {
+			add("task_definition_arn", "arn:aws:ecs:"+region+":"+account+":task-definition/"+family+":"+rev)
+		}
+		add("region", region)
+		add("aws_account", account)
+		add("container_id", f.ContainerID)
+		add("container_name", name)
+		add("ecs_container_name", ContainerName(f.ContainerName, family, rev))
+	}
+	if builtin {
+		add("container_id", f.ContainerID)
+		add("container_name", name)
+		add("cluster_name", cl.Name)
+		add("task_arn", f.TaskARN)
+		add("region", region)
+		if taskOK {
+			add("task_id", task.ID)
+		}
+		add("task_family", family)
+		add("task_version", rev)
+	}
+	return out
+}

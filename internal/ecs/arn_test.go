@@ -1,0 +1,84 @@
+package ecs
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseTaskARN(t *testing.T) {
+	cases := []struct {
+		in           string
+		cluster, id  string
+		region, acct string
+		ok           bool
+	}{
+		{"arn:aws:ecs:us-east-1:123456789012:task/web-cluster/0123456789abcdef0123456789abcdef", "web-cluster", "0123456789abcdef0123456789abcdef", "us-east-1", "123456789012", true},
+		{"arn:aws:ecs:eu-west-1:111122223333:task/9781c248-0edd-4cdb-9a93-f63cb662a5d3", "", "9781c248-0edd-4cdb-9a93-f63cb662a5d3", "eu-west-1", "111122223333", true},
+		{"arn:aws:ecs:us-east-1:1:cluster/x", "", "", "", "", false},
+		{"task/abc", "", "", "", "", false},
+		{"", "", "", "", "", false},
+	}
+	for _, c := range cases {
+		got, ok := ParseTaskARN(c.in)
+		if ok != c.ok || got.Cluster != c.cluster || got.ID != c.id || got.Region != c.region || got.Account != c.acct {
+			t.Errorf("ParseTaskARN(%q) = %+v,%v", c.in, got, ok)
+		}
+	}
+}
+
+func TestContainerName(t *testing.T) {
+	cases := []struct{ docker, family, rev, want string }{
+		{"/ecs-web-42-app-e4d2c3b1a0", "web", "42", "app"},
+		{"/ecs-web-42-my-app-e4d2c3b1a0f1", "web", "42", "my-app"},
+		{"app", "web", "42", "app"}, // Fargate: the task definition's name
+		{"/ecs-other-1-app-abc", "web", "42", "ecs-other-1-app-abc"},
+		{"/x", "", "", "x"},
+	}
+	for _, c := range cases {
+		if got := ContainerName(c.docker, c.family, c.rev); got != c.want {
+			t.Errorf("ContainerName(%q) = %q, want %q", c.docker, got, c.want)
+		}
+	}
+}
+
+func join(tags [][2]string) string {
+	var s []string
+	for _, t := range tags {
+		s = append(s, t[0]+":"+t[1])
+	}
+	return strings.Join(s, ",")
+}
+
+func TestTags(t *testing.T) {
+	// The ECS fields of testdata/firelens-forward-3000.msgpack.
+	f := FireLens{
+		Cluster:        "arn:aws:ecs:us-east-1:123456789012:cluster/web-cluster",
+		TaskARN:        "arn:aws:ecs:us-east-1:123456789012:task/web-cluster/0123456789abcdef0123456789abcdef",
+		TaskDefinition: "web:42",
+		ContainerID:    "a1b2c3",
+		ContainerName:  "/ecs-web-42-app-e4d2c3b1a0",
+	}
+	cases := []struct {
+		style string
+		f     FireLens
+		want  string
+	}{
+		{StyleAgent, f, "ecs_cluster_name:web-cluster,cluster_arn:arn:aws:ecs:us-east-1:123456789012:cluster/web-cluster," +
+			"task_arn:arn:aws:ecs:us-east-1:123456789012:task/web-cluster/0123456789abcdef0123456789abcdef,task_family:web,task_name:web,task_version:42," +
+			"task_definition_arn:arn:aws:ecs:us-east-1:123456789012:task-definition/web:42,region:us-east-1,aws_account:123456789012," +
+			"container_id:a1b2c3,container_name:ecs-web-42-app-e4d2c3b1a0,ecs_container_name:app"},
+		{StyleBuiltin, f, "container_id:a1b2c3,container_name:ecs-web-42-app-e4d2c3b1a0,cluster_name:web-cluster," +
+			"task_arn:arn:aws:ecs:us-east-1:123456789012:task/web-cluster/0123456789abcdef0123456789abcdef,region:us-east-1," +
+			"task_id:0123456789abcdef0123456789abcdef,task_family:web,task_version:42"},
+		{StyleAgent, FireLens{Cluster: "plain-cluster", TaskARN: "arn:aws:ecs:eu-west-1:111122223333:task/9781c248", TaskDefinition: "api:7", ContainerName: "api"},
+			"ecs_cluster_name:plain-cluster,cluster_arn:arn:aws:ecs:eu-west-1:111122223333:cluster/plain-cluster,task_arn:arn:aws:ecs:eu-west-1:111122223333:task/9781c248," +
+				"task_family:api,task_name:api,task_version:7,task_definition_arn:arn:aws:ecs:eu-west-1:111122223333:task-definition/api:7," +
+				"region:eu-west-1,aws_account:111122223333,container_name:api,ecs_container_name:api"},
+		{StyleAgent, FireLens{ContainerID: "abc"}, "container_id:abc"},
+	}
+	for _, c := range cases {
+		if got := join(Tags(c.f, c.style)); got != c.want {
+			t.Errorf("%s:\ngot  %s\nwant %s", c.style, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,239 @@
+// Package tags builds the ddtags string of each log: the configuration's
+// dd_tags, the container's ECS tags (with the Datadog Agent's names) and the
+// unified service tags env and version, normalised and deduplicated the way
+// Datadog would, and cached per container so the per-record cost is one map
+// lookup with no allocation.
+package tags
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+)
+
+// MaxTagLength is Datadog's limit for one tag.
+const MaxTagLength = 200
+
+// maxCache bounds the per-container cache; a router sees a handful of
+// containers, so hitting it means hostile input, and the cache restarts.
+const maxCache = 4096
+
+// Fields are one record's FireLens values: slices into Fluent Bit's chunk,
+// valid only during the call. The Tagger copies what it keeps.
+type Fields struct {
+	Cluster, TaskARN, TaskDefinition, ContainerID, ContainerName, Source []byte
+}
+
+// Options configure a Tagger.
+type Options struct {
+	Provider      string // "ecs": FireLens fields become tags
+	Style         string // ecs.StyleAgent (default), ecs.StyleBuiltin, ecs.StyleBoth
+	ConfigTags    string // dd_tags
+	ConfigService string // dd_service
+	// The log router's DD_ENV / DD_SERVICE / DD_VERSION.
+	Env, Service, Version string
+	// Metadata, when set, adds the task metadata endpoint's tags and labels.
+	Metadata *ecs.Client
+}
+
+// Result is the cached outcome for one container.
+type Result struct {
+	Tags    string // normalised, deduplicated, comma-joined
+	Service string // for the reserved service attribute ("" = none)
+	gen     uint64 // metadata generation it was built from
+	tagList []string
+}
+
+// Tagger is safe for concurrent use.
+type Tagger struct {
+	o     Options
+	base  []string // config tags, normalised, without env/version/service
+	env   string   // router env > config tags env
+	vers  string
+	svc   string
+	mu    sync.Mutex // serialises cache writers
+	cache atomic.Pointer[map[string]*Result]
+	none  atomic.Pointer[Result] // result for records without FireLens fields
+}
+
+// NewTagger prepares a Tagger.
+func NewTagger(o Options) *Tagger {
+	if o.Style == "" {
+		o.Style = ecs.StyleAgent
+	}
+	t := &Tagger{o: o}
+	var cfgEnv, cfgVers, cfgSvc string
+	for _, raw := range strings.Split(o.ConfigTags, ",") {
+		tag := Normalize(raw)
+		if tag == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(tag, ":")
+		switch k {
+		case "env":
+			cfgEnv = first(cfgEnv, v)
+		case "version":
+			cfgVers = first(cfgVers, v)
+		case "service":
+			cfgSvc = first(cfgSvc, strings.TrimSpace(raw[strings.IndexByte(raw, ':')+1:]))
+		default:
+			t.base = append(t.base, tag)
+		}
+	}
+	t.env = first(o.Env, cfgEnv)
+	t.vers = first(o.Version, cfgVers)
+	t.svc = first(o.Service, o.ConfigService, cfgSvc)
+	m := map[string]*Result{}
+	t.cache.Store(&m)
+	return t
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Lookup returns the Result for a record's container. It never blocks on
+// the network and allocates only the first time it sees a container.
+func (t *Tagger) Lookup(f *Fields) *Result {
+	gen := t.o.Metadata.Generation()
+	if t.o.Provider != "ecs" || f == nil || (len(f.ContainerID) == 0 && len(f.ContainerName) == 0 &&
+		len(f.TaskARN) == 0 && len(f.Cluster) == 0 && len(f.TaskDefinition) == 0) {
+		if r := t.none.Load(); r != nil && r.gen == gen {
+			return r
+		}
+		r := t.build(ecs.FireLens{}, gen)
+		t.none.Store(r)
+		return r
+	}
+	var kb [512]byte
+	key := append(kb[:0], f.ContainerID...)
+	for _, p := range [...][]byte{f.ContainerName, f.TaskARN, f.Cluster, f.TaskDefinition} {
+		key = append(key, 0)
+		key = append(key, p...)
+	}
+	if r := (*t.cache.Load())[string(key)]; r != nil && r.gen == gen {
+		return r
+	}
+	r := t.build(ecs.FireLens{
+		Cluster: string(f.Cluster), TaskARN: string(f.TaskARN), TaskDefinition: string(f.TaskDefinition),
+		ContainerID: string(f.ContainerID), ContainerName: string(f.ContainerName),
+	}, gen)
+	t.mu.Lock()
+	old := *t.cache.Load()
+	m := make(map[string]*Result, len(old)+1)
+	if len(old) < maxCache {
+		for k, v := range old {
+			m[k] = v
+		}
+	}
+	m[string(key)] = r
+	t.cache.Store(&m)
+	t.mu.Unlock()
+	return r
+}
+
+// build computes a container's tags. Precedence for env/service/version:
+// container labels (task metadata) > the router's DD_* > configuration.
+func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
+	env, vers, svc := t.env, t.vers, t.svc
+	var extra [][2]string
+	if t.o.Provider == "ecs" {
+		extra = ecs.Tags(f, t.o.Style)
+		if md := t.o.Metadata; md != nil {
+			mdTags, labels := md.ContainerTags(f.ContainerID, f.ContainerName)
+			extra = append(extra, mdTags...)
+			env = first(labels["com.datadoghq.tags.env"], env)
+			vers = first(labels["com.datadoghq.tags.version"], vers)
+			svc = first(labels["com.datadoghq.tags.service"], svc)
+		}
+	}
+	list := make([]string, 0, len(t.base)+len(extra)+2)
+	seen := make(map[string]bool, cap(list))
+	add := func(tag string) {
+		if tag != "" && !seen[tag] {
+			seen[tag] = true
+			list = append(list, tag)
+		}
+	}
+	for _, tag := range t.base {
+		add(tag)
+	}
+	if env != "" {
+		add(Normalize("env:" + env))
+	}
+	if vers != "" {
+		add(Normalize("version:" + vers))
+	}
+	for _, kv := range extra {
+		add(Normalize(kv[0] + ":" + kv[1]))
+	}
+	return &Result{Tags: strings.Join(list, ","), Service: svc, gen: gen, tagList: list}
+}
+
+// WithRecord returns r's tags with env and version taken from the record
+// itself (dd.env / dd.version), which win over every other source. Records
+// rarely carry them; this path may allocate.
+func (t *Tagger) WithRecord(r *Result, env, version []byte) string {
+	if len(env) == 0 && len(version) == 0 {
+		return r.Tags
+	}
+	out := make([]string, 0, len(r.tagList)+2)
+	for _, tag := range r.tagList {
+		if (len(env) > 0 && strings.HasPrefix(tag, "env:")) || (len(version) > 0 && strings.HasPrefix(tag, "version:")) {
+			continue
+		}
+		out = append(out, tag)
+	}
+	if len(env) > 0 {
+		out = append(out, Normalize("env:"+string(env)))
+	}
+	if len(version) > 0 {
+		out = append(out, Normalize("version:"+string(version)))
+	}
+	return strings.Join(out, ",")
+}
+
+// Normalize rewrites a tag the way Datadog does on intake: lower case;
+// letters, digits and _ - : . / kept, anything else becomes _ (runs of _
+// collapse); it must start with a letter (leading other characters are
+// dropped); trailing _ removed; at most MaxTagLength bytes.
+func Normalize(tag string) string {
+	tag = strings.TrimSpace(tag)
+	var b strings.Builder
+	b.Grow(len(tag))
+	lastUnderscore := false
+	for _, r := range tag {
+		if b.Len() == 0 && !unicode.IsLetter(r) {
+			continue
+		}
+		r = unicode.ToLower(r)
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == ':' || r == '.' || r == '/':
+			lastUnderscore = false
+		case r == '_':
+			if lastUnderscore {
+				continue
+			}
+			lastUnderscore = true
+		default:
+			if lastUnderscore {
+				continue
+			}
+			r, lastUnderscore = '_', true
+		}
+		if b.Len()+utf8.RuneLen(r) > MaxTagLength {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimRight(b.String(), "_")
+}

@@ -1,0 +1,140 @@
+// Command plugin is the cgo face of out_datadog_go: the four symbols Fluent
+// Bit's Go proxy looks up in the shared library. It only translates between
+// the C world and internal/output; every entry point recovers from panics so
+// a bug in Go can never take Fluent Bit down.
+package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/fluent/fluent-bit-go/output"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/config"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	out "github.com/out-datadog-go/out_datadog_go/internal/output"
+	"github.com/out-datadog-go/out_datadog_go/internal/version"
+)
+
+// PluginName is what `[OUTPUT] Name` matches. It must differ from the
+// built-in C output's "datadog".
+const PluginName = "datadog_go"
+
+// instances numbers the [OUTPUT] sections for log lines: Fluent Bit keeps
+// `alias` to itself, so the plugin cannot see the instance's own name.
+var instances atomic.Int64
+
+var bootLog = logging.New(os.Stderr, "init", logging.Info)
+
+//export FLBPluginRegister
+func FLBPluginRegister(def unsafe.Pointer) (ret int) {
+	defer func() {
+		if r := recover(); r != nil {
+			bootLog.Errorf("panic in FLBPluginRegister: %v\n%s", r, debug.Stack())
+			ret = output.FLB_ERROR
+		}
+	}()
+	return output.FLBPluginRegister(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
+}
+
+//export FLBPluginInit
+func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
+	name := fmt.Sprintf("%s.%d", PluginName, instances.Add(1)-1)
+	log := logging.New(os.Stderr, name, logging.Info)
+	defer func() {
+		if r := recover(); r != nil {
+			log.Errorf("panic in FLBPluginInit: %v\n%s", r, debug.Stack())
+			ret = output.FLB_ERROR
+		}
+	}()
+	cfg, err := config.Parse(func(key string) string {
+		return output.FLBPluginConfigKey(plugin, key)
+	}, os.Getenv, os.ReadFile)
+	if err != nil {
+		log.Errorf("configuration error: %v", err)
+		return output.FLB_ERROR
+	}
+	inst, err := out.New(cfg, name, log)
+	if err != nil {
+		log.Errorf("init failed: %v", err)
+		return output.FLB_ERROR
+	}
+	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
+	output.FLBPluginSetContext(plugin, inst)
+	return output.FLB_OK
+}
+
+// FLBPluginFlush is the context-less flush of old Fluent Bit versions. Every
+// version we support calls FLBPluginFlushCtx instead; with no context we
+// cannot know which instance this is, so the chunk is handed back.
+//
+//export FLBPluginFlush
+func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) int {
+	return output.FLB_RETRY
+}
+
+//export FLBPluginFlushCtx
+func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
+	inst, _ := output.FLBPluginGetContext(ctx).(*out.Instance)
+	defer func() {
+		if r := recover(); r != nil {
+			bootLog.Errorf("panic in FLBPluginFlushCtx (chunk kept for retry): %v\n%s", r, debug.Stack())
+			if inst != nil {
+				inst.Stats.Panics.Add(1)
+			}
+			ret = output.FLB_RETRY
+		}
+	}()
+	if inst == nil {
+		bootLog.Errorf("flush for an unknown plugin context: chunk kept for retry")
+		return output.FLB_RETRY
+	}
+	if data == nil || length <= 0 {
+		return output.FLB_OK
+	}
+	// Zero-copy views of Fluent Bit's memory, valid only during this call:
+	// Flush copies what it sends and keeps nothing.
+	chunk := unsafe.Slice((*byte)(data), int(length))
+	var tagBytes []byte
+	if tag != nil {
+		tagBytes = unsafe.Slice((*byte)(unsafe.Pointer(tag)), int(C.strlen(tag)))
+	}
+	return int(inst.Flush(chunk, tagBytes))
+}
+
+//export FLBPluginExitCtx
+func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
+	defer func() {
+		if r := recover(); r != nil {
+			bootLog.Errorf("panic in FLBPluginExitCtx: %v\n%s", r, debug.Stack())
+			ret = output.FLB_ERROR
+		}
+	}()
+	if inst, ok := output.FLBPluginGetContext(ctx).(*out.Instance); ok {
+		inst.Close()
+	}
+	return output.FLB_OK
+}
+
+// FLBPluginExit is called by Fluent Bit versions that do not look up
+// FLBPluginExitCtx; instances are closed through ExitCtx where it exists.
+//
+//export FLBPluginExit
+func FLBPluginExit() int { return output.FLB_OK }
+
+//export FLBPluginUnregister
+func FLBPluginUnregister(def unsafe.Pointer) {
+	defer func() { _ = recover() }()
+	output.FLBPluginUnregister(def)
+}
+
+func main() {}
