@@ -29,7 +29,6 @@ const TruncatedKey = "ddgo_truncated_from"
 // intake's 1 MB per-log limit with room for the entry's other attributes.
 const DefaultMaxMessageBytes = 1_000_000 - 16*1024
 
-
 // Options configure a Shaper. Zero values mean "not set".
 type Options struct {
 	MessageKey      string // dd_message_key; "" = "log", else "message"
