@@ -1,0 +1,373 @@
+// Package intaketest is a stand-in for the Datadog logs intake, for tests,
+// the demo and the benchmarks. It checks every request against the intake's
+// contract (path, headers, encoding, JSON shape, limits), answers like the
+// intake would, records what it accepted so tests can assert exactly-once
+// delivery, and can inject faults: status sequences, Retry-After, latency,
+// stalls, connection resets and truncated responses.
+package intaketest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Intake limits.
+const (
+	MaxEntries = 1000
+	MaxBytes   = 5_000_000
+)
+
+// Fault is what the stand-in does to one request instead of answering normally.
+type Fault struct {
+	Status     int           // answer this status (the payload is not accepted)
+	RetryAfter string        // Retry-After header with Status
+	Delay      time.Duration // wait before answering (a stall when longer than the client's timeout)
+	Reset      bool          // close the connection with a TCP reset, no answer
+	Truncate   bool          // accept, then send a response cut short
+}
+
+// Options configure a Server.
+type Options struct {
+	APIKey string // when set, any other DD-API-KEY gets 403
+	// Discard counts entries and bytes without keeping the logs (benchmarks).
+	Discard bool
+	// Fault, when set, is asked for each request (numbered from 1).
+	Fault func(n int) Fault
+	// RejectMarker: a payload holding an entry with this text gets 400, as
+	// the intake answers a payload it cannot take.
+	RejectMarker string
+	// MaxBytes above which a payload gets 413 (default MaxBytes).
+	MaxBytes int
+	// Addr to listen on (default 127.0.0.1:0).
+	Addr string
+}
+
+// Stats are the stand-in's counters.
+type Stats struct {
+	Requests      int            `json:"requests"`
+	Accepted      int            `json:"accepted_payloads"`
+	Entries       int            `json:"entries"`
+	RawBytes      int64          `json:"raw_bytes"`
+	WireBytes     int64          `json:"wire_bytes"`
+	MaxEntries    int            `json:"max_entries_per_payload"`
+	MaxRawBytes   int            `json:"max_raw_bytes_per_payload"`
+	MaxEntryBytes int            `json:"max_entry_bytes"`
+	Faults        int            `json:"faults"`
+	Rejected      int            `json:"rejected_payloads"`
+	Violations    int            `json:"violations"`
+	ByEncoding    map[string]int `json:"by_encoding"`
+}
+
+// Server is an intake stand-in on a loopback port.
+type Server struct {
+	URL string // base URL, e.g. http://127.0.0.1:PORT
+	o   Options
+	srv *http.Server
+	ln  net.Listener
+
+	mu         sync.Mutex
+	n          int
+	stats      Stats
+	logs       []map[string]any
+	seqs       map[int]int
+	violations []string
+	zdec       *zstd.Decoder
+}
+
+var seqRe = regexp.MustCompile(`seq=(\d+)`)
+
+// Start listens and serves until Close.
+func Start(o Options) (*Server, error) {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = MaxBytes
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, err
+	}
+	zdec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	s := &Server{URL: "http://" + ln.Addr().String(), o: o, ln: ln, seqs: map[int]int{}, zdec: zdec}
+	s.stats.ByEncoding = map[string]int{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v2/logs", s.handleLogs)
+	mux.HandleFunc("/_stats", s.handleStats)
+	mux.HandleFunc("/_logs", s.handleRecent)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() {
+	_ = s.srv.Close()
+	s.zdec.Close()
+}
+
+func (s *Server) violate(format string, args ...any) {
+	s.violations = append(s.violations, fmt.Sprintf(format, args...))
+	s.stats.Violations++
+}
+
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.n++
+	n := s.n
+	s.stats.Requests++
+	s.mu.Unlock()
+
+	var f Fault
+	if s.o.Fault != nil {
+		f = s.o.Fault(n)
+	}
+	if f.Delay > 0 {
+		// Read the body first so the server notices when the client gives
+		// up, then stall; a request whose client is gone is not accepted.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			s.count(func() { s.stats.Faults++ })
+			return
+		}
+	}
+	if f.Reset {
+		s.count(func() { s.stats.Faults++ })
+		hijackReset(w)
+		return
+	}
+	if f.Status != 0 {
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.count(func() { s.stats.Faults++ })
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		http.Error(w, fmt.Sprintf(`{"errors":[{"status":"%d","title":"injected"}]}`, f.Status), f.Status)
+		return
+	}
+
+	status, msg := s.accept(r)
+	if f.Truncate && status == http.StatusAccepted {
+		hijackTruncated(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg)
+}
+
+func (s *Server) count(fn func()) {
+	s.mu.Lock()
+	fn()
+	s.mu.Unlock()
+}
+
+// accept checks one request against the contract and records it.
+func (s *Server) accept(r *http.Request) (int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Method != http.MethodPost {
+		s.violate("method %s", r.Method)
+		return http.StatusMethodNotAllowed, `{}`
+	}
+	key := r.Header.Get("DD-API-KEY")
+	if key == "" {
+		s.violate("no DD-API-KEY header")
+		return http.StatusUnauthorized, `{"errors":["API key missing"]}`
+	}
+	if s.o.APIKey != "" && key != s.o.APIKey {
+		return http.StatusForbidden, `{"errors":["Forbidden"]}`
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		s.violate("Content-Type %q", ct)
+	}
+	if r.Header.Get("User-Agent") == "" {
+		s.violate("no User-Agent")
+	}
+	wire, err := io.ReadAll(r.Body)
+	if err != nil {
+		return http.StatusBadRequest, `{"errors":["body read"]}`
+	}
+	enc := r.Header.Get("Content-Encoding")
+	raw, err := s.decode(enc, wire)
+	if err != nil {
+		s.violate("Content-Encoding %q: %v", enc, err)
+		return http.StatusBadRequest, `{"errors":["bad encoding"]}`
+	}
+	s.stats.ByEncoding[enc]++
+	if len(raw) > s.o.MaxBytes {
+		return http.StatusRequestEntityTooLarge, `{"errors":["payload too large"]}`
+	}
+	if !utf8.Valid(raw) {
+		s.violate("payload is not valid UTF-8")
+		return http.StatusBadRequest, `{"errors":["invalid UTF-8"]}`
+	}
+	var entries []json.RawMessage
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		s.violate("payload is not a JSON array: %v", err)
+		return http.StatusBadRequest, `{"errors":["bad JSON"]}`
+	}
+	if len(entries) > MaxEntries {
+		s.violate("%d entries in one payload", len(entries))
+		return http.StatusBadRequest, `{"errors":["too many entries"]}`
+	}
+	if s.o.RejectMarker != "" && bytes.Contains(raw, []byte(s.o.RejectMarker)) {
+		s.stats.Rejected++
+		return http.StatusBadRequest, `{"errors":[{"status":"400","title":"Bad Request","detail":"invalid log entry"}]}`
+	}
+	maxEntry := 0
+	for _, e := range entries {
+		if len(e) == 0 || e[0] != '{' {
+			s.violate("entry is not an object: %.80s", e)
+			return http.StatusBadRequest, `{"errors":["entry not an object"]}`
+		}
+		maxEntry = max(maxEntry, len(e))
+		if !s.o.Discard {
+			var m map[string]any
+			if err := json.Unmarshal(e, &m); err != nil {
+				s.violate("entry: %v", err)
+				continue
+			}
+			s.logs = append(s.logs, m)
+			if msg, ok := m["message"].(string); ok {
+				if sm := seqRe.FindStringSubmatch(msg); sm != nil {
+					n, _ := strconv.Atoi(sm[1])
+					s.seqs[n]++
+				}
+			}
+		}
+	}
+	st := &s.stats
+	st.Accepted++
+	st.Entries += len(entries)
+	st.RawBytes += int64(len(raw))
+	st.WireBytes += int64(len(wire))
+	st.MaxEntries = max(st.MaxEntries, len(entries))
+	st.MaxRawBytes = max(st.MaxRawBytes, len(raw))
+	st.MaxEntryBytes = max(st.MaxEntryBytes, maxEntry)
+	return http.StatusAccepted, `{}`
+}
+
+func (s *Server) decode(enc string, wire []byte) ([]byte, error) {
+	switch enc {
+	case "", "identity":
+		return wire, nil
+	case "gzip":
+		r, err := gzip.NewReader(bytes.NewReader(wire))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(r)
+	case "deflate":
+		r, err := zlib.NewReader(bytes.NewReader(wire))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(r)
+	case "zstd":
+		return s.zdec.DecodeAll(wire, nil)
+	}
+	return nil, fmt.Errorf("unsupported encoding")
+}
+
+func hijackReset(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+func hijackTruncated(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	_, _ = buf.WriteString("HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"partial\":")
+	_ = buf.Flush()
+	_ = conn.Close()
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(s.Stats())
+}
+
+func (s *Server) handleRecent(w http.ResponseWriter, r *http.Request) {
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	if n <= 0 {
+		n = 10
+	}
+	logs := s.Logs()
+	if len(logs) > n {
+		logs = logs[len(logs)-n:]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(logs)
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.ByEncoding = map[string]int{}
+	for k, v := range s.stats.ByEncoding {
+		st.ByEncoding[k] = v
+	}
+	return st
+}
+
+// Logs returns the accepted logs (not in Discard mode).
+func (s *Server) Logs() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]map[string]any(nil), s.logs...)
+}
+
+// Seqs returns how many times each seq=N marker was accepted.
+func (s *Server) Seqs() map[int]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[int]int, len(s.seqs))
+	for k, v := range s.seqs {
+		out[k] = v
+	}
+	return out
+}
+
+// Violations lists contract violations seen.
+func (s *Server) Violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.violations...)
+}
