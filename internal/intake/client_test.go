@@ -1,0 +1,280 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/batch"
+	"github.com/out-datadog-go/out_datadog_go/internal/compress"
+	"github.com/out-datadog-go/out_datadog_go/internal/config"
+	"github.com/out-datadog-go/out_datadog_go/internal/dedup"
+	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/stats"
+)
+
+const key = "fedcba9876543210fedcba9876543210"
+
+func payload(n int) *batch.Batch {
+	b := &batch.Batch{}
+	for i := 0; i < n; i++ {
+		b.Append([]byte(fmt.Sprintf(`{"message":"line seq=%d"}`, i)))
+	}
+	return b
+}
+
+type rig struct {
+	srv   *intaketest.Server
+	c     *Client
+	stats *stats.Counters
+	logs  *bytes.Buffer
+}
+
+func newRig(t *testing.T, so intaketest.Options, tweak func(o *Options)) *rig {
+	t.Helper()
+	srv, err := intaketest.Start(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	codec, _ := compress.New("gzip", 0)
+	var logs bytes.Buffer
+	st := &stats.Counters{}
+	o := Options{
+		URL: srv.URL + "/api/v2/logs", APIKey: key, Codec: codec, Timeout: 2 * time.Second,
+		TLSVerify: true, MaxRetries: 3, BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond,
+		UserAgent: "test", Logger: logging.New(&logs, "t", logging.Debug), Stats: st, Dedup: dedup.New(100, time.Minute),
+	}
+	if tweak != nil {
+		tweak(&o)
+	}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return &rig{srv: srv, c: c, stats: st, logs: &logs}
+}
+
+func (r *rig) noKeyLeak(t *testing.T) {
+	t.Helper()
+	if strings.Contains(r.logs.String(), key) {
+		t.Error("API key in the log")
+	}
+}
+
+func TestMatrix(t *testing.T) {
+	seq := func(statuses ...int) func(int) intaketest.Fault {
+		return func(n int) intaketest.Fault {
+			if n <= len(statuses) {
+				return intaketest.Fault{Status: statuses[n-1]}
+			}
+			return intaketest.Fault{}
+		}
+	}
+	cases := []struct {
+		name      string
+		fault     func(int) intaketest.Fault
+		wantErr   bool
+		wantAuth  bool
+		accepted  int
+		retries   int64
+		wantInLog string
+	}{
+		{"2xx", nil, false, false, 10, 0, ""},
+		{"503 then ok", seq(503, 503), false, false, 10, 2, ""},
+		{"429 then ok", seq(429), false, false, 10, 1, ""},
+		{"408 then ok", seq(408), false, false, 10, 1, ""},
+		{"500 forever", seq(500, 500, 500, 500, 500), true, false, 0, 3, ""},
+		{"401", seq(401), true, true, 0, 0, "API key is missing or invalid"},
+		{"403", seq(403), true, true, 0, 0, "another Datadog site"},
+		{"unknown 4xx kept", seq(404, 404, 404, 404), true, false, 0, 3, "unexpected HTTP 404"},
+		{"reset then ok", func(n int) intaketest.Fault { return intaketest.Fault{Reset: n == 1} }, false, false, 10, 1, ""},
+		{"truncated response", func(n int) intaketest.Fault { return intaketest.Fault{Truncate: n == 1} }, false, false, 10, 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, intaketest.Options{Fault: c.fault}, nil)
+			res, err := r.c.Deliver(context.Background(), payload(10))
+			if (err != nil) != c.wantErr || IsAuth(err) != c.wantAuth {
+				t.Fatalf("err = %v (auth %v)", err, IsAuth(err))
+			}
+			if err != nil && !IsRetryable(err) {
+				t.Errorf("error not retryable: %v", err)
+			}
+			if res.Accepted != c.accepted || r.stats.Retries.Load() != c.retries {
+				t.Errorf("accepted %d retries %d, want %d %d", res.Accepted, r.stats.Retries.Load(), c.accepted, c.retries)
+			}
+			if len(r.srv.Seqs()) != c.accepted {
+				t.Errorf("intake has %d records", len(r.srv.Seqs()))
+			}
+			if c.wantInLog != "" && !strings.Contains(r.logs.String(), c.wantInLog) {
+				t.Errorf("log lacks %q:\n%s", c.wantInLog, r.logs)
+			}
+			r.noKeyLeak(t)
+		})
+	}
+}
+
+func TestBadEntryIsolated(t *testing.T) {
+	r := newRig(t, intaketest.Options{RejectMarker: `seq=37"`}, nil)
+	res, err := r.c.Deliver(context.Background(), payload(100))
+	if err != nil || res.Accepted != 99 || res.Rejected != 1 {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	seqs := r.srv.Seqs()
+	if len(seqs) != 99 || seqs[37] != 0 {
+		t.Errorf("intake has %d records, seq 37 x%d", len(seqs), seqs[37])
+	}
+	for k, v := range seqs {
+		if v != 1 {
+			t.Errorf("seq %d x%d", k, v)
+		}
+	}
+	if r.stats.DropRejected.Load() != 1 || !strings.Contains(r.logs.String(), "HTTP 400") {
+		t.Errorf("drop not counted/logged: %d\n%s", r.stats.DropRejected.Load(), r.logs)
+	}
+	// A retry of the whole payload sends nothing again.
+	before := r.srv.Stats().Requests
+	if _, err := r.c.Deliver(context.Background(), payload(100)); err != nil {
+		t.Fatal(err)
+	}
+	if r.srv.Stats().Requests != before {
+		t.Errorf("retry of an already split payload made %d requests", r.srv.Stats().Requests-before)
+	}
+}
+
+func TestTooLargeHalved(t *testing.T) {
+	p := payload(64)
+	r := newRig(t, intaketest.Options{MaxBytes: len(p.Bytes()) / 3}, nil)
+	res, err := r.c.Deliver(context.Background(), p)
+	if err != nil || res.Accepted != 64 {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	if st := r.srv.Stats(); st.Entries != 64 || st.Accepted < 4 {
+		t.Errorf("intake %+v", st)
+	}
+}
+
+func TestDedupSkipsAccepted(t *testing.T) {
+	r := newRig(t, intaketest.Options{}, nil)
+	for i := 0; i < 3; i++ {
+		if _, err := r.c.Deliver(context.Background(), payload(5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := r.srv.Stats(); st.Requests != 1 || r.stats.DedupSkipped.Load() != 2 {
+		t.Errorf("requests %d skipped %d", st.Requests, r.stats.DedupSkipped.Load())
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	r := newRig(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+		if n == 1 {
+			return intaketest.Fault{Status: 429, RetryAfter: "1"}
+		}
+		return intaketest.Fault{}
+	}}, func(o *Options) { o.BackoffMax = 5 * time.Second })
+	start := time.Now()
+	if _, err := r.c.Deliver(context.Background(), payload(1)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("retried after %s, Retry-After said 1s", d)
+	}
+}
+
+func TestCancelDuringBackoff(t *testing.T) {
+	r := newRig(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 503} }},
+		func(o *Options) { o.BackoffBase, o.BackoffMax, o.MaxRetries = 10*time.Second, 10*time.Second, 5 })
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, err := r.c.Deliver(ctx, payload(1))
+	if err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("err %v after %s", err, time.Since(start))
+	}
+	// A deadline shorter than the next backoff returns at once.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel2()
+	start = time.Now()
+	if _, err := r.c.Deliver(ctx2, payload(2)); err == nil || time.Since(start) > 400*time.Millisecond {
+		t.Errorf("err %v after %s", err, time.Since(start))
+	}
+}
+
+func TestStallTimesOut(t *testing.T) {
+	r := newRig(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+		if n == 1 {
+			return intaketest.Fault{Delay: 2 * time.Second}
+		}
+		return intaketest.Fault{}
+	}}, func(o *Options) { o.Timeout = 200 * time.Millisecond })
+	res, err := r.c.Deliver(context.Background(), payload(3))
+	if err != nil || res.Accepted != 3 || r.stats.Retries.Load() != 1 {
+		t.Errorf("res %+v err %v retries %d", res, err, r.stats.Retries.Load())
+	}
+}
+
+func TestTLSWithCAFileAndHeaders(t *testing.T) {
+	var got atomic.Value
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Clone())
+		w.WriteHeader(202)
+	}))
+	defer ts.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	cert := ts.Certificate()
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := compress.New("zstd", 0)
+	mk := func(ca string) *Client {
+		c, err := New(Options{URL: ts.URL + "/api/v2/logs", APIKey: key, Codec: codec, TLSVerify: true, TLSCAFile: ca,
+			MaxRetries: 0, UserAgent: "ua/1", Headers: []config.Header{{Name: "X-Team", Value: "web"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if _, err := mk("").Deliver(context.Background(), payload(1)); err == nil {
+		t.Error("self-signed certificate accepted without tls_ca_file")
+	}
+	if _, err := mk(caFile).Deliver(context.Background(), payload(1)); err != nil {
+		t.Fatalf("with tls_ca_file: %v", err)
+	}
+	h := got.Load().(http.Header)
+	if h.Get("DD-API-KEY") != key || h.Get("Content-Encoding") != "zstd" || h.Get("Content-Type") != "application/json" ||
+		h.Get("User-Agent") != "ua/1" || h.Get("X-Team") != "web" {
+		t.Errorf("headers %v", h)
+	}
+}
+
+func TestProxyUsed(t *testing.T) {
+	var proxied atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Host == "intake.invalid" {
+			proxied.Add(1)
+		}
+		w.WriteHeader(202)
+	}))
+	defer proxy.Close()
+	codec, _ := compress.New("none", 0)
+	c, err := New(Options{URL: "http://intake.invalid/api/v2/logs", APIKey: key, Codec: codec, Proxy: proxy.URL, UserAgent: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Deliver(context.Background(), payload(1)); err != nil || proxied.Load() != 1 {
+		t.Errorf("err %v proxied %d", err, proxied.Load())
+	}
+}
