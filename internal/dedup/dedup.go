@@ -83,6 +83,15 @@ func (s *Set) Add(k Key) {
 	s.entries[k] = s.now()
 }
 
+// Reset forgets every key.
+func (s *Set) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.entries)
+	s.order = s.order[:0]
+	s.head = 0
+}
+
 // Len is the number of keys held (expired ones included until touched).
 func (s *Set) Len() int {
 	s.mu.Lock()

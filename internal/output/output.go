@@ -67,6 +67,7 @@ type Instance struct {
 	codec  *compress.Codec
 	client *intake.Client
 	meta   *ecs.Client
+	dedup  *dedup.Set
 	now    func() time.Time
 
 	ctx    context.Context // cancelled by Close: aborts in-flight requests
@@ -94,6 +95,9 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		return nil, fmt.Errorf("compress: %w", err)
 	}
 	in.codec = codec
+	// Payloads of a chunk retried within 30 min are recognised; 4096 keys
+	// cover ~4M records of retried chunks at a few hundred KB of memory.
+	in.dedup = dedup.New(4096, 30*time.Minute)
 	in.client, err = intake.New(intake.Options{
 		URL:         cfg.URL,
 		APIKey:      cfg.APIKey,
@@ -107,7 +111,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		UserAgent:   version.UserAgent(),
 		Logger:      log,
 		Stats:       in.Stats,
-		Dedup:       dedup.New(4096, 30*time.Minute),
+		Dedup:       in.dedup,
 		Concurrency: cfg.MaxConcurrency,
 	})
 	if err != nil {

@@ -1,0 +1,185 @@
+package output
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/config"
+	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+)
+
+func newInstance(t testing.TB, srv *intaketest.Server, props map[string]string) (*Instance, *syncWriter) {
+	t.Helper()
+	return newInstanceURL(t, srv.URL, props)
+}
+
+func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instance, *syncWriter) {
+	t.Helper()
+	p := map[string]string{"endpoint": url, "apikey": "k", "dd_service": "svc", "dd_source": "src",
+		"dd_tags": "env:test", "provider": "ecs", "stats_interval": "0"}
+	for k, v := range props {
+		p[k] = v
+	}
+	cfg, err := config.Parse(func(k string) string { return p[k] }, func(string) string { return "" }, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncWriter{}
+	in, err := New(cfg, "test", logging.New(logs, "test", logging.Info))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, logs
+}
+
+// syncWriter collects log lines written from several goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  bytes.Buffer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}
+
+// Concurrent flushes of one instance (Fluent Bit workers) deliver every
+// record exactly once and respect the batch limits.
+func TestConcurrentFlushes(t *testing.T) {
+	srv, err := intaketest.Start(intaketest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in, _ := newInstance(t, srv, map[string]string{"max_batch_entries": "300", "max_batch_bytes": "200KB"})
+	chunks := chunkgen.New(1).Chunks(8000, 300<<10)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(chunks); i += 4 {
+				if code := in.Flush(chunks[i], []byte("tag")); code != OK {
+					t.Errorf("chunk %d: %v", i, code)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	in.Close()
+	st := srv.Stats()
+	if st.Entries != 8000 || len(srv.Seqs()) != 8000 || st.MaxEntries > 300 || st.MaxRawBytes > 200_000 {
+		t.Errorf("intake stats %+v, distinct %d", st, len(srv.Seqs()))
+	}
+	if s := in.Stats.Snapshot(); s.RecordsIn != 8000 || s.RecordsOut != 8000 || s.FlushOK != int64(len(chunks)) {
+		t.Errorf("counters %+v", s)
+	}
+}
+
+// Close returns promptly with requests in flight; those flushes report
+// Retry, never OK, and flushes after Close are handed back.
+func TestCloseWithInFlight(t *testing.T) {
+	srv, err := intaketest.Start(intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Delay: time.Minute} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in, logs := newInstance(t, srv, map[string]string{"timeout": "2m"})
+	chunk := chunkgen.New(2).Chunks(100, 1<<20)[0]
+	done := make(chan Code)
+	go func() { done <- in.Flush(chunk, nil) }()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	in.Close()
+	if d := time.Since(start); d > exitGrace+2*time.Second {
+		t.Errorf("Close took %s", d)
+	}
+	if code := <-done; code != Retry {
+		t.Errorf("in-flight flush returned %v", code)
+	}
+	if code := in.Flush(chunk, nil); code != Retry {
+		t.Errorf("flush after close returned %v", code)
+	}
+	if !strings.Contains(logs.String(), "exit: records_in=100") {
+		t.Errorf("no exit stats line:\n%s", logs)
+	}
+}
+
+// Records over 18 h old are counted and logged, and still sent.
+func TestTooOldCounted(t *testing.T) {
+	srv, err := intaketest.Start(intaketest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in, logs := newInstance(t, srv, nil)
+	g := chunkgen.New(3)
+	g.Sec = uint32(time.Now().Add(-20 * time.Hour).Unix())
+	if code := in.Flush(g.Chunks(10, 1<<20)[0], nil); code != OK {
+		t.Fatal(code)
+	}
+	in.Close()
+	if in.Stats.DropTooOld.Load() != 10 || !strings.Contains(logs.String(), "older than 18h") || srv.Stats().Entries != 10 {
+		t.Errorf("too old: %d\n%s", in.Stats.DropTooOld.Load(), logs)
+	}
+}
+
+func TestStatsLine(t *testing.T) {
+	srv, err := intaketest.Start(intaketest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	in, logs := newInstance(t, srv, map[string]string{"stats_interval": "1s"})
+	in.Flush(chunkgen.New(4).Chunks(5, 1<<20)[0], nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(logs.String(), "stats records_in=5") {
+		time.Sleep(50 * time.Millisecond)
+	}
+	in.Close()
+	if !strings.Contains(logs.String(), "stats records_in=5 records_out=5") {
+		t.Errorf("no periodic stats line:\n%s", logs)
+	}
+}
+
+// BenchmarkFlushFireLens measures the whole flush path on the real
+// FireLens chunk: decode, shape, batch, gzip, HTTP. The intake only drains
+// the body, so its cost stays out of the figure.
+func BenchmarkFlushFireLens(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	chunk, err := os.ReadFile("../../testdata/firelens-forward-3000.msgpack")
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, _ := newInstanceURL(b, srv.URL, nil)
+	defer in.Close()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(chunk)))
+	for b.Loop() {
+		in.dedup.Reset() // the same chunk again is not a retry here
+		if code := in.Flush(chunk, []byte("tag")); code != OK {
+			b.Fatal(code)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/3000, "ns/record")
+}
