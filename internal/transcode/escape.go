@@ -9,6 +9,7 @@
 package transcode
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -44,6 +45,14 @@ func AppendStringLimit(dst, s []byte, limit int) ([]byte, bool) {
 	}
 	i, last := 0, 0 // last: start of the run of safe bytes not yet copied
 	for i < len(s) {
+		// Skip 8 plain ASCII bytes at a time (no control byte, quote,
+		// backslash or non-ASCII byte among them): most log text is that.
+		for i+8 <= len(s) && !needsAttention(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if safe[c] {
 			i++
@@ -113,4 +122,17 @@ func cut(dst, s []byte, last, i, start, limit int) []byte {
 		dst = append(dst, s[last:end]...)
 	}
 	return append(dst, '"')
+}
+
+// needsAttention reports whether any of the 8 bytes in v is a control byte
+// (< 0x20), '"', '\\' or non-ASCII (>= 0x80), with the classic SWAR
+// "has a byte less than n" / "has a zero byte" tests.
+func needsAttention(v uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	lt20 := (v - ones*0x20) & ^v
+	quote := v ^ (ones * '"')
+	bslash := v ^ (ones * '\\')
+	hasQuote := (quote - ones) & ^quote
+	hasBslash := (bslash - ones) & ^bslash
+	return (lt20|hasQuote|hasBslash|v)&highs != 0
 }

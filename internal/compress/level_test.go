@@ -1,0 +1,83 @@
+package compress
+
+import (
+	"bytes"
+	stdgzip "compress/gzip"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/batch"
+	"github.com/out-datadog-go/out_datadog_go/internal/event"
+	"github.com/out-datadog-go/out_datadog_go/internal/shape"
+	"github.com/out-datadog-go/out_datadog_go/internal/tags"
+)
+
+// firelensPayload is the first 1,000 records of the captured FireLens chunk
+// shaped as the plugin ships them with provider ecs (ddtags included).
+func firelensPayload(tb testing.TB) []byte {
+	chunk, err := os.ReadFile("../../testdata/firelens-forward-3000.msgpack")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true,
+		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod"})})
+	var b batch.Batch
+	d := event.NewDecoder(chunk)
+	var ev event.Event
+	for b.Len() < 1000 && d.Next(&ev) == nil {
+		buf := b.Begin()
+		buf, _, err := s.Append(buf, &ev, []byte("tag"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b.End(buf)
+	}
+	return b.Bytes()
+}
+
+var levelCases = []struct {
+	name  string
+	level int
+}{{Gzip, 1}, {Gzip, 2}, {Gzip, 3}, {Gzip, 4}, {Gzip, 5}, {Gzip, 6}, {Gzip, 7}, {Gzip, 9}, {Zstd, 1}, {Zstd, 2}, {Zstd, 3}, {Deflate, 3}}
+
+// TestLevelTable checks the default gzip level keeps the wire within 1.1x
+// of standard gzip at its default level, and logs the ratio table (-v).
+func TestLevelTable(t *testing.T) {
+	p := firelensPayload(t)
+	var ref bytes.Buffer
+	w, _ := stdgzip.NewWriterLevel(&ref, stdgzip.DefaultCompression)
+	w.Write(p)
+	w.Close()
+	t.Logf("payload %d bytes; compress/gzip level 6: %d bytes", len(p), ref.Len())
+	for _, c := range levelCases {
+		codec, err := New(c.name, c.level)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := codec.Compress(nil, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := float64(len(out)) / float64(ref.Len())
+		t.Logf("%-8s level %d: %7d bytes, ratio %5.1fx, %.3fx of compress/gzip -6", c.name, c.level, len(out), float64(len(p))/float64(len(out)), rel)
+		if c.name == Gzip && c.level == DefaultLevel(Gzip) && rel > 1.1 {
+			t.Errorf("default gzip level %d is %.3fx of gzip -6's size, over 1.1x", c.level, rel)
+		}
+	}
+}
+
+func BenchmarkLevels(b *testing.B) {
+	p := firelensPayload(b)
+	for _, c := range levelCases {
+		b.Run(fmt.Sprintf("%s-%d", c.name, c.level), func(b *testing.B) {
+			codec, _ := New(c.name, c.level)
+			var out []byte
+			b.SetBytes(int64(len(p)))
+			for b.Loop() {
+				out, _ = codec.Compress(out, p)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/record")
+		})
+	}
+}
