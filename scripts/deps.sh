@@ -10,10 +10,21 @@ command -v cc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v jq >/dev/null || need+=(jq)
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   echo "deps: installing Debian packages: ${need[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 go mod download
+# Dockerfile linter for make image-check (no hadolint in Debian 12; this is
+# the npm registry's dockerfilelint, pinned, in a project-local prefix).
+if [ ! -x build/npm/node_modules/.bin/dockerfilelint ]; then
+  if ! command -v npm >/dev/null; then
+    echo "deps: installing Debian packages: npm"
+    ${SUDO-} apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive ${SUDO-} apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  echo "deps: installing dockerfilelint@1.8.0 into build/npm"
+  npm install --silent --no-audit --no-fund --prefix build/npm dockerfilelint@1.8.0 >/dev/null
+fi
