@@ -53,6 +53,10 @@ type Options struct {
 	MaxBytes int
 	// Addr to listen on (default 127.0.0.1:0).
 	Addr string
+	// RefGzip also compresses each accepted payload with compress/gzip at
+	// its default level and counts the bytes (benchmarks compare the wire
+	// size with it).
+	RefGzip bool
 }
 
 // Stats are the stand-in's counters.
@@ -69,6 +73,7 @@ type Stats struct {
 	Rejected      int            `json:"rejected_payloads"`
 	Violations    int            `json:"violations"`
 	ByEncoding    map[string]int `json:"by_encoding"`
+	RefGzipBytes  int64          `json:"ref_gzip_bytes,omitempty"`
 }
 
 // Server is an intake stand-in on a loopback port.
@@ -254,6 +259,13 @@ func (s *Server) accept(r *http.Request) (int, string) {
 		}
 	}
 	st := &s.stats
+	if s.o.RefGzip {
+		var ref countWriter
+		zw, _ := gzip.NewWriterLevel(&ref, gzip.DefaultCompression)
+		_, _ = zw.Write(raw)
+		_ = zw.Close()
+		st.RefGzipBytes += int64(ref)
+	}
 	st.Accepted++
 	st.Entries += len(entries)
 	st.RawBytes += int64(len(raw))
@@ -370,4 +382,11 @@ func (s *Server) Violations() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.violations...)
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }
