@@ -49,7 +49,7 @@ demo: build host
 	$(GO) run ./test/demo -so $(abspath $(SO)) -host $(abspath $(HOST))
 
 bench: build host
-	$(GO) run ./benchmarks/cmd/bench -so $(abspath $(SO)) -host $(abspath $(HOST))
+	$(GO) run ./benchmarks/cmd/bench -so $(abspath $(SO)) -host $(abspath $(HOST)) -out benchmarks/RESULTS.md $(BENCHFLAGS)
 
 image:
 	bash docker/build.sh

@@ -197,7 +197,7 @@ func render(rs []result, records, chunks, inBytes, runs int, start time.Time) st
 	fmt.Fprintf(&b, "# make bench results\n\n%s, %d cores, %s, %s; %d records in %d chunks (%.1f MB msgpack); median of %d runs; total %s.\n\n",
 		cpu, runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"), records, chunks, float64(inBytes)/1e6, runs, time.Since(start).Round(time.Second))
 	b.WriteString("CPU is the host process's user+sys time minus a null plugin's on the same chunks: the output side only.\n\n")
-	b.WriteString("| configuration | workers | CPU µs/record | vs baseline | records/s | MB/s in | payloads | raw MB | wire MB | raw/wire | wire vs gzip -6 | plugin RSS MB |\n")
+	b.WriteString("| configuration | workers | CPU µs/record | vs baseline | records/s | MB/s in | payloads | raw MB | wire MB | raw/wire | wire vs gzip -6 | peak RSS over null MB |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	base := rs[0].cpuPerRecord
 	for _, r := range rs {
