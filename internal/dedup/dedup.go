@@ -2,7 +2,7 @@
 // that when Fluent Bit retries a whole chunk after a partial failure the
 // payloads that did go through are not sent twice.
 //
-// Payloads are identified by a 128-bit hash of their uncompressed bytes
+// Payloads are identified by a 128-bit hash of their bytes as sent
 // (two independently seeded 64-bit maphash sums): with a few thousand
 // entries remembered the chance of a false "already sent" is below 2^-100,
 // where a single 64-bit hash would leave it near 2^-40 over a long run.

@@ -177,15 +177,30 @@ func (c *Client) Deliver(ctx context.Context, b *batch.Batch) (Result, error) {
 		return Result{}, nil
 	}
 	raw := b.Bytes()
+	bp, _ := c.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer c.bufs.Put(bp)
+	body, err := c.o.Codec.Compress(*bp, raw)
+	if err != nil {
+		return Result{}, &Error{Err: fmt.Errorf("compress: %w", err)}
+	}
+	if c.o.Codec.ContentEncoding() != "" {
+		*bp = body // keep the grown buffer for the next payload
+	}
+	// The key is a hash of the wire bytes: compression is deterministic for
+	// the instance's codec, so they identify the payload as well as the raw
+	// JSON does, and are ~20x fewer bytes to hash.
 	var key dedup.Key
 	if c.o.Dedup != nil {
-		key = c.o.Dedup.Hash(raw)
+		key = c.o.Dedup.Hash(body)
 		if c.o.Dedup.Seen(key) {
 			c.o.Stats.DedupSkipped.Add(1)
 			return Result{Accepted: b.Len()}, nil
 		}
 	}
-	status, msg, wire, err := c.send(ctx, raw)
+	status, msg, err := c.send(ctx, body)
 	if err != nil {
 		return Result{}, err
 	}
@@ -196,7 +211,7 @@ func (c *Client) Deliver(ctx context.Context, b *batch.Batch) (Result, error) {
 		s.Payloads.Add(1)
 		s.RecordsOut.Add(int64(b.Len()))
 		s.BytesRaw.Add(int64(len(raw)))
-		s.BytesWire.Add(int64(wire))
+		s.BytesWire.Add(int64(len(body)))
 		return Result{Accepted: b.Len()}, nil
 	case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge:
 		if b.Len() == 1 {
@@ -230,21 +245,10 @@ func (c *Client) Deliver(ctx context.Context, b *batch.Batch) (Result, error) {
 	return Result{}, &Error{Status: status, Err: fmt.Errorf("unexpected answer: %s", msg)}
 }
 
-// send posts one payload, retrying transient failures with backoff inside
-// ctx. It returns the final status (2xx, 400 or 413) or an *Error.
-func (c *Client) send(ctx context.Context, raw []byte) (status int, msg string, wire int, err error) {
-	bp, _ := c.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
-	defer c.bufs.Put(bp)
-	body, err := c.o.Codec.Compress(*bp, raw)
-	if err != nil {
-		return 0, "", 0, &Error{Err: fmt.Errorf("compress: %w", err)}
-	}
-	if c.o.Codec.ContentEncoding() != "" {
-		*bp = body
-	}
+// send posts one compressed payload, retrying transient failures with
+// backoff inside ctx. It returns the final status (2xx, 400 or 413) or an
+// *Error.
+func (c *Client) send(ctx context.Context, body []byte) (status int, msg string, err error) {
 	for attempt := 0; ; attempt++ {
 		status, msg, retryAfter, rerr := c.post(ctx, body)
 		var failure *Error
@@ -254,9 +258,9 @@ func (c *Client) send(ctx context.Context, raw []byte) (status int, msg string, 
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
 			c.o.Logger.Errorf("intake %s answered HTTP %d (%s): the API key is missing or invalid, or belongs to another Datadog site than %s; "+
 				"chunk kept for retry", c.host, status, msg, c.host)
-			return 0, "", 0, &Error{Status: status, Auth: true, Err: errors.New(msg)}
+			return 0, "", &Error{Status: status, Auth: true, Err: errors.New(msg)}
 		case status >= 200 && status < 300, status == http.StatusBadRequest, status == http.StatusRequestEntityTooLarge:
-			return status, msg, len(body), nil
+			return status, msg, nil
 		case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500:
 			failure = &Error{Status: status, Err: errors.New(msg)}
 		default:
@@ -264,14 +268,14 @@ func (c *Client) send(ctx context.Context, raw []byte) (status int, msg string, 
 			failure = &Error{Status: status, Err: errors.New(msg)}
 		}
 		if attempt >= c.o.MaxRetries || ctx.Err() != nil {
-			return 0, "", 0, failure
+			return 0, "", failure
 		}
 		wait := c.backoff(attempt)
 		if retryAfter > wait {
 			wait = min(retryAfter, c.o.BackoffMax)
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return 0, "", 0, failure // would sleep past the flush's budget
+			return 0, "", failure // would sleep past the flush's budget
 		}
 		c.o.Stats.Retries.Add(1)
 		c.o.Logger.Debugf("retrying in %s after: %v", wait, failure)
@@ -279,7 +283,7 @@ func (c *Client) send(ctx context.Context, raw []byte) (status int, msg string, 
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, "", 0, failure
+			return 0, "", failure
 		case <-t.C:
 		}
 	}

@@ -187,17 +187,30 @@ type flush struct {
 func (f *flush) send(b *batch.Batch) {
 	f.sem <- struct{}{}
 	f.wg.Add(1)
-	go func() {
-		defer func() {
-			<-f.sem
-			f.in.batches.Put(b)
-			f.wg.Done()
-		}()
-		if _, err := f.in.client.Deliver(f.ctx, b); err != nil {
-			f.failed.Add(1)
-			f.firstErr.CompareAndSwap(nil, &err)
-		}
+	go f.deliver(b)
+}
+
+// deliver sends one payload and records its outcome; it releases the
+// payload's concurrency slot and batch when done.
+func (f *flush) deliver(b *batch.Batch) {
+	defer func() {
+		<-f.sem
+		f.in.batches.Put(b)
+		f.wg.Done()
 	}()
+	if _, err := f.in.client.Deliver(f.ctx, b); err != nil {
+		f.failed.Add(1)
+		f.firstErr.CompareAndSwap(nil, &err)
+	}
+}
+
+// sendLast delivers a chunk's last payload on the calling goroutine, which
+// would only wait for it otherwise: a chunk that fits one payload (the
+// common case) starts no goroutine.
+func (f *flush) sendLast(b *batch.Batch) {
+	f.sem <- struct{}{}
+	f.wg.Add(1)
+	f.deliver(b)
 }
 
 // Flush delivers one chunk. chunk and tag are Fluent Bit's memory: they are
@@ -293,7 +306,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		}
 	}
 	if b.Len() > 0 {
-		f.send(b)
+		f.sendLast(b)
 	} else {
 		in.batches.Put(b)
 	}
