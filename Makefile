@@ -8,7 +8,7 @@ HOST  := $(BUILD)/flbhost
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/out-datadog-go/out_datadog_go/internal/version.Version=$(VERSION)
 
-.PHONY: all build host deps vet test test-unit test-e2e fuzz demo bench image image-check clean
+.PHONY: all build host deps vet test test-unit test-e2e fuzz demo bench microbench image image-check clean
 
 all: build host
 
@@ -50,6 +50,13 @@ demo: build host
 
 bench: build host
 	$(GO) run ./benchmarks/cmd/bench -so $(abspath $(SO)) -host $(abspath $(HOST)) -out benchmarks/RESULTS.md $(BENCHFLAGS)
+
+# Go micro-benchmarks of the hot path (decoder, encoder, compressor, whole
+# flush) in benchstat's input format: `make microbench > new.txt`, then
+# `benchstat old.txt new.txt`.
+MICROCOUNT ?= 6
+microbench:
+	@$(GO) test -run '^$$' -bench . -benchmem -count $(MICROCOUNT) ./internal/event ./internal/transcode ./internal/shape ./internal/compress ./internal/output
 
 image:
 	bash docker/build.sh

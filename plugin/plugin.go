@@ -70,6 +70,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
 	output.FLBPluginSetContext(plugin, inst)
+	profileStart()
 	return output.FLB_OK
 }
 
@@ -121,6 +122,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 	}()
 	if inst, ok := output.FLBPluginGetContext(ctx).(*out.Instance); ok {
 		inst.Close()
+		profileStop()
 	}
 	return output.FLB_OK
 }

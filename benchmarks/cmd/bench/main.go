@@ -25,7 +25,16 @@ import (
 
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/profiling"
 )
+
+var (
+	profileDir string // -profile
+	only       string // -only
+)
+
+// defaultConfig is the row of the shipped defaults.
+const defaultConfig = "datadog_go gzip (default level 6)"
 
 type summary struct {
 	OK       int     `json:"ok"`
@@ -47,6 +56,8 @@ type result struct {
 	raw, wire     int64
 	refGzip       int64
 	rssMB         float64
+	allocs        float64 // Go heap allocations per record (whole run)
+	heapMB        float64 // Go heap obtained from the OS: its high-water mark
 }
 
 func main() {
@@ -55,6 +66,8 @@ func main() {
 	records := flag.Int("records", 200000, "records in the generated corpus")
 	runs := flag.Int("runs", 3, "runs per configuration (median taken)")
 	out := flag.String("out", "", "also write the report (Markdown) to this file")
+	flag.StringVar(&profileDir, "profile", "", "write a Go CPU profile of each datadog_go configuration's last run to this folder")
+	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this")
 	flag.Parse()
 	if err := run(*so, *host, *records, *runs, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -100,7 +113,7 @@ func run(so, host string, records, runs int, outPath string) error {
 	}
 	cfgs := []cfg{
 		{"baseline: fluent-bit-go decoder + encoding/json + compress/gzip", baseline, "", 1},
-		{"datadog_go gzip (default level 6)", so, "compress gzip\n", 1},
+		{defaultConfig, so, "compress gzip\n", 1},
 		{"datadog_go gzip level 1", so, "compress gzip\ncompression_level 1\n", 1},
 		{"datadog_go zstd", so, "compress zstd\n", 1},
 		{"datadog_go deflate", so, "compress deflate\n", 1},
@@ -114,7 +127,7 @@ func run(so, host string, records, runs int, outPath string) error {
 	for _, w := range []int{1, 2, 4} {
 		var cpus, rss []float64
 		for i := 0; i < runs; i++ {
-			s, _, err := runHost(host, null, "", w, paths, dir)
+			s, _, err := runHost(host, null, "", w, paths, dir, "")
 			if err != nil {
 				return err
 			}
@@ -125,11 +138,18 @@ func run(so, host string, records, runs int, outPath string) error {
 	}
 
 	var results []result
-	for _, c := range cfgs {
+	for i, c := range cfgs {
+		if i > 0 && !strings.Contains(c.name, only) {
+			continue
+		}
 		var cpus, rates []float64
 		var last result
 		for i := 0; i < runs; i++ {
-			s, st, err := runHost(host, c.so, common+c.extra, c.workers, paths, dir)
+			prof := ""
+			if profileDir != "" && c.so == so {
+				prof = filepath.Join(profileDir, strings.NewReplacer(" ", "_", ",", "", "(", "", ")", "").Replace(c.name)+".pprof")
+			}
+			s, st, mem, err := runHostMem(host, c.so, common+c.extra, c.workers, paths, dir, prof)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
@@ -139,14 +159,19 @@ func run(so, host string, records, runs int, outPath string) error {
 			cpus = append(cpus, (s.CPUUser+s.CPUSys-nullCPU[c.workers])*1e6/float64(records))
 			rates = append(rates, float64(records)/(s.FlushMS/1000))
 			last = result{name: c.name, workers: c.workers, payloads: st.Accepted, raw: st.RawBytes, wire: st.WireBytes,
-				refGzip: st.RefGzipBytes, rssMB: float64(s.MaxRSSKB)/1024 - nullRSS[c.workers]}
+				refGzip: st.RefGzipBytes, rssMB: float64(s.MaxRSSKB)/1024 - nullRSS[c.workers],
+				allocs: float64(mem.Mallocs) / float64(records), heapMB: float64(mem.HeapSys) / 1e6}
 		}
 		last.cpuPerRecord, last.recordsPerSec = median(cpus), median(rates)
 		last.mbPerSec = last.recordsPerSec * float64(inBytes) / float64(records) / 1e6
 		results = append(results, last)
 		fmt.Fprintf(os.Stderr, "  %-62s %6.2f µs/record\n", c.name, last.cpuPerRecord)
 	}
-	report := render(results, records, len(chunks), inBytes, runs, start)
+	growth, err := memoryGrowth(host, so, common, records, paths, dir, results)
+	if err != nil {
+		return err
+	}
+	report := render(results, records, len(chunks), inBytes, runs, start) + growth
 	fmt.Print(report)
 	if outPath != "" {
 		return os.WriteFile(outPath, []byte(report), 0o644)
@@ -154,28 +179,84 @@ func run(so, host string, records, runs int, outPath string) error {
 	return nil
 }
 
-func runHost(host, so, conf string, workers int, paths []string, dir string) (summary, intaketest.Stats, error) {
+func runHost(host, so, conf string, workers int, paths []string, dir, profile string) (summary, intaketest.Stats, error) {
+	s, st, _, err := runHostMem(host, so, conf, workers, paths, dir, profile)
+	return s, st, err
+}
+
+// runHostMem runs the host once over paths and also returns the plugin's
+// Go memory counters (zero for a plugin without internal/profiling).
+func runHostMem(host, so, conf string, workers int, paths []string, dir, profile string) (summary, intaketest.Stats, profiling.MemStats, error) {
+	var mem profiling.MemStats
 	srv, err := intaketest.Start(intaketest.Options{Discard: true, RefGzip: true})
 	if err != nil {
-		return summary{}, intaketest.Stats{}, err
+		return summary{}, intaketest.Stats{}, mem, err
 	}
 	defer srv.Close()
 	confPath := filepath.Join(dir, "out.conf")
 	if err := os.WriteFile(confPath, []byte("endpoint "+srv.URL+"\n"+conf), 0o600); err != nil {
-		return summary{}, intaketest.Stats{}, err
+		return summary{}, intaketest.Stats{}, mem, err
 	}
+	memPath := filepath.Join(dir, "memstats.json")
+	os.Remove(memPath)
 	args := append([]string{"-so", so, "-conf", confPath, "-workers", fmt.Sprint(workers), "-cpu"}, paths...)
 	cmd := exec.Command(host, args...)
+	cmd.Env = append(os.Environ(), profiling.MemStatsEnv+"="+memPath)
+	if profile != "" {
+		cmd.Env = append(cmd.Env, profiling.CPUProfileEnv+"="+profile)
+	}
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, io.Discard
 	if err := cmd.Run(); err != nil {
-		return summary{}, intaketest.Stats{}, fmt.Errorf("host: %v", err)
+		return summary{}, intaketest.Stats{}, mem, fmt.Errorf("host: %v", err)
 	}
 	var s summary
 	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &s); err != nil {
-		return s, intaketest.Stats{}, err
+		return s, intaketest.Stats{}, mem, err
 	}
-	return s, srv.Stats(), nil
+	if data, err := os.ReadFile(memPath); err == nil {
+		if err := json.Unmarshal(data, &mem); err != nil {
+			return s, intaketest.Stats{}, mem, fmt.Errorf("%s: %w", memPath, err)
+		}
+	}
+	return s, srv.Stats(), mem, nil
+}
+
+// memoryGrowth runs the default configuration once more over twice the
+// chunks (the corpus plus a second one from another seed): the plugin's
+// peak memory must not grow with the number of chunks it has flushed.
+func memoryGrowth(host, so, common string, records int, paths []string, dir string, results []result) (string, error) {
+	var base *result
+	for i := range results {
+		if results[i].name == defaultConfig {
+			base = &results[i]
+		}
+	}
+	if base == nil {
+		return "", nil
+	}
+	more := append([]string(nil), paths...)
+	for i, c := range chunkgen.New(2).Chunks(records, 512<<10) {
+		p := filepath.Join(dir, fmt.Sprintf("d%05d.msgpack", i))
+		if err := os.WriteFile(p, c, 0o600); err != nil {
+			return "", err
+		}
+		more = append(more, p)
+	}
+	ns, _, err := runHost(host, filepath.Join(filepath.Dir(so), "null.so"), "", 1, more, dir, "")
+	if err != nil {
+		return "", err
+	}
+	s, st, mem, err := runHostMem(host, so, common+"compress gzip\n", 1, more, dir, "")
+	if err != nil {
+		return "", err
+	}
+	if st.Entries != 2*records {
+		return "", fmt.Errorf("memory run: intake got %d of %d records", st.Entries, 2*records)
+	}
+	rss := float64(s.MaxRSSKB-ns.MaxRSSKB) / 1024
+	return fmt.Sprintf("\nMemory does not grow with the chunks flushed (%s): peak RSS over null %.0f MB and Go heap %.1f MB after %d chunks; %.0f MB and %.1f MB after %d.\n",
+		defaultConfig, base.rssMB, base.heapMB, len(paths), rss, float64(mem.HeapSys)/1e6, len(more)), nil
 }
 
 func median(v []float64) float64 {
@@ -197,19 +278,20 @@ func render(rs []result, records, chunks, inBytes, runs int, start time.Time) st
 	fmt.Fprintf(&b, "# make bench results\n\n%s, %d cores, %s, %s; %d records in %d chunks (%.1f MB msgpack); median of %d runs; total %s.\n\n",
 		cpu, runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"), records, chunks, float64(inBytes)/1e6, runs, time.Since(start).Round(time.Second))
 	b.WriteString("CPU is the host process's user+sys time minus a null plugin's on the same chunks: the output side only.\n\n")
-	b.WriteString("| configuration | workers | CPU µs/record | vs baseline | records/s | MB/s in | payloads | raw MB | wire MB | raw/wire | wire vs gzip -6 | peak RSS over null MB |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| configuration | workers | CPU µs/record | vs baseline | records/s | MB/s in | payloads | raw MB | wire MB | raw/wire | wire vs gzip -6 | allocs/record | Go heap MB | peak RSS over null MB |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	base := rs[0].cpuPerRecord
 	for _, r := range rs {
 		ref := "n/a"
 		if r.refGzip > 0 {
 			ref = fmt.Sprintf("%.3fx", float64(r.wire)/float64(r.refGzip))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.2f | %.2fx | %.0f | %.1f | %d | %.1f | %.2f | %.1f | %s | %.0f |\n",
+		fmt.Fprintf(&b, "| %s | %d | %.2f | %.2fx | %.0f | %.1f | %d | %.1f | %.2f | %.1f | %s | %.2f | %.1f | %.0f |\n",
 			r.name, r.workers, r.cpuPerRecord, r.cpuPerRecord/base, r.recordsPerSec, r.mbPerSec, r.payloads,
-			float64(r.raw)/1e6, float64(r.wire)/1e6, float64(r.raw)/float64(max(r.wire, 1)), ref, r.rssMB)
+			float64(r.raw)/1e6, float64(r.wire)/1e6, float64(r.raw)/float64(max(r.wire, 1)), ref, r.allocs, r.heapMB, r.rssMB)
 	}
 	b.WriteString("\n`wire vs gzip -6`: bytes on the wire over what Go's compress/gzip at its default level makes of the same payloads.\n")
 	b.WriteString("The baseline's JSON has no ECS tags (it does not derive them), so its raw bytes are smaller.\n")
+	b.WriteString("`allocs/record`: Go heap allocations of the whole run (start-up, HTTP, everything) over the records; `Go heap MB`: heap memory the Go runtime obtained from the OS, its high-water mark.\n")
 	return b.String()
 }
