@@ -44,7 +44,13 @@ type summary struct {
 	CPUUser  float64 `json:"cpu_user_s"`
 	CPUSys   float64 `json:"cpu_sys_s"`
 	MaxRSSKB int64   `json:"max_rss_kb"`
+	// LoadedRSSKB is the host's resident memory once the chunks are read,
+	// before the plugin is loaded: the peak beyond it is the plugin's.
+	LoadedRSSKB int64 `json:"loaded_rss_kb"`
 }
+
+// pluginRSSMB is the peak resident memory the plugin added to the host.
+func (s summary) pluginRSSMB() float64 { return float64(s.MaxRSSKB-s.LoadedRSSKB) / 1024 }
 
 type result struct {
 	name          string
@@ -132,7 +138,7 @@ func run(so, host string, records, runs int, outPath string) error {
 				return err
 			}
 			cpus = append(cpus, s.CPUUser+s.CPUSys)
-			rss = append(rss, float64(s.MaxRSSKB)/1024)
+			rss = append(rss, s.pluginRSSMB())
 		}
 		nullCPU[w], nullRSS[w] = median(cpus), median(rss)
 	}
@@ -159,7 +165,7 @@ func run(so, host string, records, runs int, outPath string) error {
 			cpus = append(cpus, (s.CPUUser+s.CPUSys-nullCPU[c.workers])*1e6/float64(records))
 			rates = append(rates, float64(records)/(s.FlushMS/1000))
 			last = result{name: c.name, workers: c.workers, payloads: st.Accepted, raw: st.RawBytes, wire: st.WireBytes,
-				refGzip: st.RefGzipBytes, rssMB: float64(s.MaxRSSKB)/1024 - nullRSS[c.workers],
+				refGzip: st.RefGzipBytes, rssMB: s.pluginRSSMB() - nullRSS[c.workers],
 				allocs: float64(mem.Mallocs) / float64(records), heapMB: float64(mem.HeapSys) / 1e6}
 		}
 		last.cpuPerRecord, last.recordsPerSec = median(cpus), median(rates)
@@ -254,7 +260,7 @@ func memoryGrowth(host, so, common string, records int, paths []string, dir stri
 	if st.Entries != 2*records {
 		return "", fmt.Errorf("memory run: intake got %d of %d records", st.Entries, 2*records)
 	}
-	rss := float64(s.MaxRSSKB-ns.MaxRSSKB) / 1024
+	rss := s.pluginRSSMB() - ns.pluginRSSMB()
 	return fmt.Sprintf("\nMemory does not grow with the chunks flushed (%s): peak RSS over null %.0f MB and Go heap %.1f MB after %d chunks; %.0f MB and %.1f MB after %d.\n",
 		defaultConfig, base.rssMB, base.heapMB, len(paths), rss, float64(mem.HeapSys)/1e6, len(more)), nil
 }
