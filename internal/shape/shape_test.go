@@ -10,6 +10,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
+	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )
 
 // kv builds a msgpack map from alternating keys and values.
@@ -238,7 +239,9 @@ func BenchmarkShapeFireLens(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := New(Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true})
+	// As shipped with provider ecs: the Agent-style ddtags are written too.
+	s := New(Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true,
+		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod"})})
 	buf := make([]byte, 0, 4<<20)
 	b.SetBytes(int64(len(chunk)))
 	b.ReportAllocs()
