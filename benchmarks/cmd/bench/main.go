@@ -133,7 +133,7 @@ func run(so, host string, records, runs int, outPath string) error {
 	for _, w := range []int{1, 2, 4} {
 		var cpus, rss []float64
 		for i := 0; i < runs; i++ {
-			s, _, err := runHost(host, null, "", w, paths, dir, "")
+			s, _, _, err := runHost(host, null, "", w, paths, dir, "")
 			if err != nil {
 				return err
 			}
@@ -155,7 +155,7 @@ func run(so, host string, records, runs int, outPath string) error {
 			if profileDir != "" && c.so == so {
 				prof = filepath.Join(profileDir, strings.NewReplacer(" ", "_", ",", "", "(", "", ")", "").Replace(c.name)+".pprof")
 			}
-			s, st, mem, err := runHostMem(host, c.so, common+c.extra, c.workers, paths, dir, prof)
+			s, st, mem, err := runHost(host, c.so, common+c.extra, c.workers, paths, dir, prof)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
@@ -173,7 +173,13 @@ func run(so, host string, records, runs int, outPath string) error {
 		results = append(results, last)
 		fmt.Fprintf(os.Stderr, "  %-62s %6.2f µs/record\n", c.name, last.cpuPerRecord)
 	}
-	growth, err := memoryGrowth(host, so, common, records, paths, dir, results)
+	var defaultConf string
+	for _, c := range cfgs {
+		if c.name == defaultConfig {
+			defaultConf = common + c.extra
+		}
+	}
+	growth, err := memoryGrowth(host, so, null, defaultConf, records, paths, dir, results)
 	if err != nil {
 		return err
 	}
@@ -185,14 +191,10 @@ func run(so, host string, records, runs int, outPath string) error {
 	return nil
 }
 
-func runHost(host, so, conf string, workers int, paths []string, dir, profile string) (summary, intaketest.Stats, error) {
-	s, st, _, err := runHostMem(host, so, conf, workers, paths, dir, profile)
-	return s, st, err
-}
-
-// runHostMem runs the host once over paths and also returns the plugin's
-// Go memory counters (zero for a plugin without internal/profiling).
-func runHostMem(host, so, conf string, workers int, paths []string, dir, profile string) (summary, intaketest.Stats, profiling.MemStats, error) {
+// runHost runs the host once over paths. It returns the host's summary, what
+// the intake received and the plugin's Go memory counters (zero for a
+// plugin without internal/profiling).
+func runHost(host, so, conf string, workers int, paths []string, dir, profile string) (summary, intaketest.Stats, profiling.MemStats, error) {
 	var mem profiling.MemStats
 	srv, err := intaketest.Start(intaketest.Options{Discard: true, RefGzip: true})
 	if err != nil {
@@ -231,7 +233,7 @@ func runHostMem(host, so, conf string, workers int, paths []string, dir, profile
 // memoryGrowth runs the default configuration once more over twice the
 // chunks (the corpus plus a second one from another seed): the plugin's
 // peak memory must not grow with the number of chunks it has flushed.
-func memoryGrowth(host, so, common string, records int, paths []string, dir string, results []result) (string, error) {
+func memoryGrowth(host, so, null, conf string, records int, paths []string, dir string, results []result) (string, error) {
 	var base *result
 	for i := range results {
 		if results[i].name == defaultConfig {
@@ -249,11 +251,11 @@ func memoryGrowth(host, so, common string, records int, paths []string, dir stri
 		}
 		more = append(more, p)
 	}
-	ns, _, err := runHost(host, filepath.Join(filepath.Dir(so), "null.so"), "", 1, more, dir, "")
+	ns, _, _, err := runHost(host, null, "", 1, more, dir, "")
 	if err != nil {
 		return "", err
 	}
-	s, st, mem, err := runHostMem(host, so, common+"compress gzip\n", 1, more, dir, "")
+	s, st, mem, err := runHost(host, so, conf, 1, more, dir, "")
 	if err != nil {
 		return "", err
 	}
