@@ -321,17 +321,22 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 	// ddtags: configuration and container tags, record-level env/version,
 	// then the record's own ddtags.
 	var tagStr string
+	var tagJSON []byte // tagStr as a JSON string when already escaped
 	if res != nil {
-		tagStr = res.Tags
+		tagStr, tagJSON = res.Tags, res.TagsJSON
 		if f.ddEnv != nil || f.ddVers != nil {
-			tagStr = s.o.Tagger.WithRecord(res, strVal(f.ddEnv), strVal(f.ddVers))
+			tagStr, tagJSON = s.o.Tagger.WithRecord(res, strVal(f.ddEnv), strVal(f.ddVers)), nil
 		}
 	}
 	recTags := strVal(f.ddtags)
 	if tagStr != "" || len(recTags) > 0 {
 		dst = comma(dst, open)
 		dst = append(dst, `"ddtags":`...)
-		dst = transcode.AppendString(dst, bytesOf(tagStr))
+		if tagJSON != nil {
+			dst = append(dst, tagJSON...)
+		} else {
+			dst = transcode.AppendString(dst, bytesOf(tagStr))
+		}
 		if len(recTags) > 0 { // continue the same JSON string
 			dst = dst[:len(dst)-1] // closing quote
 			if tagStr != "" {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+	"github.com/out-datadog-go/out_datadog_go/internal/transcode"
 )
 
 // MaxTagLength is Datadog's limit for one tag.
@@ -42,10 +43,15 @@ type Options struct {
 
 // Result is the cached outcome for one container.
 type Result struct {
-	Tags    string // normalised, deduplicated, comma-joined
-	Service string // for the reserved service attribute ("" = none)
-	gen     uint64 // metadata generation it was built from
-	tagList []string
+	Tags string // normalised, deduplicated, comma-joined
+	// TagsJSON is Tags as a JSON string, quotes included, escaped once
+	// here: the shaper copies it into every record instead of escaping the
+	// ~600 bytes of ECS tags again per record (BenchmarkShapeFireLens:
+	// 500 -> 421 ns/record).
+	TagsJSON []byte
+	Service  string // for the reserved service attribute ("" = none)
+	gen      uint64 // metadata generation it was built from
+	tagList  []string
 }
 
 // Tagger is safe for concurrent use.
@@ -176,7 +182,8 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 	for _, kv := range extra {
 		add(Normalize(kv[0] + ":" + kv[1]))
 	}
-	return &Result{Tags: strings.Join(list, ","), Service: svc, gen: gen, tagList: list}
+	joined := strings.Join(list, ",")
+	return &Result{Tags: joined, TagsJSON: transcode.AppendString(nil, []byte(joined)), Service: svc, gen: gen, tagList: list}
 }
 
 // WithRecord returns r's tags with env and version taken from the record

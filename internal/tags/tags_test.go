@@ -1,6 +1,7 @@
 package tags
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -49,6 +50,8 @@ func TestLookup(t *testing.T) {
 		{"no provider: FireLens fields ignored", Options{ConfigTags: "a:b"}, &fl, "a:b", ""},
 		{"normalisation", Options{ConfigTags: " Env:Prod , 9lives:yes, weird tag!!:v@lue ,, a:b,a:b"}, nil,
 			"lives:yes,weird_tag_:v_lue,a:b,env:prod", ""},
+		{"non-ASCII letters kept", Options{ConfigTags: "équipe:Größe,team:운영"}, nil,
+			"équipe:größe,team:운영", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -56,6 +59,10 @@ func TestLookup(t *testing.T) {
 			r := tg.Lookup(c.f)
 			if r.Tags != c.wantTags || r.Service != c.wantService {
 				t.Errorf("\ngot  %s (service %q)\nwant %s (service %q)", r.Tags, r.Service, c.wantTags, c.wantService)
+			}
+			var fromJSON string
+			if err := json.Unmarshal(r.TagsJSON, &fromJSON); err != nil || fromJSON != r.Tags {
+				t.Errorf("TagsJSON %s does not decode to Tags (%v)", r.TagsJSON, err)
 			}
 			if again := tg.Lookup(c.f); again != r {
 				t.Error("second lookup not served from the cache")
