@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 t="${1:-20s}"
 targets=(
   "./internal/event FuzzDecoder"
+  "./internal/event FuzzSkip"
   "./internal/transcode FuzzAppendValue"
   "./internal/shape FuzzShape"
 )

@@ -124,7 +124,7 @@ func (d *Decoder) Next(ev *Event) error {
 			}
 		}
 		recStart := rest
-		after, err := msgp.Skip(rest)
+		after, err := Skip(rest)
 		if err != nil {
 			return d.malformed(start, err)
 		}

@@ -154,12 +154,12 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 			if k, rest, err = transcode.ReadKey(rest); err != nil {
 				return dst, info, err
 			}
-		} else if rest, err = msgp.Skip(rest); err != nil { // non-string key: plain attribute
+		} else if rest, err = event.Skip(rest); err != nil { // non-string key: plain attribute
 			return dst, info, err
 		}
 		keyRaw = keyRaw[:len(keyRaw)-len(rest)]
 		v = rest
-		if rest, err = msgp.Skip(rest); err != nil {
+		if rest, err = event.Skip(rest); err != nil {
 			return dst, info, err
 		}
 		v = v[:len(v)-len(rest)]
