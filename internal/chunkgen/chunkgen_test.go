@@ -45,3 +45,35 @@ func TestChunksDecode(t *testing.T) {
 		t.Error("no seq marker")
 	}
 }
+
+func TestMix(t *testing.T) {
+	cases := []map[Shape]int{
+		{Access: 82, JSON: 15, Binary: 2, Stack: 1},
+		{Access: 1, Stack: 1},
+		{JSON: 3},
+	}
+	for _, counts := range cases {
+		m := Mix(counts)
+		got := map[Shape]int{}
+		for _, s := range m {
+			got[s]++
+		}
+		total := 0
+		for s, n := range counts {
+			total += n
+			if got[s] != n {
+				t.Errorf("%v: %d of shape %d, want %d", counts, got[s], s, n)
+			}
+		}
+		if len(m) != total {
+			t.Errorf("%v: cycle of %d, want %d", counts, len(m), total)
+		}
+	}
+	// Even spread: no two JSON logs (15 per 100) next to each other.
+	m := FireLensMix
+	for i := 1; i < len(m); i++ {
+		if m[i] == JSON && m[i-1] == JSON {
+			t.Fatalf("JSON logs bunched at %d: %v", i, m)
+		}
+	}
+}
