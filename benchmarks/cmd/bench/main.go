@@ -1,7 +1,9 @@
 // Command bench is `make bench`: it drives the real out_datadog_go.so
-// through test/flbhost (the C host that loads it as Fluent Bit does) with a
-// generated FireLens corpus in Fluent Bit-sized chunks, into the intake
-// stand-in, and reports CPU per record, throughput, payloads, wire bytes
+// through test/flbhost (the C host that loads it as Fluent Bit does) with
+// generated FireLens corpora in Fluent Bit-sized chunks, into the intake
+// stand-in. The reference corpus has records the size of the issue's
+// reference measurement (chunkgen.FireLensMix); the stress corpus has a
+// multi-KB stack trace every 7 records. It reports CPU per record, throughput, payloads, wire bytes
 // and memory for each compression setting, against an in-run baseline (a
 // straightforward Go plugin: fluent-bit-go's decoder, encoding/json,
 // compress/gzip) and a null plugin whose cost (the host's own) is
@@ -35,6 +37,8 @@ var (
 
 // defaultConfig is the row of the shipped defaults.
 const defaultConfig = "datadog_go gzip (default level 6)"
+
+const baselineConfig = "baseline: fluent-bit-go decoder + encoding/json + compress/gzip"
 
 type summary struct {
 	OK       int     `json:"ok"`
@@ -97,28 +101,22 @@ func run(so, host string, records, runs int, outPath string) error {
 		}
 	}
 
-	g := chunkgen.New(1)
-	chunks := g.Chunks(records, 512<<10)
-	var paths []string
-	var inBytes int
-	for i, c := range chunks {
-		p := filepath.Join(dir, fmt.Sprintf("c%05d.msgpack", i))
-		if err := os.WriteFile(p, c, 0o600); err != nil {
-			return err
-		}
-		paths = append(paths, p)
-		inBytes += len(c)
+	ref, err := writeCorpus(dir, "c", 1, chunkgen.FireLensMix, records)
+	if err != nil {
+		return err
 	}
-	fmt.Printf("corpus: %d FireLens records (access, JSON, stack traces, non-UTF-8) in %d chunks, %.1f MB msgpack\n\n",
-		records, len(chunks), float64(inBytes)/1e6)
+	fmt.Printf("reference corpus: %d FireLens records (access, JSON, stack traces, non-UTF-8) in %d chunks, %.1f MB msgpack\n",
+		records, len(ref.paths), float64(ref.inBytes)/1e6)
+	stress, err := writeCorpus(dir, "s", 3, nil, records)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("stress corpus: %d records, one in 7 a multi-KB stack trace, in %d chunks, %.1f MB msgpack\n\n",
+		records, len(stress.paths), float64(stress.inBytes)/1e6)
 
 	common := "dd_service web\ndd_source httpd\ndd_tags env:prod,team:web\ndd_message_key log\nprovider ecs\nstats_interval 0\napikey bench\n"
-	type cfg struct {
-		name, so, extra string
-		workers         int
-	}
 	cfgs := []cfg{
-		{"baseline: fluent-bit-go decoder + encoding/json + compress/gzip", baseline, "", 1},
+		{baselineConfig, baseline, "", 1},
 		{defaultConfig, so, "compress gzip\n", 1},
 		{"datadog_go gzip level 1", so, "compress gzip\ncompression_level 1\n", 1},
 		{"datadog_go zstd", so, "compress zstd\n", 1},
@@ -127,51 +125,23 @@ func run(so, host string, records, runs int, outPath string) error {
 		{"datadog_go gzip, 2 workers", so, "compress gzip\n", 2},
 		{"datadog_go gzip, 4 workers", so, "compress gzip\n", 4},
 	}
-	// The host's own cost per worker count.
-	nullCPU := map[int]float64{}
-	nullRSS := map[int]float64{}
-	for _, w := range []int{1, 2, 4} {
-		var cpus, rss []float64
-		for i := 0; i < runs; i++ {
-			s, _, _, err := runHost(host, null, "", w, paths, dir, "")
-			if err != nil {
-				return err
-			}
-			cpus = append(cpus, s.CPUUser+s.CPUSys)
-			rss = append(rss, s.pluginRSSMB())
-		}
-		nullCPU[w], nullRSS[w] = median(cpus), median(rss)
-	}
-
-	var results []result
+	var picked []cfg
 	for i, c := range cfgs {
-		if i > 0 && !strings.Contains(c.name, only) {
-			continue
+		if i == 0 || strings.Contains(c.name, only) {
+			picked = append(picked, c)
 		}
-		var cpus, rates []float64
-		var last result
-		for i := 0; i < runs; i++ {
-			prof := ""
-			if profileDir != "" && c.so == so {
-				prof = filepath.Join(profileDir, strings.NewReplacer(" ", "_", ",", "", "(", "", ")", "").Replace(c.name)+".pprof")
-			}
-			s, st, mem, err := runHost(host, c.so, common+c.extra, c.workers, paths, dir, prof)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.name, err)
-			}
-			if s.OK != len(paths) || st.Entries != records {
-				return fmt.Errorf("%s: %d/%d chunks ok, intake got %d of %d records", c.name, s.OK, len(paths), st.Entries, records)
-			}
-			cpus = append(cpus, (s.CPUUser+s.CPUSys-nullCPU[c.workers])*1e6/float64(records))
-			rates = append(rates, float64(records)/(s.FlushMS/1000))
-			last = result{name: c.name, workers: c.workers, payloads: st.Accepted, raw: st.RawBytes, wire: st.WireBytes,
-				refGzip: st.RefGzipBytes, rssMB: s.pluginRSSMB() - nullRSS[c.workers],
-				allocs: float64(mem.Mallocs) / float64(records), heapMB: float64(mem.HeapSys) / 1e6}
+	}
+	fmt.Fprintln(os.Stderr, "reference corpus:")
+	results, err := measure(host, null, so, common, picked, ref, runs, dir)
+	if err != nil {
+		return err
+	}
+	var stressResults []result
+	if strings.Contains(defaultConfig, only) {
+		fmt.Fprintln(os.Stderr, "stress corpus:")
+		if stressResults, err = measure(host, null, so, common, cfgs[:2], stress, runs, dir); err != nil {
+			return err
 		}
-		last.cpuPerRecord, last.recordsPerSec = median(cpus), median(rates)
-		last.mbPerSec = last.recordsPerSec * float64(inBytes) / float64(records) / 1e6
-		results = append(results, last)
-		fmt.Fprintf(os.Stderr, "  %-62s %6.2f µs/record\n", c.name, last.cpuPerRecord)
 	}
 	var defaultConf string
 	for _, c := range cfgs {
@@ -179,16 +149,95 @@ func run(so, host string, records, runs int, outPath string) error {
 			defaultConf = common + c.extra
 		}
 	}
-	growth, err := memoryGrowth(host, so, null, defaultConf, records, paths, dir, results)
+	growth, err := memoryGrowth(host, so, null, defaultConf, ref, dir, results)
 	if err != nil {
 		return err
 	}
-	report := render(results, records, len(chunks), inBytes, runs, start) + growth
+	report := render(results, stressResults, ref, stress, runs, start) + growth
 	fmt.Print(report)
 	if outPath != "" {
 		return os.WriteFile(outPath, []byte(report), 0o644)
 	}
 	return nil
+}
+
+type cfg struct {
+	name, so, extra string
+	workers         int
+}
+
+// corpus is a set of chunk files on disk.
+type corpus struct {
+	paths   []string
+	records int
+	inBytes int
+}
+
+// writeCorpus generates records FireLens records (shapes cycled; nil = the
+// generator's default mix) from seed into dir as chunk files of ~512 KB.
+func writeCorpus(dir, prefix string, seed uint64, shapes []chunkgen.Shape, records int) (corpus, error) {
+	g := chunkgen.New(seed)
+	g.Shapes = shapes
+	c := corpus{records: records}
+	for i, chunk := range g.Chunks(records, 512<<10) {
+		p := filepath.Join(dir, fmt.Sprintf("%s%05d.msgpack", prefix, i))
+		if err := os.WriteFile(p, chunk, 0o600); err != nil {
+			return c, err
+		}
+		c.paths = append(c.paths, p)
+		c.inBytes += len(chunk)
+	}
+	return c, nil
+}
+
+// measure runs each configuration runs times over the corpus, after the
+// null plugin for each worker count used, whose CPU and RSS it subtracts.
+func measure(host, null, so, common string, cfgs []cfg, c corpus, runs int, dir string) ([]result, error) {
+	nullCPU := map[int]float64{}
+	nullRSS := map[int]float64{}
+	for _, k := range cfgs {
+		if _, done := nullCPU[k.workers]; done {
+			continue
+		}
+		var cpus, rss []float64
+		for i := 0; i < runs; i++ {
+			s, _, _, err := runHost(host, null, "", k.workers, c.paths, dir, "")
+			if err != nil {
+				return nil, err
+			}
+			cpus = append(cpus, s.CPUUser+s.CPUSys)
+			rss = append(rss, s.pluginRSSMB())
+		}
+		nullCPU[k.workers], nullRSS[k.workers] = median(cpus), median(rss)
+	}
+	var results []result
+	for _, k := range cfgs {
+		var cpus, rates []float64
+		var last result
+		for i := 0; i < runs; i++ {
+			prof := ""
+			if profileDir != "" && k.so == so {
+				prof = filepath.Join(profileDir, strings.NewReplacer(" ", "_", ",", "", "(", "", ")", "").Replace(k.name)+".pprof")
+			}
+			s, st, mem, err := runHost(host, k.so, common+k.extra, k.workers, c.paths, dir, prof)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k.name, err)
+			}
+			if s.OK != len(c.paths) || st.Entries != c.records {
+				return nil, fmt.Errorf("%s: %d/%d chunks ok, intake got %d of %d records", k.name, s.OK, len(c.paths), st.Entries, c.records)
+			}
+			cpus = append(cpus, (s.CPUUser+s.CPUSys-nullCPU[k.workers])*1e6/float64(c.records))
+			rates = append(rates, float64(c.records)/(s.FlushMS/1000))
+			last = result{name: k.name, workers: k.workers, payloads: st.Accepted, raw: st.RawBytes, wire: st.WireBytes,
+				refGzip: st.RefGzipBytes, rssMB: s.pluginRSSMB() - nullRSS[k.workers],
+				allocs: float64(mem.Mallocs) / float64(c.records), heapMB: float64(mem.HeapSys) / 1e6}
+		}
+		last.cpuPerRecord, last.recordsPerSec = median(cpus), median(rates)
+		last.mbPerSec = last.recordsPerSec * float64(c.inBytes) / float64(c.records) / 1e6
+		results = append(results, last)
+		fmt.Fprintf(os.Stderr, "  %-62s %6.2f µs/record\n", k.name, last.cpuPerRecord)
+	}
+	return results, nil
 }
 
 // runHost runs the host once over paths. It returns the host's summary, what
@@ -233,7 +282,7 @@ func runHost(host, so, conf string, workers int, paths []string, dir, profile st
 // memoryGrowth runs the default configuration once more over twice the
 // chunks (the corpus plus a second one from another seed): the plugin's
 // peak memory must not grow with the number of chunks it has flushed.
-func memoryGrowth(host, so, null, conf string, records int, paths []string, dir string, results []result) (string, error) {
+func memoryGrowth(host, so, null, conf string, ref corpus, dir string, results []result) (string, error) {
 	var base *result
 	for i := range results {
 		if results[i].name == defaultConfig {
@@ -243,14 +292,12 @@ func memoryGrowth(host, so, null, conf string, records int, paths []string, dir 
 	if base == nil {
 		return "", nil
 	}
-	more := append([]string(nil), paths...)
-	for i, c := range chunkgen.New(2).Chunks(records, 512<<10) {
-		p := filepath.Join(dir, fmt.Sprintf("d%05d.msgpack", i))
-		if err := os.WriteFile(p, c, 0o600); err != nil {
-			return "", err
-		}
-		more = append(more, p)
+	second, err := writeCorpus(dir, "d", 2, chunkgen.FireLensMix, ref.records)
+	if err != nil {
+		return "", err
 	}
+	more := append(append([]string(nil), ref.paths...), second.paths...)
+	records := ref.records
 	ns, _, _, err := runHost(host, null, "", 1, more, dir, "")
 	if err != nil {
 		return "", err
@@ -264,7 +311,7 @@ func memoryGrowth(host, so, null, conf string, records int, paths []string, dir 
 	}
 	rss := s.pluginRSSMB() - ns.pluginRSSMB()
 	return fmt.Sprintf("\nMemory does not grow with the chunks flushed (%s): peak RSS over null %.0f MB and Go heap %.1f MB after %d chunks; %.0f MB and %.1f MB after %d.\n",
-		defaultConfig, base.rssMB, base.heapMB, len(paths), rss, float64(mem.HeapSys)/1e6, len(more)), nil
+		defaultConfig, base.rssMB, base.heapMB, len(ref.paths), rss, float64(mem.HeapSys)/1e6, len(more)), nil
 }
 
 func median(v []float64) float64 {
@@ -272,7 +319,7 @@ func median(v []float64) float64 {
 	return v[len(v)/2]
 }
 
-func render(rs []result, records, chunks, inBytes, runs int, start time.Time) string {
+func render(rs, stress []result, ref, st corpus, runs int, start time.Time) string {
 	var b strings.Builder
 	cpu := "unknown CPU"
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -283,23 +330,34 @@ func render(rs []result, records, chunks, inBytes, runs int, start time.Time) st
 			}
 		}
 	}
-	fmt.Fprintf(&b, "# make bench results\n\n%s, %d cores, %s, %s; %d records in %d chunks (%.1f MB msgpack); median of %d runs; total %s.\n\n",
-		cpu, runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"), records, chunks, float64(inBytes)/1e6, runs, time.Since(start).Round(time.Second))
+	fmt.Fprintf(&b, "# make bench results\n\n%s, %d cores, %s, %s; median of %d runs; total %s.\n\n",
+		cpu, runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"), runs, time.Since(start).Round(time.Second))
 	b.WriteString("CPU is the host process's user+sys time minus a null plugin's on the same chunks: the output side only.\n\n")
-	b.WriteString("| configuration | workers | CPU µs/record | vs baseline | records/s | MB/s in | payloads | raw MB | wire MB | raw/wire | wire vs gzip -6 | allocs/record | Go heap MB | peak RSS over null MB |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "## Reference corpus\n\n%d FireLens records in %d chunks (%.1f MB msgpack, %.0f B per record), sized like the records of the issue's reference measurement and of testdata's captured FireLens chunk (447 B per record): per 100 records, 82 access lines, 15 JSON app logs, 2 non-UTF-8 lines and 1 multi-KB stack trace.\n\n",
+		ref.records, len(ref.paths), float64(ref.inBytes)/1e6, float64(ref.inBytes)/float64(ref.records))
+	table(&b, rs, ref.records)
+	if len(stress) > 0 {
+		fmt.Fprintf(&b, "\n## Stress corpus\n\n%d records in %d chunks (%.1f MB msgpack, %.0f B per record): one record in 7 is a multi-KB stack trace, so records are %.1fx the reference's size.\n\n",
+			st.records, len(st.paths), float64(st.inBytes)/1e6, float64(st.inBytes)/float64(st.records), float64(st.inBytes)/float64(ref.inBytes))
+		table(&b, stress, st.records)
+	}
+	b.WriteString("\n`wire vs gzip -6`: bytes on the wire over what Go's compress/gzip at its default level makes of the same payloads.\n")
+	b.WriteString("The baseline's JSON has no ECS tags (it does not derive them), so its raw bytes are smaller.\n")
+	b.WriteString("`allocs/record`: Go heap allocations of the whole run (start-up, HTTP, everything) over the records; `Go heap MB`: heap memory the Go runtime obtained from the OS, its high-water mark.\n")
+	return b.String()
+}
+
+func table(b *strings.Builder, rs []result, records int) {
+	b.WriteString("| configuration | workers | CPU µs/record | vs baseline | records/s | MB/s in | payloads | raw MB | JSON B/record | wire MB | raw/wire | wire vs gzip -6 | allocs/record | Go heap MB | peak RSS over null MB |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	base := rs[0].cpuPerRecord
 	for _, r := range rs {
 		ref := "n/a"
 		if r.refGzip > 0 {
 			ref = fmt.Sprintf("%.3fx", float64(r.wire)/float64(r.refGzip))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %.2f | %.2fx | %.0f | %.1f | %d | %.1f | %.2f | %.1f | %s | %.2f | %.1f | %.0f |\n",
+		fmt.Fprintf(b, "| %s | %d | %.2f | %.2fx | %.0f | %.1f | %d | %.1f | %.0f | %.2f | %.1f | %s | %.2f | %.1f | %.0f |\n",
 			r.name, r.workers, r.cpuPerRecord, r.cpuPerRecord/base, r.recordsPerSec, r.mbPerSec, r.payloads,
-			float64(r.raw)/1e6, float64(r.wire)/1e6, float64(r.raw)/float64(max(r.wire, 1)), ref, r.allocs, r.heapMB, r.rssMB)
+			float64(r.raw)/1e6, float64(r.raw)/float64(records), float64(r.wire)/1e6, float64(r.raw)/float64(max(r.wire, 1)), ref, r.allocs, r.heapMB, r.rssMB)
 	}
-	b.WriteString("\n`wire vs gzip -6`: bytes on the wire over what Go's compress/gzip at its default level makes of the same payloads.\n")
-	b.WriteString("The baseline's JSON has no ECS tags (it does not derive them), so its raw bytes are smaller.\n")
-	b.WriteString("`allocs/record`: Go heap allocations of the whole run (start-up, HTTP, everything) over the records; `Go heap MB`: heap memory the Go runtime obtained from the OS, its high-water mark.\n")
-	return b.String()
 }
