@@ -17,12 +17,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
@@ -116,14 +119,14 @@ func run(so, host string, records, runs int, outPath string) error {
 
 	common := "dd_service web\ndd_source httpd\ndd_tags env:prod,team:web\ndd_message_key log\nprovider ecs\nstats_interval 0\napikey bench\n"
 	cfgs := []cfg{
-		{baselineConfig, baseline, "", 1},
-		{defaultConfig, so, "compress gzip\n", 1},
-		{"datadog_go gzip level 1", so, "compress gzip\ncompression_level 1\n", 1},
-		{"datadog_go zstd", so, "compress zstd\n", 1},
-		{"datadog_go deflate", so, "compress deflate\n", 1},
-		{"datadog_go none", so, "compress none\n", 1},
-		{"datadog_go gzip, 2 workers", so, "compress gzip\n", 2},
-		{"datadog_go gzip, 4 workers", so, "compress gzip\n", 4},
+		{baselineConfig, baseline, "", 1, intakeMode{}},
+		{defaultConfig, so, "compress gzip\n", 1, intakeMode{}},
+		{"datadog_go gzip level 1", so, "compress gzip\ncompression_level 1\n", 1, intakeMode{}},
+		{"datadog_go zstd", so, "compress zstd\n", 1, intakeMode{}},
+		{"datadog_go deflate", so, "compress deflate\n", 1, intakeMode{}},
+		{"datadog_go none", so, "compress none\n", 1, intakeMode{}},
+		{"datadog_go gzip, 2 workers", so, "compress gzip\n", 2, intakeMode{}},
+		{"datadog_go gzip, 4 workers", so, "compress gzip\n", 4, intakeMode{}},
 	}
 	var picked []cfg
 	for i, c := range cfgs {
@@ -143,6 +146,17 @@ func run(so, host string, records, runs int, outPath string) error {
 			return err
 		}
 	}
+	var latency []result
+	if strings.Contains(defaultConfig, only) {
+		fmt.Fprintln(os.Stderr, "intake latency:")
+		lcfgs := []cfg{
+			{"plain intake, answer at once", so, "compress gzip\n", 1, intakeMode{plain: true}},
+			{"plain intake, answer after 20 ms", so, "compress gzip\n", 1, intakeMode{plain: true, delay: 20 * time.Millisecond}},
+		}
+		if latency, err = measure(host, null, so, common, lcfgs, ref, runs, dir); err != nil {
+			return err
+		}
+	}
 	var defaultConf string
 	for _, c := range cfgs {
 		if c.name == defaultConfig {
@@ -153,7 +167,7 @@ func run(so, host string, records, runs int, outPath string) error {
 	if err != nil {
 		return err
 	}
-	report := render(results, stressResults, ref, stress, runs, start) + growth
+	report := render(results, stressResults, latency, ref, stress, runs, start) + growth
 	fmt.Print(report)
 	if outPath != "" {
 		return os.WriteFile(outPath, []byte(report), 0o644)
@@ -164,6 +178,36 @@ func run(so, host string, records, runs int, outPath string) error {
 type cfg struct {
 	name, so, extra string
 	workers         int
+	intake          intakeMode
+}
+
+// intakeMode picks the intake a run talks to: the stand-in (zero value),
+// which checks every payload against the contract, counts its entries and
+// gzips it for the reference size before it answers (a few ms), or a plain
+// one that answers 202 once it has read the body, after delay.
+type intakeMode struct {
+	plain bool
+	delay time.Duration
+}
+
+// plainIntake is the plain intake: no work of its own, so the plugin's CPU
+// can be seen against how long it waits for the answer.
+type plainIntake struct {
+	srv            *httptest.Server
+	requests, wire atomic.Int64
+}
+
+func startPlain(delay time.Duration) *plainIntake {
+	p := &plainIntake{}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		p.requests.Add(1)
+		p.wire.Add(n)
+		time.Sleep(delay)
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, "{}")
+	}))
+	return p
 }
 
 // corpus is a set of chunk files on disk.
@@ -201,7 +245,7 @@ func measure(host, null, so, common string, cfgs []cfg, c corpus, runs int, dir 
 		}
 		var cpus, rss []float64
 		for i := 0; i < runs; i++ {
-			s, _, _, err := runHost(host, null, "", k.workers, c.paths, dir, "")
+			s, _, _, err := runHost(host, null, "", k.workers, c.paths, dir, "", intakeMode{})
 			if err != nil {
 				return nil, err
 			}
@@ -219,11 +263,11 @@ func measure(host, null, so, common string, cfgs []cfg, c corpus, runs int, dir 
 			if profileDir != "" && k.so == so {
 				prof = filepath.Join(profileDir, strings.NewReplacer(" ", "_", ",", "", "(", "", ")", "").Replace(k.name)+".pprof")
 			}
-			s, st, mem, err := runHost(host, k.so, common+k.extra, k.workers, c.paths, dir, prof)
+			s, st, mem, err := runHost(host, k.so, common+k.extra, k.workers, c.paths, dir, prof, k.intake)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k.name, err)
 			}
-			if s.OK != len(c.paths) || st.Entries != c.records {
+			if s.OK != len(c.paths) || (!k.intake.plain && st.Entries != c.records) {
 				return nil, fmt.Errorf("%s: %d/%d chunks ok, intake got %d of %d records", k.name, s.OK, len(c.paths), st.Entries, c.records)
 			}
 			cpus = append(cpus, (s.CPUUser+s.CPUSys-nullCPU[k.workers])*1e6/float64(c.records))
@@ -243,15 +287,27 @@ func measure(host, null, so, common string, cfgs []cfg, c corpus, runs int, dir 
 // runHost runs the host once over paths. It returns the host's summary, what
 // the intake received and the plugin's Go memory counters (zero for a
 // plugin without internal/profiling).
-func runHost(host, so, conf string, workers int, paths []string, dir, profile string) (summary, intaketest.Stats, profiling.MemStats, error) {
+func runHost(host, so, conf string, workers int, paths []string, dir, profile string, im intakeMode) (summary, intaketest.Stats, profiling.MemStats, error) {
 	var mem profiling.MemStats
-	srv, err := intaketest.Start(intaketest.Options{Discard: true, RefGzip: true})
-	if err != nil {
-		return summary{}, intaketest.Stats{}, mem, err
+	var url string
+	var stats func() intaketest.Stats
+	if im.plain {
+		p := startPlain(im.delay)
+		defer p.srv.Close()
+		url = p.srv.URL
+		stats = func() intaketest.Stats {
+			return intaketest.Stats{Accepted: int(p.requests.Load()), WireBytes: p.wire.Load()}
+		}
+	} else {
+		srv, err := intaketest.Start(intaketest.Options{Discard: true, RefGzip: true})
+		if err != nil {
+			return summary{}, intaketest.Stats{}, mem, err
+		}
+		defer srv.Close()
+		url, stats = srv.URL, srv.Stats
 	}
-	defer srv.Close()
 	confPath := filepath.Join(dir, "out.conf")
-	if err := os.WriteFile(confPath, []byte("endpoint "+srv.URL+"\n"+conf), 0o600); err != nil {
+	if err := os.WriteFile(confPath, []byte("endpoint "+url+"\n"+conf), 0o600); err != nil {
 		return summary{}, intaketest.Stats{}, mem, err
 	}
 	memPath := filepath.Join(dir, "memstats.json")
@@ -276,7 +332,7 @@ func runHost(host, so, conf string, workers int, paths []string, dir, profile st
 			return s, intaketest.Stats{}, mem, fmt.Errorf("%s: %w", memPath, err)
 		}
 	}
-	return s, srv.Stats(), mem, nil
+	return s, stats(), mem, nil
 }
 
 // memoryGrowth runs the default configuration once more over twice the
@@ -298,11 +354,11 @@ func memoryGrowth(host, so, null, conf string, ref corpus, dir string, results [
 	}
 	more := append(append([]string(nil), ref.paths...), second.paths...)
 	records := ref.records
-	ns, _, _, err := runHost(host, null, "", 1, more, dir, "")
+	ns, _, _, err := runHost(host, null, "", 1, more, dir, "", intakeMode{})
 	if err != nil {
 		return "", err
 	}
-	s, st, mem, err := runHost(host, so, conf, 1, more, dir, "")
+	s, st, mem, err := runHost(host, so, conf, 1, more, dir, "", intakeMode{})
 	if err != nil {
 		return "", err
 	}
@@ -319,7 +375,7 @@ func median(v []float64) float64 {
 	return v[len(v)/2]
 }
 
-func render(rs, stress []result, ref, st corpus, runs int, start time.Time) string {
+func render(rs, stress, latency []result, ref, st corpus, runs int, start time.Time) string {
 	var b strings.Builder
 	cpu := "unknown CPU"
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -340,6 +396,14 @@ func render(rs, stress []result, ref, st corpus, runs int, start time.Time) stri
 		fmt.Fprintf(&b, "\n## Stress corpus\n\n%d records in %d chunks (%.1f MB msgpack, %.0f B per record): one record in 7 is a multi-KB stack trace, so records are %.1fx the reference's size.\n\n",
 			st.records, len(st.paths), float64(st.inBytes)/1e6, float64(st.inBytes)/float64(st.records), float64(st.inBytes)/float64(ref.inBytes))
 		table(&b, stress, st.records)
+	}
+	if len(latency) > 0 && len(rs) > 1 && rs[1].name == defaultConfig {
+		b.WriteString("\n## Intake latency\n\nThe same work costs more CPU the longer each flush waits for the intake's answer: the default configuration on the reference corpus, against the stand-in of the tables above (it checks, counts and gzips every payload before answering) and against a plain intake that answers once it has read the body.\n\n")
+		b.WriteString("| intake | CPU µs/record | records/s |\n|---|---|---|\n")
+		fmt.Fprintf(&b, "| stand-in (tables above) | %.2f | %.0f |\n", rs[1].cpuPerRecord, rs[1].recordsPerSec)
+		for _, r := range latency {
+			fmt.Fprintf(&b, "| %s | %.2f | %.0f |\n", r.name, r.cpuPerRecord, r.recordsPerSec)
+		}
 	}
 	b.WriteString("\n`wire vs gzip -6`: bytes on the wire over what Go's compress/gzip at its default level makes of the same payloads.\n")
 	b.WriteString("The baseline's JSON has no ECS tags (it does not derive them), so its raw bytes are smaller.\n")
