@@ -8,10 +8,34 @@ import (
 	"testing"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
+	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )
+
+// mixPayload is 1,000 generated records of the given mix (nil = the
+// generator's default, a multi-KB stack trace every 7 records), shaped as
+// the bench ships them.
+func mixPayload(tb testing.TB, shapes []chunkgen.Shape) []byte {
+	g := chunkgen.New(1)
+	g.Shapes = shapes
+	chunk := g.Chunks(1000, 64<<20)[0]
+	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true,
+		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod,team:web"})})
+	var b batch.Batch
+	d := event.NewDecoder(chunk)
+	var ev event.Event
+	for d.Next(&ev) == nil {
+		buf := b.Begin()
+		buf, _, err := s.Append(buf, &ev, []byte("tag"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b.End(buf)
+	}
+	return b.Bytes()
+}
 
 // firelensPayload is the first 1,000 records of the captured FireLens chunk
 // shaped as the plugin ships them with provider ecs (ddtags included).
@@ -44,25 +68,35 @@ var levelCases = []struct {
 // TestLevelTable checks the default gzip level keeps the wire within 1.1x
 // of standard gzip at its default level, and logs the ratio table (-v).
 func TestLevelTable(t *testing.T) {
-	p := firelensPayload(t)
-	var ref bytes.Buffer
-	w, _ := stdgzip.NewWriterLevel(&ref, stdgzip.DefaultCompression)
-	w.Write(p)
-	w.Close()
-	t.Logf("payload %d bytes; compress/gzip level 6: %d bytes", len(p), ref.Len())
-	for _, c := range levelCases {
-		codec, err := New(c.name, c.level)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := codec.Compress(nil, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel := float64(len(out)) / float64(ref.Len())
-		t.Logf("%-8s level %d: %7d bytes, ratio %5.1fx, %.3fx of compress/gzip -6", c.name, c.level, len(out), float64(len(p))/float64(len(out)), rel)
-		if c.name == Gzip && c.level == DefaultLevel(Gzip) && rel > 1.1 {
-			t.Errorf("default gzip level %d is %.3fx of gzip -6's size, over 1.1x", c.level, rel)
+	payloads := []struct {
+		name string
+		p    []byte
+	}{
+		{"captured FireLens chunk", firelensPayload(t)},
+		{"bench reference mix", mixPayload(t, chunkgen.FireLensMix)},
+		{"bench stress mix", mixPayload(t, nil)},
+	}
+	for _, pl := range payloads {
+		p := pl.p
+		var ref bytes.Buffer
+		w, _ := stdgzip.NewWriterLevel(&ref, stdgzip.DefaultCompression)
+		w.Write(p)
+		w.Close()
+		t.Logf("%s: payload %d bytes; compress/gzip level 6: %d bytes", pl.name, len(p), ref.Len())
+		for _, c := range levelCases {
+			codec, err := New(c.name, c.level)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := codec.Compress(nil, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel := float64(len(out)) / float64(ref.Len())
+			t.Logf("  %-8s level %d: %7d bytes, ratio %5.1fx, %.3fx of compress/gzip -6", c.name, c.level, len(out), float64(len(p))/float64(len(out)), rel)
+			if c.name == Gzip && c.level == DefaultLevel(Gzip) && rel > 1.1 {
+				t.Errorf("%s: default gzip level %d is %.3fx of gzip -6's size, over 1.1x", pl.name, c.level, rel)
+			}
 		}
 	}
 }
