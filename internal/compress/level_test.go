@@ -14,38 +14,11 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )
 
-// mixPayload is 1,000 generated records of the given mix (nil = the
-// generator's default, a multi-KB stack trace every 7 records), shaped as
-// the bench ships them.
-func mixPayload(tb testing.TB, shapes []chunkgen.Shape) []byte {
-	g := chunkgen.New(1)
-	g.Shapes = shapes
-	chunk := g.Chunks(1000, 64<<20)[0]
+// shapedPayload shapes up to 1,000 records of chunk as the plugin ships
+// them with provider ecs (Agent-style ddtags included).
+func shapedPayload(tb testing.TB, chunk []byte, configTags string) []byte {
 	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true,
-		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod,team:web"})})
-	var b batch.Batch
-	d := event.NewDecoder(chunk)
-	var ev event.Event
-	for d.Next(&ev) == nil {
-		buf := b.Begin()
-		buf, _, err := s.Append(buf, &ev, []byte("tag"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		b.End(buf)
-	}
-	return b.Bytes()
-}
-
-// firelensPayload is the first 1,000 records of the captured FireLens chunk
-// shaped as the plugin ships them with provider ecs (ddtags included).
-func firelensPayload(tb testing.TB) []byte {
-	chunk, err := os.ReadFile("../../testdata/firelens-forward-3000.msgpack")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true,
-		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod"})})
+		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: configTags})})
 	var b batch.Batch
 	d := event.NewDecoder(chunk)
 	var ev event.Event
@@ -58,6 +31,24 @@ func firelensPayload(tb testing.TB) []byte {
 		b.End(buf)
 	}
 	return b.Bytes()
+}
+
+// mixPayload is 1,000 generated records of the given mix (nil = the
+// generator's default, a multi-KB stack trace every 7 records), as the bench
+// configures the plugin.
+func mixPayload(tb testing.TB, shapes []chunkgen.Shape) []byte {
+	g := chunkgen.New(1)
+	g.Shapes = shapes
+	return shapedPayload(tb, g.Chunks(1000, 64<<20)[0], "env:prod,team:web")
+}
+
+// firelensPayload is the first 1,000 records of the captured FireLens chunk.
+func firelensPayload(tb testing.TB) []byte {
+	chunk, err := os.ReadFile("../../testdata/firelens-forward-3000.msgpack")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return shapedPayload(tb, chunk, "env:prod")
 }
 
 var levelCases = []struct {
