@@ -104,13 +104,13 @@ func run(so, host string, records, runs int, outPath string) error {
 		}
 	}
 
-	ref, err := writeCorpus(dir, "c", 1, chunkgen.FireLensMix, records)
+	ref, err := writeCorpus(dir, "ref", 1, chunkgen.FireLensMix, records)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("reference corpus: %d FireLens records (access, JSON, stack traces, non-UTF-8) in %d chunks, %.1f MB msgpack\n",
 		records, len(ref.paths), float64(ref.inBytes)/1e6)
-	stress, err := writeCorpus(dir, "s", 3, nil, records)
+	stress, err := writeCorpus(dir, "stress", 3, nil, records)
 	if err != nil {
 		return err
 	}
@@ -212,6 +212,7 @@ func startPlain(delay time.Duration) *plainIntake {
 
 // corpus is a set of chunk files on disk.
 type corpus struct {
+	name    string // prefix of profile file names
 	paths   []string
 	records int
 	inBytes int
@@ -222,7 +223,7 @@ type corpus struct {
 func writeCorpus(dir, prefix string, seed uint64, shapes []chunkgen.Shape, records int) (corpus, error) {
 	g := chunkgen.New(seed)
 	g.Shapes = shapes
-	c := corpus{records: records}
+	c := corpus{name: prefix, records: records}
 	for i, chunk := range g.Chunks(records, 512<<10) {
 		p := filepath.Join(dir, fmt.Sprintf("%s%05d.msgpack", prefix, i))
 		if err := os.WriteFile(p, chunk, 0o600); err != nil {
@@ -261,7 +262,7 @@ func measure(host, null, so, common string, cfgs []cfg, c corpus, runs int, dir 
 		for i := 0; i < runs; i++ {
 			prof := ""
 			if profileDir != "" && k.so == so {
-				prof = filepath.Join(profileDir, strings.NewReplacer(" ", "_", ",", "", "(", "", ")", "").Replace(k.name)+".pprof")
+				prof = filepath.Join(profileDir, c.name+"_"+strings.NewReplacer(" ", "_", ",", "", "(", "", ")", "").Replace(k.name)+".pprof")
 			}
 			s, st, mem, err := runHost(host, k.so, common+k.extra, k.workers, c.paths, dir, prof, k.intake)
 			if err != nil {
@@ -348,7 +349,7 @@ func memoryGrowth(host, so, null, conf string, ref corpus, dir string, results [
 	if base == nil {
 		return "", nil
 	}
-	second, err := writeCorpus(dir, "d", 2, chunkgen.FireLensMix, ref.records)
+	second, err := writeCorpus(dir, "ref2-", 2, chunkgen.FireLensMix, ref.records)
 	if err != nil {
 		return "", err
 	}
