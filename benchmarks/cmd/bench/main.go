@@ -134,26 +134,26 @@ func run(so, host string, records, runs int, outPath string) error {
 			picked = append(picked, c)
 		}
 	}
-	fmt.Fprintln(os.Stderr, "reference corpus:")
-	results, err := measure(host, null, so, common, picked, ref, runs, dir)
-	if err != nil {
-		return err
-	}
-	var stressResults []result
-	if strings.Contains(defaultConfig, only) {
-		fmt.Fprintln(os.Stderr, "stress corpus:")
-		if stressResults, err = measure(host, null, so, common, cfgs[:2], stress, runs, dir); err != nil {
-			return err
-		}
-	}
-	var latency []result
-	if strings.Contains(defaultConfig, only) {
-		fmt.Fprintln(os.Stderr, "intake latency:")
-		lcfgs := []cfg{
+	// The intake-latency rows run on the reference corpus too, in the same
+	// measure call, so they share its null-plugin runs.
+	var latencyCfgs []cfg
+	withDefault := strings.Contains(defaultConfig, only)
+	if withDefault {
+		latencyCfgs = []cfg{
 			{"plain intake, answer at once", so, "compress gzip\n", 1, intakeMode{plain: true}},
 			{"plain intake, answer after 20 ms", so, "compress gzip\n", 1, intakeMode{plain: true, delay: 20 * time.Millisecond}},
 		}
-		if latency, err = measure(host, null, so, common, lcfgs, ref, runs, dir); err != nil {
+	}
+	fmt.Fprintln(os.Stderr, "reference corpus:")
+	all, err := measure(host, null, so, common, append(picked, latencyCfgs...), ref, runs, dir)
+	if err != nil {
+		return err
+	}
+	results, latency := all[:len(picked)], all[len(picked):]
+	var stressResults []result
+	if withDefault {
+		fmt.Fprintln(os.Stderr, "stress corpus:")
+		if stressResults, err = measure(host, null, so, common, cfgs[:2], stress, runs, dir); err != nil {
 			return err
 		}
 	}
