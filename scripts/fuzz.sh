@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the decoders: each fuzz target runs for the given time
+# Bounded fuzzing of the decoders (and of the payload encoder, checked by
+# round trip through compress/flate): each fuzz target runs for the given time
 # (default 20s). Crashers that go finds are written under the package's
 # testdata/fuzz/<Target>/ and then run as regression cases by plain `go test`.
 #
@@ -14,6 +15,7 @@ targets=(
   "./internal/event FuzzSkip"
   "./internal/transcode FuzzAppendValue"
   "./internal/shape FuzzShape"
+  "./internal/deflate FuzzRoundTrip"
 )
 crashers() { { find "$1/testdata/fuzz/$2" -type f 2>/dev/null || true; } | wc -l; }
 for entry in "${targets[@]}"; do
