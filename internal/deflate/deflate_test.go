@@ -5,7 +5,9 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"fmt"
 	"io"
+	"os/exec"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -109,6 +111,35 @@ func TestFraming(t *testing.T) {
 	}
 	if got, err := io.ReadAll(zl); err != nil || !bytes.Equal(got, src) {
 		t.Fatalf("zlib: err %v, equal %v", err, bytes.Equal(got, src))
+	}
+}
+
+// GNU gzip (zlib's inflate, not Go's) decodes what AppendGzip writes: the
+// intake's decoder is not Go's either.
+func TestGNUGzipDecodes(t *testing.T) {
+	gz, err := exec.LookPath("gzip")
+	if err != nil {
+		t.Skip("no gzip binary (Debian always has one)")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var src []byte
+	for i := 0; i < 3000; i++ {
+		src = fmt.Appendf(src, `{"message":"GET /items/%d HTTP/1.1 200 %d","ddtags":"env:prod,task_arn:arn:aws:ecs:us-east-1:1:task/c/0123456789abcdef"},`,
+			rng.IntN(10000), rng.IntN(5000))
+		if i%500 == 0 {
+			for j := 0; j < 20000; j++ {
+				src = append(src, byte(rng.Uint32()))
+			}
+		}
+	}
+	cmd := exec.Command(gz, "-dc")
+	cmd.Stdin = bytes.NewReader(NewEncoder().AppendGzip(nil, src))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("gzip -dc: %v", err)
+	}
+	if !bytes.Equal(out, src) {
+		t.Fatalf("gzip -dc gave %d bytes, want the %d encoded", len(out), len(src))
 	}
 }
 

@@ -34,8 +34,8 @@ const (
 	maxMatch   = 258
 	minMatch   = 4
 
-	shortBits = 15
-	longBits  = 15
+	shortBits = 14
+	longBits  = 14
 	// blockTokens caps a block's tokens: each block gets Huffman codes
 	// fitted to its own part of the payload.
 	blockTokens = 1 << 15
