@@ -17,8 +17,14 @@ import (
 // shapedPayload shapes up to 1,000 records of chunk as the plugin ships
 // them with provider ecs (Agent-style ddtags included).
 func shapedPayload(tb testing.TB, chunk []byte, configTags string) []byte {
-	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true,
-		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: configTags})})
+	return shapedPayloadProvider(tb, chunk, configTags, "ecs")
+}
+
+// shapedPayloadProvider is shapedPayload with another provider ("" = no
+// ECS tags: only the configured ones).
+func shapedPayloadProvider(tb testing.TB, chunk []byte, configTags, provider string) []byte {
+	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: provider == "ecs",
+		Tagger: tags.NewTagger(tags.Options{Provider: provider, ConfigTags: configTags})})
 	var b batch.Batch
 	d := event.NewDecoder(chunk)
 	var ev event.Event
@@ -42,6 +48,14 @@ func mixPayload(tb testing.TB, shapes []chunkgen.Shape) []byte {
 	return shapedPayload(tb, g.Chunks(1000, 64<<20)[0], "env:prod,team:web")
 }
 
+// noECSPayload is the reference mix shaped without provider ecs: the
+// entries share only the configured tags.
+func noECSPayload(tb testing.TB) []byte {
+	g := chunkgen.New(1)
+	g.Shapes = chunkgen.FireLensMix
+	return shapedPayloadProvider(tb, g.Chunks(1000, 64<<20)[0], "env:prod,team:web", "")
+}
+
 // firelensPayload is the first 1,000 records of the captured FireLens chunk.
 func firelensPayload(tb testing.TB) []byte {
 	chunk, err := os.ReadFile("../../testdata/firelens-forward-3000.msgpack")
@@ -54,10 +68,12 @@ func firelensPayload(tb testing.TB) []byte {
 var levelCases = []struct {
 	name  string
 	level int
-}{{Gzip, 1}, {Gzip, 2}, {Gzip, 3}, {Gzip, 4}, {Gzip, 5}, {Gzip, 6}, {Gzip, 7}, {Gzip, 9}, {Zstd, 1}, {Zstd, 2}, {Zstd, 3}, {Deflate, 3}}
+}{{Gzip, 0}, {Gzip, 1}, {Gzip, 2}, {Gzip, 3}, {Gzip, 4}, {Gzip, 5}, {Gzip, 6}, {Gzip, 7}, {Gzip, 9}, {Zstd, 1}, {Zstd, 2}, {Zstd, 3}, {Deflate, 0}, {Deflate, 3}}
 
-// TestLevelTable checks the default gzip level keeps the wire within 1.1x
-// of standard gzip at its default level, and logs the ratio table (-v).
+// TestLevelTable checks the default gzip and deflate (the payload encoder)
+// keep the wire within 1.1x of standard gzip at its default level, on
+// FireLens payloads with and without the Agent-style ECS tags, and logs the
+// ratio table (-v).
 func TestLevelTable(t *testing.T) {
 	payloads := []struct {
 		name string
@@ -66,6 +82,7 @@ func TestLevelTable(t *testing.T) {
 		{"captured FireLens chunk", firelensPayload(t)},
 		{"bench reference mix", mixPayload(t, chunkgen.FireLensMix)},
 		{"bench stress mix", mixPayload(t, nil)},
+		{"bench reference mix, no ECS tags", noECSPayload(t)},
 	}
 	for _, pl := range payloads {
 		p := pl.p
@@ -84,9 +101,13 @@ func TestLevelTable(t *testing.T) {
 				t.Fatal(err)
 			}
 			rel := float64(len(out)) / float64(ref.Len())
-			t.Logf("  %-8s level %d: %7d bytes, ratio %5.1fx, %.3fx of compress/gzip -6", c.name, c.level, len(out), float64(len(p))/float64(len(out)), rel)
-			if c.name == Gzip && c.level == DefaultLevel(Gzip) && rel > 1.1 {
-				t.Errorf("%s: default gzip level %d is %.3fx of gzip -6's size, over 1.1x", pl.name, c.level, rel)
+			label := fmt.Sprintf("level %d", c.level)
+			if c.level == 0 && c.name != Zstd {
+				label = "payload encoder (default)"
+			}
+			t.Logf("  %-8s %-25s: %7d bytes, ratio %5.1fx, %.3fx of compress/gzip -6", c.name, label, len(out), float64(len(p))/float64(len(out)), rel)
+			if c.name != Zstd && c.level == DefaultLevel(c.name) && rel > 1.1 {
+				t.Errorf("%s: default %s is %.3fx of gzip -6's size, over 1.1x", pl.name, c.name, rel)
 			}
 		}
 	}

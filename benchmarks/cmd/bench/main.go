@@ -39,7 +39,7 @@ var (
 )
 
 // defaultConfig is the row of the shipped defaults.
-const defaultConfig = "datadog_go gzip (default level 6)"
+const defaultConfig = "datadog_go gzip (default: payload encoder)"
 
 const baselineConfig = "baseline: fluent-bit-go decoder + encoding/json + compress/gzip"
 
@@ -121,6 +121,7 @@ func run(so, host string, records, runs int, outPath string) error {
 	cfgs := []cfg{
 		{baselineConfig, baseline, "", 1, intakeMode{}},
 		{defaultConfig, so, "compress gzip\n", 1, intakeMode{}},
+		{"datadog_go gzip level 6 (klauspost)", so, "compress gzip\ncompression_level 6\n", 1, intakeMode{}},
 		{"datadog_go gzip level 1", so, "compress gzip\ncompression_level 1\n", 1, intakeMode{}},
 		{"datadog_go zstd", so, "compress zstd\n", 1, intakeMode{}},
 		{"datadog_go deflate", so, "compress deflate\n", 1, intakeMode{}},
@@ -153,7 +154,7 @@ func run(so, host string, records, runs int, outPath string) error {
 	var stressResults []result
 	if withDefault {
 		fmt.Fprintln(os.Stderr, "stress corpus:")
-		if stressResults, err = measure(host, null, so, common, cfgs[:2], stress, runs, dir); err != nil {
+		if stressResults, err = measure(host, null, so, common, cfgs[:3], stress, runs, dir); err != nil {
 			return err
 		}
 	}
