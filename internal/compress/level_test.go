@@ -127,3 +127,30 @@ func BenchmarkLevels(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPayloadEncoder compares the default (the payload encoder) with
+// klauspost level 6 on the level table's four payloads.
+func BenchmarkPayloadEncoder(b *testing.B) {
+	payloads := []struct {
+		name string
+		p    []byte
+	}{
+		{"captured", firelensPayload(b)},
+		{"reference", mixPayload(b, chunkgen.FireLensMix)},
+		{"stress", mixPayload(b, nil)},
+		{"reference-no-ecs", noECSPayload(b)},
+	}
+	for _, pl := range payloads {
+		for _, level := range []int{0, 6} {
+			b.Run(fmt.Sprintf("%s/gzip-%d", pl.name, level), func(b *testing.B) {
+				codec, _ := New(Gzip, level)
+				var out []byte
+				b.SetBytes(int64(len(pl.p)))
+				for b.Loop() {
+					out, _ = codec.Compress(out, pl.p)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/record")
+			})
+		}
+	}
+}

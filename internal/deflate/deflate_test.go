@@ -7,8 +7,8 @@ import (
 	"compress/zlib"
 	"fmt"
 	"io"
-	"os/exec"
 	"math/rand/v2"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -80,6 +80,21 @@ func TestBaseWraps(t *testing.T) {
 	z := roundTrip(t, e, src) // and is reset here
 	if want := NewEncoder().Encode(nil, src); !bytes.Equal(z, want) {
 		t.Error("after the reset the output differs from a new encoder's")
+	}
+}
+
+// Low-entropy input with few long matches makes many tokens: several
+// dynamic Huffman blocks, each decoded in turn.
+func TestManyBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	src := make([]byte, 600000)
+	for i := range src {
+		src[i] = "acgt"[rng.IntN(4)]
+	}
+	z := roundTrip(t, NewEncoder(), src)
+	// zlib -6 makes 0.293 of it; stored or fixed-code blocks over 0.5.
+	if len(z) > len(src)*32/100 {
+		t.Errorf("%d bytes of a 4-letter alphabet took %d, zlib -6 takes 0.293 of it", len(src), len(z))
 	}
 }
 
