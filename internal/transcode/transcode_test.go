@@ -131,6 +131,31 @@ func TestTruncatedValues(t *testing.T) {
 	}
 }
 
+// Map keys that are maps, nested: each level's JSON text would be escaped
+// again inside the next, doubling it; 40 levels must stay small and valid.
+// (Found by FuzzAppendValue: the fuzzer was killed running out of memory.)
+func TestNestedCompositeKeys(t *testing.T) {
+	var b []byte
+	for i := 0; i < 40; i++ {
+		b = msgp.AppendMapHeader(b, 1)
+	}
+	b = msgp.AppendInt(b, 7) // the innermost key
+	for i := 0; i < 40; i++ {
+		b = msgp.AppendString(b, "v") // each map's value
+	}
+	out, rest, err := AppendValue(nil, b)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("err %v, %d bytes left", err, len(rest))
+	}
+	if !json.Valid(out) || len(out) > 200 {
+		t.Fatalf("%d bytes of output (valid JSON: %v): %s", len(out), json.Valid(out), out)
+	}
+	want := `{"{\"[composite key]\":\"v\"}":"v"}`
+	if string(out) != want {
+		t.Errorf("got %s, want %s", out, want)
+	}
+}
+
 func FuzzAppendValue(f *testing.F) {
 	f.Add(msgp.AppendString(nil, "x\xff"))
 	f.Add(msgp.AppendMapHeader(msgp.AppendMapHeader(nil, 1), 0))

@@ -26,10 +26,12 @@ var errTrunc = errors.New("truncated msgpack value")
 // Non-finite floats become strings ("NaN", "+Inf", "-Inf"): JSON has no such
 // numbers and dropping them would lose data.
 func AppendValue(dst, b []byte) ([]byte, []byte, error) {
-	return appendValue(dst, b, 0)
+	return appendValue(dst, b, 0, false)
 }
 
-func appendValue(dst, b []byte, depth int) ([]byte, []byte, error) {
+// appendValue writes the value at depth; inKey is set while writing the JSON
+// text of a composite map key.
+func appendValue(dst, b []byte, depth int, inKey bool) ([]byte, []byte, error) {
 	if len(b) == 0 {
 		return dst, b, errTrunc
 	}
@@ -59,11 +61,11 @@ func appendValue(dst, b []byte, depth int) ([]byte, []byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if dst, rest, err = AppendKey(dst, rest); err != nil {
+			if dst, rest, err = appendKey(dst, rest, inKey); err != nil {
 				return dst, rest, err
 			}
 			dst = append(dst, ':')
-			if dst, rest, err = appendValue(dst, rest, depth+1); err != nil {
+			if dst, rest, err = appendValue(dst, rest, depth+1, inKey); err != nil {
 				return dst, rest, err
 			}
 		}
@@ -81,7 +83,7 @@ func appendValue(dst, b []byte, depth int) ([]byte, []byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if dst, rest, err = appendValue(dst, rest, depth+1); err != nil {
+			if dst, rest, err = appendValue(dst, rest, depth+1, inKey); err != nil {
 				return dst, rest, err
 			}
 		}
@@ -216,6 +218,20 @@ func readExt(b []byte) (typ int8, data, rest []byte, err error) {
 // AppendKey appends a map key as a JSON string. Keys are normally strings
 // or binary; other scalar keys are written in their JSON form, quoted.
 func AppendKey(dst, b []byte) ([]byte, []byte, error) {
+	return appendKey(dst, b, false)
+}
+
+// compositeKeyPlaceholder stands for a map or array key inside the JSON
+// text of another composite key.
+const compositeKeyPlaceholder = `"[composite key]"`
+
+// appendKey writes a key; inKey is set inside a composite key's JSON text.
+// A composite key is written as its JSON text in a string, and its own
+// values past the first level as placeholders (it is encoded at MaxDepth-1).
+// Composite keys inside it become a placeholder too: each level of them
+// would escape the one below again, doubling its size, so a few dozen bytes
+// of nested map keys could otherwise make gigabytes.
+func appendKey(dst, b []byte, inKey bool) ([]byte, []byte, error) {
 	if len(b) == 0 {
 		return dst, b, errTrunc
 	}
@@ -227,16 +243,22 @@ func AppendKey(dst, b []byte) ([]byte, []byte, error) {
 		}
 		return AppendString(dst, k), rest, nil
 	case msgp.MapType, msgp.ArrayType:
-		// A composite key: write its JSON text as the key string.
+		if inKey {
+			rest, err := msgp.Skip(b)
+			if err != nil {
+				return dst, b, err
+			}
+			return append(dst, compositeKeyPlaceholder...), rest, nil
+		}
 		var tmp [64]byte
-		enc, rest, err := appendValue(tmp[:0], b, MaxDepth-1)
+		enc, rest, err := appendValue(tmp[:0], b, MaxDepth-1, true)
 		if err != nil {
 			return dst, b, err
 		}
 		return AppendString(dst, enc), rest, nil
 	default:
 		var tmp [64]byte
-		enc, rest, err := appendValue(tmp[:0], b, 0)
+		enc, rest, err := appendValue(tmp[:0], b, 0, inKey)
 		if err != nil {
 			return dst, b, err
 		}
