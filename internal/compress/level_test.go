@@ -70,21 +70,27 @@ var levelCases = []struct {
 	level int
 }{{Gzip, 0}, {Gzip, 1}, {Gzip, 2}, {Gzip, 3}, {Gzip, 4}, {Gzip, 5}, {Gzip, 6}, {Gzip, 7}, {Gzip, 9}, {Zstd, 1}, {Zstd, 2}, {Zstd, 3}, {Deflate, 0}, {Deflate, 3}}
 
+type levelPayload struct {
+	name, short string // for the table; for benchmark names
+	p           []byte
+}
+
+// levelPayloads are the payloads the default level is chosen on.
+func levelPayloads(tb testing.TB) []levelPayload {
+	return []levelPayload{
+		{"captured FireLens chunk", "captured", firelensPayload(tb)},
+		{"bench reference mix", "reference", mixPayload(tb, chunkgen.FireLensMix)},
+		{"bench stress mix", "stress", mixPayload(tb, nil)},
+		{"bench reference mix, no ECS tags", "reference-no-ecs", noECSPayload(tb)},
+	}
+}
+
 // TestLevelTable checks the default gzip and deflate (the payload encoder)
 // keep the wire within 1.1x of standard gzip at its default level, on
 // FireLens payloads with and without the Agent-style ECS tags, and logs the
 // ratio table (-v).
 func TestLevelTable(t *testing.T) {
-	payloads := []struct {
-		name string
-		p    []byte
-	}{
-		{"captured FireLens chunk", firelensPayload(t)},
-		{"bench reference mix", mixPayload(t, chunkgen.FireLensMix)},
-		{"bench stress mix", mixPayload(t, nil)},
-		{"bench reference mix, no ECS tags", noECSPayload(t)},
-	}
-	for _, pl := range payloads {
+	for _, pl := range levelPayloads(t) {
 		p := pl.p
 		var ref bytes.Buffer
 		w, _ := stdgzip.NewWriterLevel(&ref, stdgzip.DefaultCompression)
@@ -131,18 +137,9 @@ func BenchmarkLevels(b *testing.B) {
 // BenchmarkPayloadEncoder compares the default (the payload encoder) with
 // klauspost level 6 on the level table's four payloads.
 func BenchmarkPayloadEncoder(b *testing.B) {
-	payloads := []struct {
-		name string
-		p    []byte
-	}{
-		{"captured", firelensPayload(b)},
-		{"reference", mixPayload(b, chunkgen.FireLensMix)},
-		{"stress", mixPayload(b, nil)},
-		{"reference-no-ecs", noECSPayload(b)},
-	}
-	for _, pl := range payloads {
+	for _, pl := range levelPayloads(b) {
 		for _, level := range []int{0, 6} {
-			b.Run(fmt.Sprintf("%s/gzip-%d", pl.name, level), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/gzip-%d", pl.short, level), func(b *testing.B) {
 				codec, _ := New(Gzip, level)
 				var out []byte
 				b.SetBytes(int64(len(pl.p)))
