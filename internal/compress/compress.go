@@ -33,7 +33,8 @@ const (
 // package deflate: within 1.1x of what standard gzip produces at its
 // default level (1.04x-1.09x) for 0.64x-0.8x of the CPU of klauspost level
 // 6, the cheapest klauspost level that stays within 1.1x on every payload
-// (levels 1-5 reach 1.10x-1.35x on one or more). zstd at its fastest level is both cheaper and smaller.
+// (levels 1-5 reach 1.10x-1.35x on one or more). zstd at its fastest level
+// is both cheaper and smaller.
 func DefaultLevel(name string) int {
 	if name == Zstd {
 		return int(zstd.SpeedFastest)
