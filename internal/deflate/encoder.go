@@ -100,6 +100,13 @@ func matchLen(src []byte, a, b, end int) int {
 // the intake's 5 MB) are stored, which keeps every position an int32.
 const maxInput = 1 << 29
 
+// index records position v (base added) for the 8 bytes cv starting there.
+func (e *Encoder) index(cv uint64, v int32) {
+	e.short[hashShort(uint32(cv))] = v
+	l := &e.long[hashLong(cv)]
+	l[0], l[1] = v, l[0]
+}
+
 // Encode appends src's DEFLATE stream (final block included) to dst.
 func (e *Encoder) Encode(dst, src []byte) []byte {
 	if len(src) > maxInput {
@@ -131,15 +138,15 @@ func (e *Encoder) Encode(dst, src []byte) []byte {
 		cv := load64(src, s)
 		hs, hl := hashShort(uint32(cv)), hashLong(cv)
 		sc, lc := int(e.short[hs]-base), e.long[hl]
-		e.short[hs] = int32(s) + base
-		e.long[hl] = [2]int32{int32(s) + base, lc[0]}
+		e.index(cv, int32(s)+base)
 
 		// Candidates: the two last strings with these 8 bytes, the last
 		// with these 4, the last distance. A table entry of an earlier
 		// input, or none, is more than a window away, so one unsigned
 		// comparison checks a candidate is in reach. A candidate is
 		// measured only if it can beat the best so far (same byte at the
-		// best's end).
+		// best's end). Written out: as a function, which the compiler
+		// does not inline, the four checks cost about 6% more.
 		best, t := 0, 0
 		cv32 := uint32(cv)
 		if c := int(lc[0] - base); uint(s-c-1) < windowSize && load32(src, c) == cv32 {
@@ -228,17 +235,11 @@ func (e *Encoder) Encode(dst, src []byte) []byte {
 		if best > insertAll {
 			dense = mEnd - tail
 			for i := s + 1; i < dense && i < limit; i += sparse {
-				cv := load64(src, i)
-				e.short[hashShort(uint32(cv))] = int32(i) + base
-				l := &e.long[hashLong(cv)]
-				l[0], l[1] = int32(i)+base, l[0]
+				e.index(load64(src, i), int32(i)+base)
 			}
 		}
 		for i := dense; i < mEnd && i < limit; i++ {
-			cv := load64(src, i)
-			e.short[hashShort(uint32(cv))] = int32(i) + base
-			l := &e.long[hashLong(cv)]
-			l[0], l[1] = int32(i)+base, l[0]
+			e.index(load64(src, i), int32(i)+base)
 		}
 		s, nextEmit = mEnd, mEnd
 	}

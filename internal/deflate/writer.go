@@ -22,12 +22,11 @@ func (w *bitWriter) put(v uint32, nb uint8) {
 
 // align pads to a byte boundary and empties acc into out.
 func (w *bitWriter) align() {
-	for w.n > 0 {
+	w.flushWhole()
+	if w.n > 0 {
 		w.out = append(w.out, byte(w.acc))
-		w.acc >>= 8
-		w.n = uint(max(int(w.n)-8, 0))
 	}
-	w.acc = 0
+	w.acc, w.n = 0, 0
 }
 
 // block is the symbol statistics and tokens of one DEFLATE block.
