@@ -50,7 +50,7 @@ func appendValue(dst, b []byte, depth int, inKey bool) ([]byte, []byte, error) {
 		return AppendString(dst, s), rest, nil
 	case msgp.MapType:
 		if depth >= MaxDepth {
-			return skipDeep(dst, b)
+			return skipAs(dst, b, nestedTooDeep)
 		}
 		n, rest, err := msgp.ReadMapHeaderBytes(b)
 		if err != nil {
@@ -72,7 +72,7 @@ func appendValue(dst, b []byte, depth int, inKey bool) ([]byte, []byte, error) {
 		return append(dst, '}'), rest, nil
 	case msgp.ArrayType:
 		if depth >= MaxDepth {
-			return skipDeep(dst, b)
+			return skipAs(dst, b, nestedTooDeep)
 		}
 		n, rest, err := msgp.ReadArrayHeaderBytes(b)
 		if err != nil {
@@ -143,14 +143,17 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 	return strconv.AppendFloat(dst, f, 'g', -1, bits)
 }
 
-// skipDeep replaces a value nested deeper than MaxDepth with a placeholder.
-func skipDeep(dst, b []byte) ([]byte, []byte, error) {
+// skipAs replaces the value at the start of b with placeholder (JSON).
+func skipAs(dst, b []byte, placeholder string) ([]byte, []byte, error) {
 	rest, err := msgp.Skip(b)
 	if err != nil {
 		return dst, b, err
 	}
-	return append(dst, `"[nested too deep]"`...), rest, nil
+	return append(dst, placeholder...), rest, nil
 }
+
+// nestedTooDeep stands for a value nested deeper than MaxDepth.
+const nestedTooDeep = `"[nested too deep]"`
 
 // appendExt writes an extension value. Fluent Bit's EventTime (type 0, 8
 // bytes) becomes a float of seconds; other types a base64 string.
@@ -244,11 +247,7 @@ func appendKey(dst, b []byte, inKey bool) ([]byte, []byte, error) {
 		return AppendString(dst, k), rest, nil
 	case msgp.MapType, msgp.ArrayType:
 		if inKey {
-			rest, err := msgp.Skip(b)
-			if err != nil {
-				return dst, b, err
-			}
-			return append(dst, compositeKeyPlaceholder...), rest, nil
+			return skipAs(dst, b, compositeKeyPlaceholder)
 		}
 		var tmp [64]byte
 		enc, rest, err := appendValue(tmp[:0], b, MaxDepth-1, true)
