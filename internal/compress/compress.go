@@ -57,19 +57,11 @@ func New(name string, level int) (*Codec, error) {
 		c.level = DefaultLevel(name)
 	}
 	switch name {
-	case Gzip:
-		if c.level == 0 {
-			break
-		}
-		if c.level < gzip.HuffmanOnly || c.level > gzip.BestCompression {
-			return nil, fmt.Errorf("gzip level %d out of range %d..%d", c.level, gzip.HuffmanOnly, gzip.BestCompression)
-		}
-	case Deflate:
-		if c.level == 0 {
-			break
-		}
-		if c.level < zlib.HuffmanOnly || c.level > zlib.BestCompression {
-			return nil, fmt.Errorf("deflate level %d out of range %d..%d", c.level, zlib.HuffmanOnly, zlib.BestCompression)
+	case Gzip, Deflate:
+		// 0 is the payload encoder; other levels are klauspost's, the same
+		// flate levels for its gzip and zlib writers.
+		if c.level != 0 && (c.level < gzip.HuffmanOnly || c.level > gzip.BestCompression) {
+			return nil, fmt.Errorf("%s level %d out of range %d..%d", name, c.level, gzip.HuffmanOnly, gzip.BestCompression)
 		}
 	case Zstd:
 		if c.level < int(zstd.SpeedFastest) || c.level > int(zstd.SpeedBestCompression) {
