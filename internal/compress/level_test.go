@@ -43,17 +43,20 @@ func shapedPayloadProvider(tb testing.TB, chunk []byte, configTags, provider str
 // generator's default, a multi-KB stack trace every 7 records), as the bench
 // configures the plugin.
 func mixPayload(tb testing.TB, shapes []chunkgen.Shape) []byte {
-	g := chunkgen.New(1)
-	g.Shapes = shapes
-	return shapedPayload(tb, g.Chunks(1000, 64<<20)[0], "env:prod,team:web")
+	return shapedPayload(tb, mixChunk(shapes), "env:prod,team:web")
 }
 
 // noECSPayload is the reference mix shaped without provider ecs: the
 // entries share only the configured tags.
 func noECSPayload(tb testing.TB) []byte {
+	return shapedPayloadProvider(tb, mixChunk(chunkgen.FireLensMix), "env:prod,team:web", "")
+}
+
+// mixChunk is one chunk of 1,000 generated records of the given mix.
+func mixChunk(shapes []chunkgen.Shape) []byte {
 	g := chunkgen.New(1)
-	g.Shapes = chunkgen.FireLensMix
-	return shapedPayloadProvider(tb, g.Chunks(1000, 64<<20)[0], "env:prod,team:web", "")
+	g.Shapes = shapes
+	return g.Chunks(1000, 64<<20)[0]
 }
 
 // firelensPayload is the first 1,000 records of the captured FireLens chunk.
