@@ -93,7 +93,8 @@ func (d *Decoder) Next(ev *Event) error {
 		// Header: v2 [[time, meta], record] or v1 [time, record].
 		var sec, nsec int64
 		var terr error
-		if msgp.NextType(rest) == msgp.ArrayType {
+		v2 := msgp.NextType(rest) == msgp.ArrayType
+		if v2 {
 			hn, hrest, err := msgp.ReadArrayHeaderBytes(rest)
 			if err != nil {
 				return d.malformed(start, err)
@@ -129,8 +130,8 @@ func (d *Decoder) Next(ev *Event) error {
 			return d.malformed(start, err)
 		}
 		d.rest = after
-		if sec < 0 {
-			continue // group start (-1) / end (-2) marker: metadata only
+		if v2 && (sec == groupStart || sec == groupEnd) {
+			continue // metadata only
 		}
 		if msgp.NextType(recStart) != msgp.MapType {
 			return &RecordError{Offset: start, Reason: fmt.Sprintf("record is %s, want map", msgp.NextType(recStart))}
@@ -140,6 +141,15 @@ func (d *Decoder) Next(ev *Event) error {
 		return nil
 	}
 }
+
+// Fluent Bit 4's group start and end markers: v2 events whose header
+// seconds are these. Any other negative time is a log's (pre-1970, or a
+// post-2038 EventTime read as int32, as Fluent Bit reads it) and is
+// delivered.
+const (
+	groupStart = -1
+	groupEnd   = -2
+)
 
 // errEnd is returned by Next at the end of the chunk.
 var errEnd = errors.New("end of chunk")
@@ -190,11 +200,16 @@ func readTime(b []byte) (sec, nsec int64, rest []byte, err error) {
 		}
 		sec = int64(int32(binary.BigEndian.Uint32(data[0:4])))
 		nsec = int64(binary.BigEndian.Uint32(data[4:8]))
+		// A writer that put ≥ 1e9 in the nanoseconds meant the carry.
+		sec, nsec = sec+nsec/1e9, nsec%1e9
 		return sec, nsec, rest, nil
 	case msgp.IntType:
 		v, r, e := msgp.ReadInt64Bytes(b)
 		if e != nil {
 			return 0, 0, nil, fmt.Errorf("%w: %v", ErrMalformed, e)
+		}
+		if v > math.MaxInt64/1000 || v < math.MinInt64/1000 { // UnixMilli would overflow
+			return 0, 0, r, errors.New("integer timestamp out of range")
 		}
 		return v, 0, r, nil
 	case msgp.UintType:

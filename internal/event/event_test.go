@@ -2,6 +2,7 @@ package event
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -86,6 +87,16 @@ func TestLayouts(t *testing.T) {
 		{"record not a map", v2(msgp.AppendString(eventTime(msgp.AppendArrayHeader(nil, 2), 1, 0), "oops"), 2, "ok"), []int64{2}, []int64{5}, 1, false},
 		{"event of 3 elements", v2(msgp.AppendInt(msgp.AppendInt(msgp.AppendInt(msgp.AppendArrayHeader(nil, 3), 1), 2), 3), 2, "ok"), []int64{2}, []int64{5}, 1, false},
 		{"string timestamp", v2(record(msgp.AppendString(msgp.AppendArrayHeader(nil, 2), "now"), "x"), 3, "ok"), []int64{3}, []int64{5}, 1, false},
+		// Only v2 headers of -1/-2 are group markers; every other negative
+		// time is a log and is delivered. (Before: any sec < 0 was skipped.)
+		{"v1 negative int", record(msgp.AppendInt64(msgp.AppendArrayHeader(nil, 2), -5), "x"), []int64{-5}, []int64{0}, 0, false},
+		{"v1 -1 is no marker", record(msgp.AppendInt64(msgp.AppendArrayHeader(nil, 2), -1), "x"), []int64{-1}, []int64{0}, 0, false},
+		{"v2 negative EventTime", v2(nil, 0xFFFFFFFD, "x"), []int64{-3}, []int64{5}, 0, false},
+		// int64 times whose milliseconds would overflow are reported, not
+		// wrapped into garbage; EventTime nanoseconds ≥ 1e9 carry.
+		{"int out of range", v2(record(msgp.AppendInt64(msgp.AppendArrayHeader(nil, 2), math.MaxInt64/999), "x"), 3, "ok"), []int64{3}, []int64{5}, 1, false},
+		{"int below range", v2(record(msgp.AppendInt64(msgp.AppendArrayHeader(nil, 2), math.MinInt64/999), "x"), 3, "ok"), []int64{3}, []int64{5}, 1, false},
+		{"nsec carry", record(eventTime(msgp.AppendArrayHeader(nil, 2), 7, 2_500_000_000), "x"), []int64{9}, []int64{500_000_000}, 0, false},
 		{"truncated", v2(nil, 1, "abc")[:10], nil, nil, 0, true},
 		{"garbage byte", []byte{0xc1}, nil, nil, 0, true},
 		{"empty", nil, nil, nil, 0, false},
