@@ -182,3 +182,44 @@ func TestStringNeverShowsKey(t *testing.T) {
 		t.Errorf("String: %s", s)
 	}
 }
+
+// No secret in the start-up line or in a configuration error: endpoint
+// userinfo, proxy credentials (also when the proxy value does not parse) and
+// header values. (Before: the endpoint's userinfo was printed, an invalid
+// proxy was echoed whole, a bad header was echoed whole.)
+func TestSecretsNeverPrinted(t *testing.T) {
+	ok, err := parseMap(map[string]string{"apikey": key, "endpoint": "https://relayuser:relaypass@relay.example/in",
+		"header": "X-Relay-Token tok-abcdef123"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{ok.String()}
+	for _, bad := range []map[string]string{
+		{"apikey": key, "proxy": "http://proxyuser:proxypass@proxy:31x8"},
+		{"apikey": key, "proxy": "proxyuser:proxypass@proxy"},
+		{"apikey": key, "endpoint": "ftp://relayuser:relaypass@relay"},
+		{"apikey": key, "endpoint": "http://relayuser:relaypass@"},
+		{"apikey": key, "header": "X-Relay-Token:tok-abcdef123"},
+		{"apikey": key, "header": "X-Relay-Token tok-abcdef123\nInjected: x"},
+	} {
+		_, err := parseMap(bad, nil)
+		if err == nil {
+			t.Fatalf("%v accepted", bad)
+		}
+		lines = append(lines, err.Error())
+	}
+	for _, l := range lines {
+		for _, secret := range []string{"relaypass", "proxypass", "tok-abcdef123", key[:8]} {
+			if strings.Contains(l, secret) {
+				t.Errorf("%q in %q", secret, l)
+			}
+		}
+	}
+	if !strings.Contains(lines[0], "url=https://****@relay.example/in") || !strings.Contains(lines[0], "header=X-Relay-Token:****") {
+		t.Errorf("start-up line: %s", lines[0])
+	}
+	if got := ok.Secrets().Scrub("relayuser:relaypass tok-abcdef123 " + key); strings.Contains(got, "relaypass") ||
+		strings.Contains(got, "tok-abcdef123") || strings.Contains(got, key) {
+		t.Errorf("Secrets misses one: %s", got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadog"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
+	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 )
 
 // DefaultSite is Datadog's US1 site.
@@ -87,7 +88,7 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	if v := p.str("proxy"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, fmt.Errorf("proxy: %q is not an http(s)://host:port URL", v)
+			return nil, fmt.Errorf("proxy: %q is not an http(s)://host:port URL", redact.URL(v))
 		}
 		c.Proxy = v
 	}
@@ -95,7 +96,7 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 		name, value, ok := strings.Cut(v, " ")
 		value = strings.TrimSpace(value)
 		if !ok || name == "" || value == "" || strings.ContainsAny(name, ":\r\n") || strings.ContainsAny(value, "\r\n") {
-			return nil, fmt.Errorf("header: %q is not \"Name value\"", v)
+			return nil, fmt.Errorf("header: want \"Name value\" (a header name, a space, a value without line breaks); got one starting %q", headerName(name))
 		}
 		c.Headers = append(c.Headers, Header{Name: name, Value: value})
 	}
@@ -221,13 +222,13 @@ func SiteURL(site string) (string, error) {
 func parseEndpoint(v string) (string, error) {
 	u, err := url.Parse(v)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a URL: %v", v, err)
+		return "", fmt.Errorf("%q is not a URL", redact.URL(v))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("%q: scheme must be http or https", v)
+		return "", fmt.Errorf("%q: scheme must be http or https", redact.URL(v))
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("%q has no host", v)
+		return "", fmt.Errorf("%q has no host", redact.URL(v))
 	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/api/v2/logs"
@@ -339,7 +340,7 @@ func (p *parser) size(key string, dst *int, min, max int) {
 // never shows any character of the API key: only where it came from.
 func (c *Config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "url=%s apikey=<from %s> compress=%s", c.URL, c.APIKeySrc, c.Compression)
+	fmt.Fprintf(&b, "url=%s apikey=<from %s> compress=%s", redact.URL(c.URL), c.APIKeySrc, c.Compression)
 	if c.CompressionLevel != 0 {
 		fmt.Fprintf(&b, " compression_level=%d", c.CompressionLevel)
 	}
@@ -348,22 +349,41 @@ func (c *Config) String() string {
 	fmt.Fprintf(&b, " max_batch_entries=%d max_batch_bytes=%d timeout=%s max_retries=%d retry_budget=%s max_concurrency=%d tls_verify=%t",
 		c.MaxBatchEntries, c.MaxBatchBytes, c.Timeout, c.MaxRetries, c.RetryBudget, c.MaxConcurrency, c.TLSVerify)
 	if c.Proxy != "" {
-		fmt.Fprintf(&b, " proxy=%s", redactURL(c.Proxy))
+		fmt.Fprintf(&b, " proxy=%s", redact.URL(c.Proxy))
 	}
 	if c.Provider == "ecs" {
 		fmt.Fprintf(&b, " ecs_tag_style=%s ecs_metadata=%t", c.ECSTagStyle, c.ECSMetadataURI != "")
 	}
-	out := b.String()
-	if c.APIKey != "" { // belt and braces: a key pasted into another option
-		out = strings.ReplaceAll(out, c.APIKey, "****")
+	for _, h := range c.Headers {
+		fmt.Fprintf(&b, " header=%s:****", h.Name)
 	}
-	return out
+	// Belt and braces: a secret pasted into another option.
+	return c.Secrets().Scrub(b.String())
 }
 
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "<invalid>"
+// Secrets are the values the plugin must never print: the API key, the
+// values of header, and the credentials of the endpoint and proxy URLs.
+func (c *Config) Secrets() *redact.Secrets {
+	s := redact.New(c.APIKey)
+	s.AddURL(c.URL)
+	s.AddURL(c.Proxy)
+	for _, h := range c.Headers {
+		s.Add(h.Value)
 	}
-	return u.Redacted()
+	return s
+}
+
+// headerName is the part of a bad header value safe to echo: its leading
+// run of header-name characters (letters, digits, '-', '_'), at most 40, so
+// a value glued to the name ("X-Token:abc") is never printed.
+func headerName(name string) string {
+	i := 0
+	for i < len(name) && i < 40 {
+		c := name[i]
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			break
+		}
+		i++
+	}
+	return name[:i]
 }

@@ -12,7 +12,10 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 )
 
 // Level orders log lines by severity.
@@ -29,11 +32,12 @@ var levelNames = [...]string{Debug: "debug", Info: " info", Warn: " warn", Error
 
 // Logger is safe for concurrent use. The zero value is not usable; use New.
 type Logger struct {
-	mu    sync.Mutex
-	w     io.Writer
-	name  string
-	level Level
-	now   func() time.Time
+	secrets atomic.Pointer[redact.Secrets]
+	mu      sync.Mutex
+	w       io.Writer
+	name    string
+	level   Level
+	now     func() time.Time
 }
 
 // New returns a logger that prefixes every line with the instance name.
@@ -44,6 +48,10 @@ func New(w io.Writer, name string, level Level) *Logger {
 	}
 	return &Logger{w: w, name: name, level: level, now: time.Now}
 }
+
+// Redact masks secrets in every line written from now on: the one place
+// all of the plugin's output passes, so no caller has to remember.
+func (l *Logger) Redact(s *redact.Secrets) { l.secrets.Store(s) }
 
 // Discard returns a logger that writes nothing (tests, benchmarks).
 func Discard() *Logger { return New(io.Discard, "", Error+1) }
@@ -67,7 +75,7 @@ func (l *Logger) logf(lv Level, format string, args ...any) {
 	if l == nil || lv < l.level {
 		return
 	}
-	msg := fmt.Sprintf(format, args...)
+	msg := l.secrets.Load().Scrub(fmt.Sprintf(format, args...))
 	ts := l.now().Format("2006/01/02 15:04:05")
 	l.mu.Lock()
 	fmt.Fprintf(l.w, "[%s] [%s] [output:datadog_go:%s] %s\n", ts, levelNames[lv], l.name, msg)
