@@ -87,8 +87,10 @@ func appendField(dst []byte, k, v string) []byte {
 
 // Info describes the entry just written.
 type Info struct {
-	Truncated bool
-	UnixMilli int64
+	Truncated    bool
+	UnixMilli    int64
+	MessageBytes int  // the message's JSON-escaped length as written
+	BadDDTags    bool // the record's ddtags was not a string: kept as _ddtags
 }
 
 // fields found in the first pass over a record: each is the raw msgpack
@@ -127,6 +129,13 @@ func strVal(v []byte) []byte {
 // Bit tag of the chunk. On error dst may hold a partial entry: the caller
 // discards it (batch.Abort).
 func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, error) {
+	return s.AppendLimit(dst, ev, tag, s.o.MaxMessageBytes)
+}
+
+// AppendLimit is Append with the message cut to maxMsg JSON-escaped bytes:
+// the flush uses it to fit a record into a payload smaller than the
+// intake's per-log limit (max_batch_bytes).
+func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int) ([]byte, Info, error) {
 	info := Info{UnixMilli: ev.UnixMilli()}
 	n, body, err := msgp.ReadMapHeaderBytes(ev.Record)
 	if err != nil {
@@ -251,20 +260,23 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 	if f.msg != nil {
 		dst = comma(dst, open)
 		dst = append(dst, `"message":`...)
+		mark := len(dst)
 		if msgStr != nil {
-			var cut bool
-			dst, cut = transcode.AppendStringLimit(dst, msgStr, s.o.MaxMessageBytes)
-			info.Truncated = cut
+			dst, info.Truncated = transcode.AppendStringLimit(dst, msgStr, maxMsg)
 		} else {
 			// A structured message (map, number...): its JSON text is the message.
 			enc, _, err := transcode.AppendValue(nil, f.msg)
 			if err != nil {
 				return dst, info, err
 			}
-			var cut bool
-			dst, cut = transcode.AppendStringLimit(dst, enc, s.o.MaxMessageBytes)
-			info.Truncated = cut
+			if msgp.NextType(f.msg) == msgp.ExtensionType && len(enc) >= 2 && enc[0] == '"' {
+				// An ext value's JSON is a base64 string (no escapes in it):
+				// the message is its content, not the quoted string.
+				enc = enc[1 : len(enc)-1]
+			}
+			dst, info.Truncated = transcode.AppendStringLimit(dst, enc, maxMsg)
 		}
+		info.MessageBytes = len(dst) - mark - 2
 	}
 	if f.ddsource != nil {
 		dst = comma(dst, open)
@@ -372,7 +384,7 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 		rename := false
 		if k != nil {
 			if sameSlice(v, f.msg) || sameSlice(v, f.service) || sameSlice(v, f.ddsource) ||
-				sameSlice(v, f.hostname) || sameSlice(v, f.ddtags) {
+				sameSlice(v, f.hostname) || (sameSlice(v, f.ddtags) && recTags != nil) {
 				continue
 			}
 			if sameSlice(v, f.statusV) && stFromStatusKey {
@@ -390,6 +402,8 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 				rename = true
 			case s.tagKeyJSON != nil && string(k) == s.o.TagKey:
 				rename = true
+			case sameSlice(v, f.ddtags): // not a string: the intake wants one
+				rename, info.BadDDTags = true, true
 			}
 		}
 		dst = comma(dst, open)
