@@ -1,0 +1,176 @@
+package progress
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+func TestRangesAgainstSet(t *testing.T) {
+	// Random inserts checked against a plain set: membership, counts and the
+	// invariant (sorted, disjoint, non-adjacent runs).
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 200; round++ {
+		var r Ranges
+		want := map[int32]bool{}
+		for n := 0; n < 30; n++ {
+			lo := int32(rng.IntN(200))
+			hi := lo + int32(rng.IntN(12))
+			r.Add(lo, hi)
+			for i := lo; i < hi; i++ {
+				want[i] = true
+			}
+		}
+		for k := 1; k < len(r.s); k++ {
+			if r.s[k-1].hi >= r.s[k].lo || r.s[k].lo >= r.s[k].hi {
+				t.Fatalf("runs not sorted/disjoint/non-adjacent: %v", r.s)
+			}
+		}
+		if r.Count() != len(want) {
+			t.Fatalf("count %d, want %d", r.Count(), len(want))
+		}
+		c := r.Cursor()
+		for i := int32(0); i < 220; i++ {
+			if r.Contains(i) != want[i] || c.Contains(i) != want[i] {
+				t.Fatalf("round %d: contains(%d) = %v/%v, want %v (%v)", round, i, r.Contains(i), c.Contains(i), want[i], r.s)
+			}
+		}
+	}
+}
+
+func TestAddIDsMakesRuns(t *testing.T) {
+	var r Ranges
+	r.AddIDs([]int32{0, 1, 2, 3, 7, 8, 10})
+	r.AddIDs([]int32{4, 5, 6})
+	if r.Len() != 2 || r.Count() != 10 || r.Contains(9) {
+		t.Errorf("runs %v", r.s)
+	}
+	var nilCursor Cursor
+	if nilCursor.Contains(0) {
+		t.Error("nil cursor contains")
+	}
+}
+
+func TestKeyIdentifiesChunkAndTag(t *testing.T) {
+	m := New(4, 100)
+	a := m.Key([]byte("chunk"), []byte("tag"))
+	if a != m.Key([]byte("chunk"), []byte("tag")) {
+		t.Fatal("key not deterministic")
+	}
+	for _, other := range []Key{
+		m.Key([]byte("chunk"), []byte("tag2")),
+		m.Key([]byte("chunk2"), []byte("tag")),
+		m.Key([]byte("tagchunk"), nil), // the tag/chunk boundary counts
+	} {
+		if other == a {
+			t.Errorf("collision with %v", other)
+		}
+	}
+}
+
+func ranges(lo, hi int32) *Ranges {
+	r := &Ranges{}
+	r.Add(lo, hi)
+	return r
+}
+
+func TestTakePut(t *testing.T) {
+	m := New(2, 100)
+	if !m.Empty() {
+		t.Fatal("new memory not empty")
+	}
+	k := m.Key([]byte("a"), nil)
+	if _, ok := m.Take(k); ok {
+		t.Fatal("take from empty")
+	}
+	if n := m.Put(k, &Ranges{}); n != 0 || !m.Empty() {
+		t.Fatal("an empty progress is not remembered")
+	}
+	m.Put(k, ranges(0, 10))
+	if m.Empty() || m.Len() != 1 {
+		t.Fatal("put not held")
+	}
+	r, ok := m.Take(k)
+	if !ok || r.Count() != 10 || !m.Empty() {
+		t.Fatalf("take: %v %v, len %d", r, ok, m.Len())
+	}
+	if _, ok := m.Take(k); ok {
+		t.Fatal("taken twice: a delivered chunk must be forgotten")
+	}
+}
+
+// At the chunk bound the oldest entry goes; a re-put entry counts as new.
+func TestBoundEvictsOldest(t *testing.T) {
+	m := New(2, 100)
+	k := func(i int) Key { return m.Key([]byte(fmt.Sprint(i)), nil) }
+	m.Put(k(0), ranges(0, 1))
+	m.Put(k(1), ranges(0, 1))
+	// k(0) comes back, is taken and put again: it is now the newest.
+	r, _ := m.Take(k(0))
+	m.Put(k(0), r)
+	if n := m.Put(k(2), ranges(0, 1)); n != 1 {
+		t.Fatalf("forgot %d, want 1", n)
+	}
+	if _, ok := m.Take(k(1)); ok {
+		t.Error("oldest entry k(1) kept")
+	}
+	for _, i := range []int{0, 2} {
+		if _, ok := m.Take(k(i)); !ok {
+			t.Errorf("k(%d) forgotten", i)
+		}
+	}
+}
+
+func TestRunBound(t *testing.T) {
+	m := New(100, 10)
+	k := func(i int) Key { return m.Key([]byte(fmt.Sprint(i)), nil) }
+	many := &Ranges{}
+	for i := int32(0); i < 6; i++ {
+		many.Add(2*i, 2*i+1)
+	}
+	m.Put(k(0), many)                   // 6 runs
+	if n := m.Put(k(1), many); n != 1 { // 12 > 10: k(0) goes
+		t.Fatalf("forgot %d, want 1", n)
+	}
+	huge := &Ranges{}
+	for i := int32(0); i < 11; i++ {
+		huge.Add(2*i, 2*i+1)
+	}
+	if n := m.Put(k(2), huge); n != 1 || m.Len() != 1 {
+		t.Errorf("entry over the whole bound: forgot %d, len %d", n, m.Len())
+	}
+	// Stale places do not grow without bound.
+	for i := 0; i < 1000; i++ {
+		m.Put(k(3), ranges(0, 1))
+		m.Take(k(3))
+	}
+	if len(m.order) > 2*len(m.m)+17 {
+		t.Errorf("order holds %d places for %d entries", len(m.order), len(m.m))
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	m := New(64, 1000)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				k := m.Key([]byte(fmt.Sprint(w, i%40)), nil)
+				if r, ok := m.Take(k); ok {
+					r.Add(int32(i), int32(i+1))
+					m.Put(k, r)
+				} else {
+					m.Put(k, ranges(0, 1))
+				}
+				_ = m.Empty()
+			}
+		}(w)
+	}
+	wg.Wait()
+	if m.Len() > 64 {
+		t.Errorf("len %d over bound", m.Len())
+	}
+}
