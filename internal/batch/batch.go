@@ -16,8 +16,9 @@ const (
 // answers) without re-encoding. A Batch owns its memory; it never points into
 // Fluent Bit's chunk.
 type Batch struct {
-	data   []byte // "[" e0 "," e1 ... (no closing bracket until Bytes)
-	starts []int  // offset of each entry in data
+	data   []byte  // "[" e0 "," e1 ... (no closing bracket until Bytes)
+	starts []int   // offset of each entry in data
+	ids    []int32 // the chunk record each entry came from
 	closed bool
 }
 
@@ -25,6 +26,7 @@ type Batch struct {
 func (b *Batch) Reset() {
 	b.data = b.data[:0]
 	b.starts = b.starts[:0]
+	b.ids = b.ids[:0]
 	b.closed = false
 }
 
@@ -50,9 +52,10 @@ func (b *Batch) SizeWith(n int) int {
 	return b.Size() + 1 + n
 }
 
-// Begin opens a new entry and returns the buffer to append its JSON to.
-// The caller appends the entry's bytes and hands the result to End.
-func (b *Batch) Begin() []byte {
+// Begin opens a new entry for the chunk's record id and returns the buffer
+// to append its JSON to. The caller appends the entry's bytes and hands the
+// result to End.
+func (b *Batch) Begin(id int32) []byte {
 	if b.closed {
 		b.data = b.data[:len(b.data)-1]
 		b.closed = false
@@ -63,6 +66,7 @@ func (b *Batch) Begin() []byte {
 		b.data = append(b.data, ',')
 	}
 	b.starts = append(b.starts, len(b.data))
+	b.ids = append(b.ids, id)
 	return b.data
 }
 
@@ -76,6 +80,7 @@ func (b *Batch) Abort() {
 	n := len(b.starts) - 1
 	start := b.starts[n]
 	b.starts = b.starts[:n]
+	b.ids = b.ids[:n]
 	b.data = b.data[:start-1] // drop the '[' or ','
 }
 
@@ -112,17 +117,28 @@ func (b *Batch) Bytes() []byte {
 	return b.data
 }
 
-// Append adds an already encoded entry (used when splitting).
-func (b *Batch) Append(entry []byte) {
-	buf := b.Begin()
+// IDs are the chunk records of the entries, in order (valid until b changes).
+func (b *Batch) IDs() []int32 { return b.ids }
+
+// Append adds an already encoded entry of record id (used when splitting).
+func (b *Batch) Append(id int32, entry []byte) {
+	buf := b.Begin(id)
 	b.End(append(buf, entry...))
+}
+
+// MoveLast moves b's last entry to the empty batch dst: the entry that made
+// b too large starts the next payload.
+func (b *Batch) MoveLast(dst *Batch) {
+	n := b.Len() - 1
+	dst.Append(b.ids[n], b.Entry(n))
+	b.Abort()
 }
 
 // Slice returns a new Batch holding copies of entries [i, j).
 func (b *Batch) Slice(i, j int) *Batch {
 	out := &Batch{}
 	for k := i; k < j; k++ {
-		out.Append(b.Entry(k))
+		out.Append(b.ids[k], b.Entry(k))
 	}
 	return out
 }

@@ -12,7 +12,7 @@ func TestBuildAndSplit(t *testing.T) {
 		t.Fatalf("empty batch = %q", got)
 	}
 	for i := 0; i < 5; i++ {
-		buf := b.Begin()
+		buf := b.Begin(int32(10 + i))
 		b.End(append(buf, fmt.Sprintf(`{"i":%d}`, i)...))
 	}
 	if b.Len() != 5 || b.Size() != len(b.Bytes()) {
@@ -23,7 +23,7 @@ func TestBuildAndSplit(t *testing.T) {
 		t.Fatalf("payload %s: %v", b.Bytes(), err)
 	}
 	// Adding after Bytes reopens the array.
-	buf := b.Begin()
+	buf := b.Begin(15)
 	b.End(append(buf, `{"i":5}`...))
 	if want := `[{"i":0},{"i":1},{"i":2},{"i":3},{"i":4},{"i":5}]`; string(b.Bytes()) != want {
 		t.Fatalf("got %s", b.Bytes())
@@ -37,13 +37,23 @@ func TestBuildAndSplit(t *testing.T) {
 	if string(l.Bytes()) != `[{"i":0},{"i":1},{"i":2}]` || string(r.Bytes()) != `[{"i":3},{"i":4},{"i":5}]` {
 		t.Errorf("split: %s | %s", l.Bytes(), r.Bytes())
 	}
+	if fmt.Sprint(l.IDs(), r.IDs()) != "[10 11 12] [13 14 15]" {
+		t.Errorf("split ids: %v %v", l.IDs(), r.IDs())
+	}
 	// Abort drops the last entry, also after End.
 	b.Abort()
-	if string(b.Bytes()) != `[{"i":0},{"i":1},{"i":2},{"i":3},{"i":4}]` {
-		t.Errorf("after Abort: %s", b.Bytes())
+	if string(b.Bytes()) != `[{"i":0},{"i":1},{"i":2},{"i":3},{"i":4}]` || fmt.Sprint(b.IDs()) != "[10 11 12 13 14]" {
+		t.Errorf("after Abort: %s %v", b.Bytes(), b.IDs())
+	}
+	// MoveLast carries the entry and its record id to the next payload.
+	next := &Batch{}
+	b.MoveLast(next)
+	if string(b.Bytes()) != `[{"i":0},{"i":1},{"i":2},{"i":3}]` || string(next.Bytes()) != `[{"i":4}]` ||
+		fmt.Sprint(b.IDs(), next.IDs()) != "[10 11 12 13] [14]" {
+		t.Errorf("MoveLast: %s %v | %s %v", b.Bytes(), b.IDs(), next.Bytes(), next.IDs())
 	}
 	one := &Batch{}
-	one.Append([]byte(`{}`))
+	one.Append(7, []byte(`{}`))
 	one.Abort()
 	if one.Len() != 0 || string(one.Bytes()) != "[]" {
 		t.Errorf("abort only entry: %q", one.Bytes())

@@ -29,7 +29,7 @@ func shapedPayloadProvider(tb testing.TB, chunk []byte, configTags, provider str
 	d := event.NewDecoder(chunk)
 	var ev event.Event
 	for b.Len() < 1000 && d.Next(&ev) == nil {
-		buf := b.Begin()
+		buf := b.Begin(int32(b.Len()))
 		buf, _, err := s.Append(buf, &ev, []byte("tag"))
 		if err != nil {
 			tb.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	jsoniter "github.com/json-iterator/go"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 )
 
@@ -46,6 +47,7 @@ type Client struct {
 	doc     atomic.Pointer[TaskMetadata]
 	gen     atomic.Uint64
 	failing atomic.Bool
+	panics  *atomic.Int64 // the instance's panic counter (may be nil)
 	stop    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -53,11 +55,15 @@ type Client struct {
 // NewClient starts fetching uri+"/task": once now (at most timeout), then
 // every refresh, and every few seconds while the endpoint fails. A failing
 // endpoint is reported once and the plugin goes on with FireLens fields only.
-func NewClient(uri string, refresh, timeout time.Duration, log *logging.Logger) *Client {
+//
+// A panic while fetching or parsing is recovered, logged, counted in panics
+// (when not nil) and taken as a failed fetch: it never reaches Fluent Bit.
+func NewClient(uri string, refresh, timeout time.Duration, log *logging.Logger, panics *atomic.Int64) *Client {
 	if refresh <= 0 {
 		refresh = 5 * time.Minute
 	}
-	c := &Client{uri: strings.TrimRight(uri, "/"), hc: &http.Client{Timeout: timeout}, log: log, refresh: refresh, stop: make(chan struct{})}
+	c := &Client{uri: strings.TrimRight(uri, "/"), hc: &http.Client{Timeout: timeout}, log: log, refresh: refresh,
+		panics: panics, stop: make(chan struct{})}
 	ok := c.fetch()
 	c.wg.Add(1)
 	go c.loop(ok)
@@ -86,9 +92,11 @@ func (c *Client) loop(ok bool) {
 	}
 }
 
-func (c *Client) fetch() bool {
+func (c *Client) fetch() (ok bool) {
+	defer guard.Recover(c.log, c.panics, "ECS task metadata refresh", nil) // ok stays false
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
+		defer guard.Recover(c.log, c.panics, "ECS task metadata refresh", nil)
 		select {
 		case <-c.stop:
 			cancel()

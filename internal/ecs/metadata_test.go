@@ -115,7 +115,7 @@ func TestClientDownSlowUp(t *testing.T) {
 	defer srv.Close()
 	var logs syncBuf
 	start := time.Now()
-	c := NewClient(srv.URL+"/v4/abc", time.Hour, 300*time.Millisecond, logging.New(&logs, "t", logging.Info))
+	c := NewClient(srv.URL+"/v4/abc", time.Hour, 300*time.Millisecond, logging.New(&logs, "t", logging.Info), nil)
 	defer c.Close()
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("NewClient blocked %s", d)

@@ -4,9 +4,10 @@
 // logs sender, which make the same choices.
 //
 //	2xx                      accepted
-//	400                      split to isolate the refused entries; drop only those
-//	413                      halve and resend
+//	400, 413                 bisect to isolate the refused entries; drop only those,
+//	                         and only when the intake accepted others (see isolate)
 //	401 / 403                API key or site wrong: keep the chunk (retryable), log loudly
+//	3xx                      never followed: keep the chunk, log the Location loudly
 //	408, 429, 5xx, network   back off (exponential, full jitter, Retry-After) and retry
 //	other 4xx                unknown: keep the chunk (retryable), log loudly
 package intake
@@ -26,21 +27,33 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
-	"github.com/out-datadog-go/out_datadog_go/internal/compress"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
-	"github.com/out-datadog-go/out_datadog_go/internal/dedup"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
 )
+
+// Compressor encodes request bodies (*compress.Codec in production).
+type Compressor interface {
+	Compress(dst, src []byte) ([]byte, error)
+	ContentEncoding() string
+}
+
+// MaxProbes is the default cap on the bisection requests of one flush: k
+// refused entries among n cost about 2k·log2(n/k) requests, so 256 isolates
+// a dozen bad records in a 1,000-entry payload; past it the chunk goes back
+// to Fluent Bit with what was isolated so far remembered.
+const MaxProbes = 256
 
 // Options configure a Client.
 type Options struct {
 	URL         string
 	APIKey      string // sent as DD-API-KEY; never logged, never in an error
-	Codec       *compress.Codec
+	Codec       Compressor
 	Timeout     time.Duration // per request
 	TLSVerify   bool
 	TLSCAFile   string
@@ -52,8 +65,7 @@ type Options struct {
 	UserAgent   string
 	Logger      *logging.Logger
 	Stats       *stats.Counters
-	Dedup       *dedup.Set // may be nil
-	Concurrency int        // requests in flight at once (sizes the idle pool)
+	Concurrency int // requests in flight at once (sizes the idle pool)
 }
 
 // Error is a delivery failure. The chunk stays with Fluent Bit.
@@ -88,8 +100,37 @@ func IsAuth(err error) bool {
 
 // Result counts the entries of one Deliver.
 type Result struct {
-	Accepted int // delivered (now or in an earlier try of the same chunk)
-	Rejected int // refused by the intake (400) or too large (413) and dropped
+	Accepted int // delivered
+	Rejected int // refused by the intake even alone, and dropped
+}
+
+// Delivery is what the payloads of one chunk share: where entries that are
+// done (accepted, or refused alone and dropped) are reported by record id,
+// and the chunk's budget of bisection requests. Safe for concurrent use as
+// long as Done is.
+type Delivery struct {
+	// Done receives the record ids of entries that must not be sent again.
+	// It is called from the goroutines sending the chunk's payloads.
+	Done        func(ids []int32)
+	probes      atomic.Int64
+	faultLogged atomic.Bool
+}
+
+// NewDelivery returns a Delivery allowing maxProbes bisection requests
+// (MaxProbes when maxProbes <= 0).
+func NewDelivery(done func(ids []int32), maxProbes int) *Delivery {
+	if maxProbes <= 0 {
+		maxProbes = MaxProbes
+	}
+	d := &Delivery{Done: done}
+	d.probes.Store(int64(maxProbes))
+	return d
+}
+
+func (d *Delivery) done(b *batch.Batch) {
+	if d.Done != nil {
+		d.Done(b.IDs())
+	}
 }
 
 // Client is safe for concurrent use.
@@ -98,6 +139,8 @@ type Client struct {
 	hc   *http.Client
 	host string
 	bufs sync.Pool // *[]byte for compressed bodies
+	// secrets are scrubbed from every answer and error.
+	secrets *redact.Secrets
 	// rng draws backoff jitter; mu keeps it race-free.
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -125,7 +168,13 @@ func New(o Options) (*Client, error) {
 	}
 	u, err := url.Parse(o.URL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("bad intake URL %q", o.URL)
+		return nil, fmt.Errorf("bad intake URL %q", redact.URL(o.URL))
+	}
+	secrets := redact.New(o.APIKey)
+	secrets.AddURL(o.URL)
+	secrets.AddURL(o.Proxy)
+	for _, h := range o.Headers {
+		secrets.Add(h.Value)
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: !o.TLSVerify} //nolint:gosec // tls_verify off is the user's explicit choice
 	if o.TLSCAFile != "" {
@@ -153,29 +202,50 @@ func New(o Options) (*Client, error) {
 	if o.Proxy != "" {
 		pu, err := url.Parse(o.Proxy)
 		if err != nil {
-			return nil, fmt.Errorf("proxy: %w", err)
+			return nil, fmt.Errorf("proxy: %q is not a URL", redact.URL(o.Proxy))
 		}
 		tr.Proxy = http.ProxyURL(pu)
 	}
 	return &Client{
-		o:    o,
-		hc:   &http.Client{Transport: tr, Timeout: o.Timeout},
-		host: u.Host,
-		rng:  rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
+		o: o,
+		hc: &http.Client{Transport: tr, Timeout: o.Timeout,
+			// A redirect is answered to the caller (send), never followed.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		host:    u.Host,
+		secrets: secrets,
+		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 	}, nil
 }
 
 // Close drops idle connections.
 func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
-// Deliver sends one payload, splitting it when the intake refuses part of
-// it. A nil error means every entry was accepted or deliberately dropped
-// (counted and logged); an error means some entries must be retried — the
-// parts already accepted are remembered in Dedup and skipped next time.
-func (c *Client) Deliver(ctx context.Context, b *batch.Batch) (Result, error) {
+// Deliver sends one payload. When the intake refuses it (400, 413) the
+// payload is bisected to isolate the refused entries (see isolate). A nil
+// error means every entry was accepted or deliberately dropped (counted and
+// logged); an error means some entries must be retried: those that are done
+// have been reported to d.Done.
+func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) (Result, error) {
+	if d == nil {
+		d = NewDelivery(nil, 0)
+	}
 	if b.Len() == 0 {
 		return Result{}, nil
 	}
+	a, err := c.attempt(ctx, b)
+	if err != nil {
+		return Result{}, err
+	}
+	if a.ok() {
+		d.done(b)
+		return Result{Accepted: b.Len()}, nil
+	}
+	return c.isolate(ctx, b, a, d)
+}
+
+// attempt compresses and sends one payload with retries (send), and counts
+// it when accepted.
+func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 	raw := b.Bytes()
 	bp, _ := c.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -184,98 +254,148 @@ func (c *Client) Deliver(ctx context.Context, b *batch.Batch) (Result, error) {
 	defer c.bufs.Put(bp)
 	body, err := c.o.Codec.Compress(*bp, raw)
 	if err != nil {
-		return Result{}, &Error{Err: fmt.Errorf("compress: %w", err)}
+		return answer{}, &Error{Err: fmt.Errorf("compress: %w", err)}
 	}
 	if c.o.Codec.ContentEncoding() != "" {
 		*bp = body // keep the grown buffer for the next payload
 	}
-	// The key is a hash of the wire bytes: compression is deterministic for
-	// the instance's codec, so they identify the payload as well as the raw
-	// JSON does, and are ~20x fewer bytes to hash.
-	var key dedup.Key
-	if c.o.Dedup != nil {
-		key = c.o.Dedup.Hash(body)
-		if c.o.Dedup.Seen(key) {
-			c.o.Stats.DedupSkipped.Add(1)
-			return Result{Accepted: b.Len()}, nil
-		}
-	}
-	status, msg, err := c.send(ctx, body)
-	if err != nil {
-		return Result{}, err
-	}
-	switch {
-	case status >= 200 && status < 300:
-		c.o.Dedup.Add(key)
+	a, err := c.send(ctx, body)
+	if err == nil && a.ok() {
 		s := c.o.Stats
 		s.Payloads.Add(1)
 		s.RecordsOut.Add(int64(b.Len()))
 		s.BytesRaw.Add(int64(len(raw)))
 		s.BytesWire.Add(int64(len(body)))
-		return Result{Accepted: b.Len()}, nil
-	case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge:
-		if b.Len() == 1 {
-			c.o.Stats.DropRejected.Add(1)
-			c.o.Dedup.Add(key) // a chunk retry must not resend it either
-			c.o.Logger.Warnf("intake refused one log entry of %d bytes with HTTP %d (%s); dropped: resending the same bytes cannot succeed",
-				len(raw)-2, status, msg)
-			return Result{Rejected: 1}, nil
-		}
-		if status == http.StatusBadRequest {
-			c.o.Logger.Debugf("HTTP 400 for a payload of %d entries (%s): splitting to isolate the refused entries", b.Len(), msg)
-		} else {
-			c.o.Logger.Warnf("HTTP 413 for a payload of %d entries, %d bytes: halving", b.Len(), len(raw))
-		}
-		half := b.Len() / 2
-		var total Result
-		var firstErr error
-		for _, part := range []*batch.Batch{b.Slice(0, half), b.Slice(half, b.Len())} {
-			r, err := c.Deliver(ctx, part)
-			total.Accepted += r.Accepted
-			total.Rejected += r.Rejected
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-		}
-		if firstErr == nil {
-			c.o.Dedup.Add(key)
-		}
-		return total, firstErr
 	}
-	return Result{}, &Error{Status: status, Err: fmt.Errorf("unexpected answer: %s", msg)}
+	return a, err
 }
 
+// isolate bisects a payload the intake refused (400 or 413), level by
+// level: both halves of every refused part are sent, accepted halves are
+// done, refused ones are split again, until the refused entries are alone.
+// Those are dropped only when the intake accepted others: a refusal that
+// singles out nothing (every entry refused, or for a 400 every probe of the
+// first two levels) is an intake or relay fault, not bad records, and the
+// payload goes back for retry with nothing dropped. For k bad entries among
+// n this costs about 2k·log2(n/k) requests, within d's cap for the chunk.
+func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *Delivery) (Result, error) {
+	if first.status == http.StatusBadRequest {
+		c.o.Logger.Debugf("HTTP 400 for a payload of %d entries (%s): bisecting to isolate the refused entries", b.Len(), first.msg)
+	} else {
+		c.o.Logger.Warnf("HTTP 413 for a payload of %d entries, %d bytes: halving", b.Len(), len(b.Bytes()))
+	}
+	var res Result
+	pending := []*batch.Batch{b}
+	var alone []*batch.Batch // refused even alone
+	last := first
+	for level := 1; len(pending) > 0; level++ {
+		var next []*batch.Batch
+		for _, p := range pending {
+			if p.Len() == 1 {
+				alone = append(alone, p)
+				continue
+			}
+			half := p.Len() / 2
+			for _, part := range [2]*batch.Batch{p.Slice(0, half), p.Slice(half, p.Len())} {
+				if d.probes.Add(-1) < 0 {
+					return res, c.fault(d, b, first, "bisection stopped at its cap of requests per chunk")
+				}
+				a, err := c.attempt(ctx, part)
+				if err != nil {
+					return res, err
+				}
+				if a.ok() {
+					res.Accepted += part.Len()
+					d.done(part)
+					continue
+				}
+				last = a
+				next = append(next, part)
+			}
+		}
+		if res.Accepted == 0 && first.status == http.StatusBadRequest && level >= 2 && len(next) > 0 {
+			return res, c.fault(d, b, last, "the intake refused every part of the first two bisection levels")
+		}
+		pending = next
+	}
+	if res.Accepted == 0 {
+		return res, c.fault(d, b, last, "the intake refused every entry, even alone")
+	}
+	for _, p := range alone {
+		c.o.Stats.DropRejected.Add(1)
+		c.o.Logger.Warnf("intake refused one log entry of %d bytes with HTTP %d (%s) while accepting the others; dropped: resending the same bytes cannot succeed",
+			len(p.Entry(0)), last.status, last.msg)
+		d.done(p)
+		res.Rejected++
+	}
+	return res, nil
+}
+
+// fault reports a refusal that no record explains: logged loudly once per
+// chunk, nothing dropped, the payload kept for Fluent Bit's retry.
+func (c *Client) fault(d *Delivery, b *batch.Batch, a answer, why string) error {
+	if d.faultLogged.CompareAndSwap(false, true) {
+		c.o.Logger.Errorf("intake %s answered HTTP %d (%s) to a payload of %d entries and %s: taken as an intake or relay fault, "+
+			"nothing dropped, chunk kept for retry (Fluent Bit's Retry_Limit decides)", c.host, a.status, a.msg, b.Len(), why)
+	}
+	return &Error{Status: a.status, Err: fmt.Errorf("refusal singles out no record (%s): %s", why, a.msg)}
+}
+
+// answer is what the intake said to one request.
+type answer struct {
+	status     int
+	msg        string // a short, single-line, scrubbed excerpt of the body
+	retryAfter time.Duration
+	location   string // of a 3xx, scrubbed
+}
+
+func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
+
 // send posts one compressed payload, retrying transient failures with
-// backoff inside ctx. It returns the final status (2xx, 400 or 413) or an
+// backoff inside ctx. It returns the final answer (2xx, 400 or 413) or an
 // *Error.
-func (c *Client) send(ctx context.Context, body []byte) (status int, msg string, err error) {
+func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 	for attempt := 0; ; attempt++ {
-		status, msg, retryAfter, rerr := c.post(ctx, body)
+		a, rerr := c.post(ctx, body)
 		var failure *Error
 		switch {
 		case rerr != nil:
 			failure = &Error{Err: rerr}
-		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		case a.status == http.StatusUnauthorized || a.status == http.StatusForbidden:
 			c.o.Logger.Errorf("intake %s answered HTTP %d (%s): the API key is missing or invalid, or belongs to another Datadog site than %s; "+
-				"chunk kept for retry", c.host, status, msg, c.host)
-			return 0, "", &Error{Status: status, Auth: true, Err: errors.New(msg)}
-		case status >= 200 && status < 300, status == http.StatusBadRequest, status == http.StatusRequestEntityTooLarge:
-			return status, msg, nil
-		case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status >= 500:
-			failure = &Error{Status: status, Err: errors.New(msg)}
+				"chunk kept for retry", c.host, a.status, a.msg, c.host)
+			return answer{}, &Error{Status: a.status, Auth: true, Err: errors.New(a.msg)}
+		case a.status >= 300 && a.status < 400:
+			// Go's client would re-send a POST as a bodiless GET on 301/302
+			// (and count its 200 as delivered) and take DD-API-KEY to another
+			// host on 307/308: redirects are refused (CheckRedirect) and
+			// reported here, never followed.
+			c.o.Logger.Errorf("intake %s answered HTTP %d redirecting to %q: redirects are not followed; "+
+				"set endpoint (or site) to the intake's real address; chunk kept for retry", c.host, a.status, a.location)
+			return answer{}, &Error{Status: a.status, Err: fmt.Errorf("redirect to %q not followed", a.location)}
+		case a.ok(), a.status == http.StatusBadRequest, a.status == http.StatusRequestEntityTooLarge:
+			return a, nil
+		case a.status == http.StatusRequestTimeout, a.status == http.StatusTooManyRequests, a.status >= 500:
+			failure = &Error{Status: a.status, Err: errors.New(a.msg)}
 		default:
-			c.o.Logger.Errorf("intake %s answered unexpected HTTP %d (%s); chunk kept for retry", c.host, status, msg)
-			failure = &Error{Status: status, Err: errors.New(msg)}
+			c.o.Logger.Errorf("intake %s answered unexpected HTTP %d (%s); chunk kept for retry", c.host, a.status, a.msg)
+			failure = &Error{Status: a.status, Err: errors.New(a.msg)}
 		}
 		if attempt >= c.o.MaxRetries || ctx.Err() != nil {
-			return 0, "", failure
+			return answer{}, failure
 		}
 		wait := c.backoff(attempt)
-		if retryAfter > wait {
-			wait = min(retryAfter, c.o.BackoffMax)
+		dl, hasDeadline := ctx.Deadline()
+		if a.retryAfter > wait {
+			// Honoured in full within the flush's budget; without one
+			// (tests), capped like the backoff.
+			wait = a.retryAfter
+			if !hasDeadline {
+				wait = min(wait, c.o.BackoffMax)
+			}
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return 0, "", failure // would sleep past the flush's budget
+		if hasDeadline && time.Until(dl) < wait {
+			return answer{}, failure // would sleep past the flush's budget
 		}
 		c.o.Stats.Retries.Add(1)
 		c.o.Logger.Debugf("retrying in %s after: %v", wait, failure)
@@ -283,7 +403,7 @@ func (c *Client) send(ctx context.Context, body []byte) (status int, msg string,
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, "", failure
+			return answer{}, failure
 		case <-t.C:
 		}
 	}
@@ -302,12 +422,11 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return c.o.BackoffBase + j
 }
 
-// post makes one HTTP request. msg is a short, single-line excerpt of the
-// response body for log lines.
-func (c *Client) post(ctx context.Context, body []byte) (status int, msg string, retryAfter time.Duration, err error) {
+// post makes one HTTP request.
+func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", 0, err
+		return answer{}, c.scrub(err)
 	}
 	h := req.Header
 	h.Set("DD-API-KEY", c.o.APIKey)
@@ -321,31 +440,30 @@ func (c *Client) post(ctx context.Context, body []byte) (status int, msg string,
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, "", 0, c.scrub(err)
+		return answer{}, c.scrub(err)
 	}
 	defer resp.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
-	msg = strings.Join(strings.Fields(string(head)), " ")
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
+	a := answer{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+	a.msg = strings.Join(strings.Fields(string(head)), " ")
+	if a.msg == "" {
+		a.msg = http.StatusText(resp.StatusCode)
 	}
-	return resp.StatusCode, c.scrubString(msg), parseRetryAfter(resp.Header.Get("Retry-After")), nil
+	a.msg = c.secrets.Scrub(a.msg)
+	if loc := resp.Header.Get("Location"); loc != "" {
+		a.location = c.secrets.Scrub(redact.URL(loc))
+	}
+	return a, nil
 }
 
-// scrub makes sure the API key never travels in an error.
+// scrub keeps the API key, header values and URL credentials out of an
+// error (url.Error quotes the request URL).
 func (c *Client) scrub(err error) error {
-	if c.o.APIKey != "" && strings.Contains(err.Error(), c.o.APIKey) {
-		return errors.New(strings.ReplaceAll(err.Error(), c.o.APIKey, "****"))
+	if s := err.Error(); c.secrets.Scrub(s) != s {
+		return errors.New(c.secrets.Scrub(s))
 	}
 	return err
-}
-
-func (c *Client) scrubString(s string) string {
-	if c.o.APIKey != "" {
-		return strings.ReplaceAll(s, c.o.APIKey, "****")
-	}
-	return s
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date.

@@ -17,7 +17,6 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
-	"github.com/out-datadog-go/out_datadog_go/internal/dedup"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -28,7 +27,7 @@ const key = "fedcba9876543210fedcba9876543210"
 func payload(n int) *batch.Batch {
 	b := &batch.Batch{}
 	for i := 0; i < n; i++ {
-		b.Append([]byte(fmt.Sprintf(`{"message":"line seq=%d"}`, i)))
+		b.Append(int32(i), []byte(fmt.Sprintf(`{"message":"line seq=%d"}`, i)))
 	}
 	return b
 }
@@ -53,7 +52,7 @@ func newRig(t *testing.T, so intaketest.Options, tweak func(o *Options)) *rig {
 	o := Options{
 		URL: srv.URL + "/api/v2/logs", APIKey: key, Codec: codec, Timeout: 2 * time.Second,
 		TLSVerify: true, MaxRetries: 3, BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond,
-		UserAgent: "test", Logger: logging.New(&logs, "t", logging.Debug), Stats: st, Dedup: dedup.New(100, time.Minute),
+		UserAgent: "test", Logger: logging.New(&logs, "t", logging.Debug), Stats: st,
 	}
 	if tweak != nil {
 		tweak(&o)
@@ -105,7 +104,7 @@ func TestMatrix(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, intaketest.Options{Fault: c.fault}, nil)
-			res, err := r.c.Deliver(context.Background(), payload(10))
+			res, err := r.c.Deliver(context.Background(), payload(10), nil)
 			if (err != nil) != c.wantErr || IsAuth(err) != c.wantAuth {
 				t.Fatalf("err = %v (auth %v)", err, IsAuth(err))
 			}
@@ -128,7 +127,8 @@ func TestMatrix(t *testing.T) {
 
 func TestBadEntryIsolated(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `seq=37"`}, nil)
-	res, err := r.c.Deliver(context.Background(), payload(100))
+	var done idSet
+	res, err := r.c.Deliver(context.Background(), payload(100), NewDelivery(done.add, 0))
 	if err != nil || res.Accepted != 99 || res.Rejected != 1 {
 		t.Fatalf("res %+v err %v", res, err)
 	}
@@ -144,37 +144,26 @@ func TestBadEntryIsolated(t *testing.T) {
 	if r.stats.DropRejected.Load() != 1 || !strings.Contains(r.logs.String(), "HTTP 400") {
 		t.Errorf("drop not counted/logged: %d\n%s", r.stats.DropRejected.Load(), r.logs)
 	}
-	// A retry of the whole payload sends nothing again.
-	before := r.srv.Stats().Requests
-	if _, err := r.c.Deliver(context.Background(), payload(100)); err != nil {
-		t.Fatal(err)
+	// Every entry is done (99 accepted, one dropped), so a retry of the
+	// chunk would skip them all.
+	if done.count() != 100 {
+		t.Errorf("%d entries reported done, want 100", done.count())
 	}
-	if r.srv.Stats().Requests != before {
-		t.Errorf("retry of an already split payload made %d requests", r.srv.Stats().Requests-before)
+	// k bad entries among n cost O(k log n) requests: 1 + 2 per level.
+	if st := r.srv.Stats(); st.Requests > 1+2*7 {
+		t.Errorf("%d requests to isolate one entry among 100", st.Requests)
 	}
 }
 
 func TestTooLargeHalved(t *testing.T) {
 	p := payload(64)
 	r := newRig(t, intaketest.Options{MaxBytes: len(p.Bytes()) / 3}, nil)
-	res, err := r.c.Deliver(context.Background(), p)
+	res, err := r.c.Deliver(context.Background(), p, nil)
 	if err != nil || res.Accepted != 64 {
 		t.Fatalf("res %+v err %v", res, err)
 	}
 	if st := r.srv.Stats(); st.Entries != 64 || st.Accepted < 4 {
 		t.Errorf("intake %+v", st)
-	}
-}
-
-func TestDedupSkipsAccepted(t *testing.T) {
-	r := newRig(t, intaketest.Options{}, nil)
-	for i := 0; i < 3; i++ {
-		if _, err := r.c.Deliver(context.Background(), payload(5)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if st := r.srv.Stats(); st.Requests != 1 || r.stats.DedupSkipped.Load() != 2 {
-		t.Errorf("requests %d skipped %d", st.Requests, r.stats.DedupSkipped.Load())
 	}
 }
 
@@ -186,7 +175,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		return intaketest.Fault{}
 	}}, func(o *Options) { o.BackoffMax = 5 * time.Second })
 	start := time.Now()
-	if _, err := r.c.Deliver(context.Background(), payload(1)); err != nil {
+	if _, err := r.c.Deliver(context.Background(), payload(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < time.Second {
@@ -200,7 +189,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	start := time.Now()
-	_, err := r.c.Deliver(ctx, payload(1))
+	_, err := r.c.Deliver(ctx, payload(1), nil)
 	if err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("err %v after %s", err, time.Since(start))
 	}
@@ -208,7 +197,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel2()
 	start = time.Now()
-	if _, err := r.c.Deliver(ctx2, payload(2)); err == nil || time.Since(start) > 400*time.Millisecond {
+	if _, err := r.c.Deliver(ctx2, payload(2), nil); err == nil || time.Since(start) > 400*time.Millisecond {
 		t.Errorf("err %v after %s", err, time.Since(start))
 	}
 }
@@ -220,7 +209,7 @@ func TestStallTimesOut(t *testing.T) {
 		}
 		return intaketest.Fault{}
 	}}, func(o *Options) { o.Timeout = 200 * time.Millisecond })
-	res, err := r.c.Deliver(context.Background(), payload(3))
+	res, err := r.c.Deliver(context.Background(), payload(3), nil)
 	if err != nil || res.Accepted != 3 || r.stats.Retries.Load() != 1 {
 		t.Errorf("res %+v err %v retries %d", res, err, r.stats.Retries.Load())
 	}
@@ -247,10 +236,10 @@ func TestTLSWithCAFileAndHeaders(t *testing.T) {
 		}
 		return c
 	}
-	if _, err := mk("").Deliver(context.Background(), payload(1)); err == nil {
+	if _, err := mk("").Deliver(context.Background(), payload(1), nil); err == nil {
 		t.Error("self-signed certificate accepted without tls_ca_file")
 	}
-	if _, err := mk(caFile).Deliver(context.Background(), payload(1)); err != nil {
+	if _, err := mk(caFile).Deliver(context.Background(), payload(1), nil); err != nil {
 		t.Fatalf("with tls_ca_file: %v", err)
 	}
 	h := got.Load().(http.Header)
@@ -274,7 +263,7 @@ func TestProxyUsed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Deliver(context.Background(), payload(1)); err != nil || proxied.Load() != 1 {
+	if _, err := c.Deliver(context.Background(), payload(1), nil); err != nil || proxied.Load() != 1 {
 		t.Errorf("err %v proxied %d", err, proxied.Load())
 	}
 }

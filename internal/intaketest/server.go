@@ -34,6 +34,7 @@ const (
 type Fault struct {
 	Status     int           // answer this status (the payload is not accepted)
 	RetryAfter string        // Retry-After header with Status
+	Location   string        // Location header with Status (a 3xx redirect)
 	Delay      time.Duration // wait before answering (a stall when longer than the client's timeout)
 	Reset      bool          // close the connection with a TCP reset, no answer
 	Truncate   bool          // accept, then send a response cut short
@@ -163,6 +164,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
+		if f.Location != "" {
+			w.Header().Set("Location", f.Location)
+		}
 		http.Error(w, fmt.Sprintf(`{"errors":[{"status":"%d","title":"injected"}]}`, f.Status), f.Status)
 		return
 	}
@@ -235,6 +239,14 @@ func (s *Server) accept(r *http.Request) (int, string) {
 	if s.o.RejectMarker != "" && bytes.Contains(raw, []byte(s.o.RejectMarker)) {
 		s.stats.Rejected++
 		return http.StatusBadRequest, `{"errors":[{"status":"400","title":"Bad Request","detail":"invalid log entry"}]}`
+	}
+	if r.Context().Err() != nil {
+		// The client gave up while this request was checked (a loaded
+		// machine, the lock above): not accepted, as with a stall. An
+		// intake that commits such a request makes any client send it
+		// twice; the README says so, and the tests stay about the plugin.
+		s.stats.Faults++
+		return http.StatusServiceUnavailable, `{"errors":["client gone"]}`
 	}
 	maxEntry := 0
 	for _, e := range entries {

@@ -19,11 +19,12 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
-	"github.com/out-datadog-go/out_datadog_go/internal/dedup"
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
+	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/progress"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
@@ -52,6 +53,20 @@ func (c Code) String() string {
 // MaxLogAge is how old a log may be for the intake to keep it.
 const MaxLogAge = 18 * time.Hour
 
+// The bounds of the progress memory: Fluent Bit retries a few chunks at a
+// time, each remembered as a handful of runs of record indexes (8 bytes
+// each), so 1,024 chunks and 1M runs (8 MB at worst) hold every realistic
+// backlog; past them the oldest entry is forgotten (counted, logged) and a
+// retry of that chunk resends its delivered records: at least once.
+const (
+	progressChunks = 1024
+	progressRuns   = 1 << 20
+)
+
+// truncationSlack is room for the truncation attribute
+// (`,"ddgo_truncated_from":NNNNNNN`) when a record is cut to fit a payload.
+const truncationSlack = 48
+
 // exitGrace is how long Close lets in-flight flushes finish before it
 // cancels them; Fluent Bit's own default Grace is 5 s, and it calls exit
 // after its grace period, so this stays well inside it.
@@ -67,8 +82,10 @@ type Instance struct {
 	codec  *compress.Codec
 	client *intake.Client
 	meta   *ecs.Client
-	dedup  *dedup.Set
-	now    func() time.Time
+	// progress remembers which records of a chunk handed back for retry
+	// were delivered, so Fluent Bit's retry of it sends only the rest.
+	progress *progress.Memory
+	now      func() time.Time
 
 	ctx    context.Context // cancelled by Close: aborts in-flight requests
 	cancel context.CancelFunc
@@ -95,9 +112,8 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		return nil, fmt.Errorf("compress: %w", err)
 	}
 	in.codec = codec
-	// Payloads of a chunk retried within 30 min are recognised; 4096 keys
-	// cover ~4M records of retried chunks at a few hundred KB of memory.
-	in.dedup = dedup.New(4096, 30*time.Minute)
+	log.Redact(cfg.Secrets())
+	in.progress = progress.New(progressChunks, progressRuns)
 	in.client, err = intake.New(intake.Options{
 		URL:         cfg.URL,
 		APIKey:      cfg.APIKey,
@@ -111,7 +127,6 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		UserAgent:   version.UserAgent(),
 		Logger:      log,
 		Stats:       in.Stats,
-		Dedup:       in.dedup,
 		Concurrency: cfg.MaxConcurrency,
 	})
 	if err != nil {
@@ -119,7 +134,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		return nil, fmt.Errorf("intake client: %w", err)
 	}
 	if cfg.Provider == "ecs" && cfg.ECSMetadataURI != "" {
-		in.meta = ecs.NewClient(cfg.ECSMetadataURI, cfg.ECSRefresh, 2*time.Second, log)
+		in.meta = ecs.NewClient(cfg.ECSMetadataURI, cfg.ECSRefresh, 2*time.Second, log, &in.Stats.Panics)
 	}
 	tagger := tags.NewTagger(tags.Options{
 		Provider:      cfg.Provider,
@@ -159,11 +174,16 @@ func (in *Instance) statsLoop(every time.Duration) {
 	for {
 		select {
 		case <-t.C:
-			in.log.Infof("stats %s", in.Stats.Snapshot())
+			in.logStats()
 		case <-in.statsDone:
 			return
 		}
 	}
+}
+
+func (in *Instance) logStats() {
+	defer guard.Recover(in.log, &in.Stats.Panics, "stats line", nil)
+	in.log.Infof("stats %s", in.Stats.Snapshot())
 }
 
 func (in *Instance) getBatch() *batch.Batch {
@@ -180,8 +200,18 @@ type flush struct {
 	ctx      context.Context
 	sem      chan struct{}
 	wg       sync.WaitGroup
+	d        *intake.Delivery
 	failed   atomic.Int64 // payloads not delivered
 	firstErr atomic.Pointer[error]
+
+	mu   sync.Mutex
+	done *progress.Ranges // records that must not be sent again
+}
+
+func (f *flush) markDone(ids []int32) {
+	f.mu.Lock()
+	f.done.AddIDs(ids)
+	f.mu.Unlock()
 }
 
 func (f *flush) send(b *batch.Batch) {
@@ -191,17 +221,26 @@ func (f *flush) send(b *batch.Batch) {
 }
 
 // deliver sends one payload and records its outcome; it releases the
-// payload's concurrency slot and batch when done.
+// payload's concurrency slot and batch when done. A panic (in the encoder,
+// the HTTP stack...) fails the payload, so the chunk goes back to Fluent
+// Bit, and never reaches the process.
 func (f *flush) deliver(b *batch.Batch) {
 	defer func() {
 		<-f.sem
 		f.in.batches.Put(b)
 		f.wg.Done()
 	}()
-	if _, err := f.in.client.Deliver(f.ctx, b); err != nil {
-		f.failed.Add(1)
-		f.firstErr.CompareAndSwap(nil, &err)
+	defer guard.Recover(f.in.log, &f.in.Stats.Panics, "payload delivery", func(p *guard.PanicError) {
+		f.fail(p)
+	})
+	if _, err := f.in.client.Deliver(f.ctx, b, f.d); err != nil {
+		f.fail(err)
 	}
+}
+
+func (f *flush) fail(err error) {
+	f.failed.Add(1)
+	f.firstErr.CompareAndSwap(nil, &err)
 }
 
 // sendLast delivers a chunk's last payload on the calling goroutine, which
@@ -213,8 +252,20 @@ func (f *flush) sendLast(b *batch.Batch) {
 	f.deliver(b)
 }
 
+// tally counts what one flush did with its records, for the counters and
+// the log lines at its end.
+type tally struct {
+	records, skipped, tooOld, tooLarge, truncated, resumed, badTags int64
+	firstSkip                                                       error
+}
+
 // Flush delivers one chunk. chunk and tag are Fluent Bit's memory: they are
 // read during the call only; everything sent is a copy.
+//
+// Records are numbered in chunk order. When an earlier try of the same
+// chunk delivered part of it (see progress), those records are skipped,
+// whatever the batching or tags are this time; when this try hands the chunk
+// back again, what is now delivered is remembered for the next.
 func (in *Instance) Flush(chunk, tag []byte) Code {
 	in.mu.Lock()
 	if in.closed {
@@ -235,7 +286,19 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	if conc < 1 {
 		conc = 1
 	}
-	f := &flush{in: in, ctx: ctx, sem: make(chan struct{}, conc)}
+	f := &flush{in: in, ctx: ctx, sem: make(chan struct{}, conc), done: &progress.Ranges{}}
+	f.d = intake.NewDelivery(f.markDone, 0)
+
+	// Only chunks handed back earlier are looked up; with none (the normal
+	// case) the chunk is not even hashed.
+	var key progress.Key
+	var prev *progress.Ranges // what earlier tries delivered; read-only
+	keyed := false
+	if !in.progress.Empty() {
+		key, keyed = in.progress.Key(chunk, tag), true
+		prev, _ = in.progress.Take(key)
+	}
+	prevDone := prev.Cursor()
 
 	maxEntries, maxBytes := in.cfg.MaxBatchEntries, in.cfg.MaxBatchBytes
 	if maxEntries <= 0 || maxEntries > batch.IntakeMaxEntries {
@@ -246,12 +309,11 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	}
 	oldest := in.now().Add(-MaxLogAge).UnixMilli()
 	var (
-		dec                                = event.NewDecoder(chunk)
-		ev                                 event.Event
-		streamErr                          error
-		records, skipped, tooOld, tooLarge int64
-		truncated                          int64
-		firstSkip                          error
+		dec       = event.NewDecoder(chunk)
+		ev        event.Event
+		streamErr error
+		t         tally
+		id        int32 = -1
 	)
 	b := in.getBatch()
 	for {
@@ -264,39 +326,28 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 				streamErr = err
 				break
 			}
-			skipped++
-			if firstSkip == nil {
-				firstSkip = err
-			}
+			t.skip(err)
 			continue
 		}
-		records++
-		buf := b.Begin()
-		buf, info, err := in.shaper.Append(buf, &ev, tag)
+		t.records++
+		id++
+		if prevDone.Contains(id) {
+			t.resumed++
+			continue
+		}
+		info, fits, err := in.shapeInto(b, &ev, tag, id, maxBytes)
 		if err != nil {
-			b.Abort()
-			skipped++
-			if firstSkip == nil {
-				firstSkip = fmt.Errorf("record at byte %d: %w", dec.Offset(), err)
-			}
+			t.skip(fmt.Errorf("record at byte %d: %w", dec.Offset(), err))
 			continue
 		}
-		b.End(buf)
-		if info.Truncated {
-			truncated++
-		}
-		if info.UnixMilli < oldest {
-			tooOld++
-		}
-		if b.LastEntrySize()+2 > maxBytes {
-			b.Abort()
-			tooLarge++
+		if !fits {
+			t.tooLarge++
 			continue
 		}
+		t.count(info, oldest)
 		if b.Size() > maxBytes { // the new entry starts the next payload
 			nb := in.getBatch()
-			nb.Append(b.Entry(b.Len() - 1))
-			b.Abort()
+			b.MoveLast(nb)
 			f.send(b)
 			b = nb
 		}
@@ -311,38 +362,114 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		in.batches.Put(b)
 	}
 	f.wg.Wait()
-
-	s := in.Stats
-	s.RecordsIn.Add(records)
-	s.Truncated.Add(truncated)
-	s.DropTooOld.Add(tooOld)
-	s.DropMalformed.Add(skipped + tooLarge)
-	if truncated > 0 {
-		in.log.Warnf("%d message(s) over the intake's 1 MB per-log limit truncated (attribute %s holds the original size)", truncated, shape.TruncatedKey)
-	}
-	if tooOld > 0 {
-		in.log.Warnf("%d record(s) older than %s: the intake will not index them", tooOld, MaxLogAge)
-	}
-	if skipped > 0 {
-		in.log.Warnf("skipped %d malformed record(s) in chunk tag=%s: %v", skipped, tag, firstSkip)
-	}
-	if tooLarge > 0 {
-		in.log.Errorf("dropped %d record(s) larger than the %d-byte payload limit even after truncation", tooLarge, maxBytes)
-	}
+	in.report(tag, &t)
 
 	if n := f.failed.Load(); n > 0 {
-		s.FlushRetry.Add(1)
+		in.Stats.FlushRetry.Add(1)
 		err := *f.firstErr.Load()
-		in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, records, err)
+		in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
+		if prev != nil {
+			f.done.Union(prev)
+		}
+		if f.done.Len() > 0 {
+			if !keyed {
+				key = in.progress.Key(chunk, tag)
+			}
+			if lost := in.progress.Put(key, f.done); lost > 0 {
+				in.Stats.Forgotten.Add(int64(lost))
+				in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
+			}
+		}
 		return Retry
 	}
 	if streamErr != nil {
-		s.FlushError.Add(1)
-		in.log.Errorf("dropping the rest of a malformed chunk (tag=%s, %d records before the damage delivered): %v", tag, records, streamErr)
+		in.Stats.FlushError.Add(1)
+		in.log.Errorf("dropping the rest of a malformed chunk (tag=%s, %d records before the damage delivered): %v", tag, t.records, streamErr)
 		return Error
 	}
-	s.FlushOK.Add(1)
+	in.Stats.FlushOK.Add(1)
 	return OK
+}
+
+// shapeInto writes record id as b's next entry. An entry larger than a
+// payload may be (max_batch_bytes, below the intake's 1 MB per-log limit)
+// is written again with its message cut to fit; an entry that still does
+// not fit (its other attributes alone are too large) is left out.
+func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, maxBytes int) (info shape.Info, fits bool, err error) {
+	buf, info, err := in.shaper.Append(b.Begin(id), ev, tag)
+	if err != nil {
+		b.Abort()
+		return info, false, err
+	}
+	b.End(buf)
+	over := b.LastEntrySize() + 2 - maxBytes
+	if over <= 0 {
+		return info, true, nil
+	}
+	b.Abort()
+	limit := info.MessageBytes - over - truncationSlack
+	if limit < 0 {
+		return info, false, nil
+	}
+	buf, info, err = in.shaper.AppendLimit(b.Begin(id), ev, tag, limit)
+	if err != nil {
+		b.Abort()
+		return info, false, err
+	}
+	b.End(buf)
+	if b.LastEntrySize()+2 > maxBytes {
+		b.Abort()
+		return info, false, nil
+	}
+	return info, true, nil
+}
+
+func (t *tally) skip(err error) {
+	t.skipped++
+	if t.firstSkip == nil {
+		t.firstSkip = err
+	}
+}
+
+func (t *tally) count(info shape.Info, oldest int64) {
+	if info.Truncated {
+		t.truncated++
+	}
+	if info.UnixMilli < oldest {
+		t.tooOld++
+	}
+	if info.BadDDTags {
+		t.badTags++
+	}
+}
+
+// report adds a flush's tally to the counters and logs what needs a word.
+func (in *Instance) report(tag []byte, t *tally) {
+	s := in.Stats
+	s.RecordsIn.Add(t.records)
+	s.Truncated.Add(t.truncated)
+	s.DropTooOld.Add(t.tooOld)
+	s.DropMalformed.Add(t.skipped + t.tooLarge)
+	s.Resumed.Add(t.resumed)
+	s.BadDDTags.Add(t.badTags)
+	if t.truncated > 0 {
+		in.log.Warnf("%d message(s) truncated to fit the intake's 1 MB per-log limit or max_batch_bytes (attribute %s holds the original size)", t.truncated, shape.TruncatedKey)
+	}
+	if t.tooOld > 0 {
+		in.log.Warnf("%d record(s) older than %s: the intake will not index them", t.tooOld, MaxLogAge)
+	}
+	if t.skipped > 0 {
+		in.log.Warnf("skipped %d malformed record(s) in chunk tag=%s: %v", t.skipped, tag, t.firstSkip)
+	}
+	if t.tooLarge > 0 {
+		in.log.Errorf("dropped %d record(s) whose attributes other than the message exceed max_batch_bytes", t.tooLarge)
+	}
+	if t.badTags > 0 {
+		in.log.Warnf("%d record(s) with a ddtags value that is not a string: kept as the attribute _ddtags", t.badTags)
+	}
+	if t.resumed > 0 {
+		in.log.Infof("retried chunk tag=%s: %d record(s) delivered by an earlier try not sent again", tag, t.resumed)
+	}
 }
 
 // Close stops the instance: in-flight flushes get a short grace to finish,

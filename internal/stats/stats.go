@@ -20,7 +20,9 @@ type Counters struct {
 	DropRejected  atomic.Int64 // records the intake refused with 400
 	DropTooOld    atomic.Int64 // records older than the intake accepts (counted, still sent)
 	Truncated     atomic.Int64 // messages truncated to the 1 MB per-log limit
-	DedupSkipped  atomic.Int64 // payloads not resent because already accepted
+	Resumed       atomic.Int64 // records of a retried chunk not resent: an earlier try delivered them
+	Forgotten     atomic.Int64 // retried chunks whose progress was forgotten at the memory bound
+	BadDDTags     atomic.Int64 // records whose ddtags was not a string (kept as _ddtags)
 	FlushOK       atomic.Int64
 	FlushRetry    atomic.Int64
 	FlushError    atomic.Int64
@@ -29,9 +31,10 @@ type Counters struct {
 
 // Snapshot is a point-in-time copy of Counters.
 type Snapshot struct {
-	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries    int64
-	DropMalformed, DropRejected, DropTooOld, Truncated, DedupSkipped int64
-	FlushOK, FlushRetry, FlushError, Panics                          int64
+	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries int64
+	DropMalformed, DropRejected, DropTooOld, Truncated            int64
+	Resumed, Forgotten, BadDDTags                                 int64
+	FlushOK, FlushRetry, FlushError, Panics                       int64
 }
 
 // Snapshot reads every counter.
@@ -40,7 +43,8 @@ func (c *Counters) Snapshot() Snapshot {
 		RecordsIn: c.RecordsIn.Load(), RecordsOut: c.RecordsOut.Load(), Payloads: c.Payloads.Load(),
 		BytesRaw: c.BytesRaw.Load(), BytesWire: c.BytesWire.Load(), Retries: c.Retries.Load(),
 		DropMalformed: c.DropMalformed.Load(), DropRejected: c.DropRejected.Load(),
-		DropTooOld: c.DropTooOld.Load(), Truncated: c.Truncated.Load(), DedupSkipped: c.DedupSkipped.Load(),
+		DropTooOld: c.DropTooOld.Load(), Truncated: c.Truncated.Load(),
+		Resumed: c.Resumed.Load(), Forgotten: c.Forgotten.Load(), BadDDTags: c.BadDDTags.Load(),
 		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
 		Panics: c.Panics.Load(),
 	}
@@ -53,9 +57,9 @@ func (s Snapshot) String() string {
 		ratio = float64(s.BytesRaw) / float64(s.BytesWire)
 	}
 	return fmt.Sprintf("records_in=%d records_out=%d payloads=%d bytes_raw=%d bytes_wire=%d ratio=%.2f "+
-		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d dedup_skipped=%d "+
+		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d resumed=%d forgotten=%d bad_ddtags=%d "+
 		"flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
 		s.RecordsIn, s.RecordsOut, s.Payloads, s.BytesRaw, s.BytesWire, ratio,
-		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.DedupSkipped,
+		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.Resumed, s.Forgotten, s.BadDDTags,
 		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
 }

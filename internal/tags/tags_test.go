@@ -124,7 +124,7 @@ func TestMetadataLabels(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	md := ecs.NewClient(srv.URL, time.Hour, time.Second, logging.Discard())
+	md := ecs.NewClient(srv.URL, time.Hour, time.Second, logging.Discard(), nil)
 	defer md.Close()
 	tg := NewTagger(Options{Provider: "ecs", Env: "router-env", Service: "router-svc", Metadata: md})
 	f := &Fields{ContainerID: []byte("e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603"), ContainerName: []byte("curl")}

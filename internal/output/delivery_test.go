@@ -1,0 +1,195 @@
+package output
+
+import (
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tinylib/msgp/msgp"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake"
+	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/shape"
+	"github.com/out-datadog-go/out_datadog_go/internal/tags"
+)
+
+func startIntake(t *testing.T, o intaketest.Options) *intaketest.Server {
+	t.Helper()
+	srv, err := intaketest.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// sameRecordChunk is n copies of one record at one time: what a `dummy`
+// input or a chatty app writes.
+func sameRecordChunk(n int, sec uint32) []byte {
+	rec := msgp.AppendMapHeader(nil, 2)
+	rec = msgp.AppendString(msgp.AppendString(rec, "log"), "heartbeat ok")
+	rec = msgp.AppendString(msgp.AppendString(rec, "source"), "stdout")
+	g := chunkgen.New(1)
+	var chunk []byte
+	for i := 0; i < n; i++ {
+		chunk = g.AppendEvent(chunk, sec, 0, rec)
+	}
+	return chunk
+}
+
+// Identical logs in new chunks are delivered every time: only a chunk
+// Fluent Bit retries is compared with anything. (Before: a chunk whose
+// payload bytes equalled one accepted in the last 30 min returned FLB_OK
+// and was never sent.)
+func TestIdenticalChunksAllDelivered(t *testing.T) {
+	srv := startIntake(t, intaketest.Options{})
+	in, _ := newInstance(t, srv, map[string]string{"json_date_key": "false"})
+	chunk := sameRecordChunk(5, uint32(time.Now().Unix()))
+	for i := 0; i < 4; i++ {
+		if code := in.Flush(chunk, []byte("tag")); code != OK {
+			t.Fatalf("flush %d: %v", i, code)
+		}
+	}
+	in.Close()
+	if got := srv.Stats().Entries; got != 20 {
+		t.Errorf("intake got %d entries, want 20 (4 chunks of 5 identical records)", got)
+	}
+}
+
+// A chunk handed back after a partial delivery is resumed where it
+// stopped, whatever its payloads look like on the retry: here the tags
+// change between the tries (as when task metadata arrives) and the batch
+// size too. Every record arrives exactly once, and the memory entry is gone
+// once the chunk is delivered. (Before: the retry's payload bytes differed,
+// so the accepted half was sent again.)
+func TestRetryResumesByRecord(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	srv := startIntake(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+		if n >= 2 && fail.Load() { // the first payload goes through, the rest fail
+			return intaketest.Fault{Status: 503}
+		}
+		return intaketest.Fault{}
+	}})
+	in, logs := newInstance(t, srv, map[string]string{"max_batch_entries": "1000", "max_retries": "1", "max_concurrency": "1"})
+	chunk := chunkgen.New(5).Chunks(2000, 8<<20)[0]
+	if code := in.Flush(chunk, []byte("app-firelens-1")); code != Retry {
+		t.Fatalf("first try: %v", code)
+	}
+	if got := len(srv.Seqs()); got != 1000 || in.progress.Len() != 1 {
+		t.Fatalf("after the partial try the intake holds %d records, memory %d chunks", got, in.progress.Len())
+	}
+	// The retry shapes differently: other tags, smaller payloads.
+	in.shaper = shape.New(shape.Options{MessageKey: "log", DateKey: "timestamp", ECS: true,
+		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:test,late:metadata"})})
+	in.cfg.MaxBatchEntries = 300
+	fail.Store(false)
+	if code := in.Flush(chunk, []byte("app-firelens-1")); code != OK {
+		t.Fatalf("retry: %v", code)
+	}
+	in.Close()
+	seqs := srv.Seqs()
+	if len(seqs) != 2000 {
+		t.Errorf("intake holds %d distinct records, want 2000", len(seqs))
+	}
+	for k, v := range seqs {
+		if v != 1 {
+			t.Errorf("seq %d delivered %d times", k, v)
+		}
+	}
+	if !in.progress.Empty() || in.Stats.Resumed.Load() != 1000 {
+		t.Errorf("memory %d chunks, resumed %d", in.progress.Len(), in.Stats.Resumed.Load())
+	}
+	if !strings.Contains(logs.String(), "1000 record(s) delivered by an earlier try not sent again") {
+		t.Errorf("log:\n%s", logs)
+	}
+	// The same chunk once more is a new chunk: sent again in full.
+	in2, _ := newInstance(t, srv, nil)
+	if code := in2.Flush(chunk, []byte("app-firelens-1")); code != OK || srv.Stats().Entries != 4000 {
+		t.Errorf("new flush of the same bytes: %v, intake entries %d", code, srv.Stats().Entries)
+	}
+	in2.Close()
+}
+
+// A relay answering 400 to everything loses nothing: the chunk goes back
+// to Fluent Bit. (Before: every record dropped, FLB_OK.)
+func TestRelay400KeepsChunk(t *testing.T) {
+	srv := startIntake(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 400} }})
+	in, _ := newInstance(t, srv, nil)
+	chunk := chunkgen.New(6).Chunks(1000, 8<<20)[0]
+	if code := in.Flush(chunk, nil); code != Retry {
+		t.Errorf("flush: %v", code)
+	}
+	in.Close()
+	if d := in.Stats.DropRejected.Load(); d != 0 || srv.Stats().Requests > 7 {
+		t.Errorf("dropped %d, %d requests", d, srv.Stats().Requests)
+	}
+}
+
+// A record larger than max_batch_bytes is cut to fit, marked and counted,
+// never dropped. (Before: dropped as too large.)
+func TestOversizeRecordCutToFit(t *testing.T) {
+	srv := startIntake(t, intaketest.Options{})
+	in, _ := newInstance(t, srv, map[string]string{"max_batch_bytes": "100K"})
+	trace := "java.lang.IllegalStateException: boom seq=1\n" + strings.Repeat("\tat com.example.Handler.process(Handler.java:42)\n", 3000)
+	rec := msgp.AppendMapHeader(nil, 1)
+	rec = msgp.AppendString(msgp.AppendString(rec, "log"), trace)
+	small := msgp.AppendString(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "log"), "small seq=2")
+	g := chunkgen.New(7)
+	now := uint32(time.Now().Unix())
+	chunk := g.AppendEvent(g.AppendEvent(nil, now, 0, small), now, 0, rec)
+	if code := in.Flush(chunk, nil); code != OK {
+		t.Fatalf("flush: %v", code)
+	}
+	in.Close()
+	logs := srv.Logs()
+	if len(logs) != 2 || in.Stats.Truncated.Load() != 1 || in.Stats.DropMalformed.Load() != 0 {
+		t.Fatalf("intake holds %d logs, truncated %d, dropped %d", len(logs), in.Stats.Truncated.Load(), in.Stats.DropMalformed.Load())
+	}
+	var big map[string]any
+	for _, l := range logs {
+		if strings.Contains(l["message"].(string), "boom seq=1") {
+			big = l
+		}
+	}
+	if big == nil || big[shape.TruncatedKey] != float64(len(trace)) {
+		t.Fatalf("cut record: %v", big)
+	}
+	enc, _ := json.Marshal(big)
+	if st := srv.Stats(); st.MaxRawBytes > 100_000 || len(enc) < 90_000 {
+		t.Errorf("payload %d bytes (limit 100000), cut entry %d bytes", st.MaxRawBytes, len(enc))
+	}
+}
+
+// panicky is an encoder that panics, as a bug in compression would.
+type panicky struct{}
+
+func (panicky) Compress(dst, src []byte) ([]byte, error) { panic("encoder bug") }
+func (panicky) ContentEncoding() string                  { return "gzip" }
+
+// A panic on a goroutine the plugin started (here a payload sender, the
+// chunk having several payloads) is recovered, logged with its stack and
+// counted; the flush hands the chunk back. (Before: the process aborted.)
+func TestPanicInSenderRecovered(t *testing.T) {
+	srv := startIntake(t, intaketest.Options{})
+	in, logs := newInstance(t, srv, map[string]string{"max_batch_entries": "10"})
+	c, err := intake.New(intake.Options{URL: srv.URL + "/api/v2/logs", APIKey: "k", Codec: panicky{}, Stats: in.Stats, Logger: in.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.client = c
+	chunk := chunkgen.New(8).Chunks(50, 8<<20)[0]
+	if code := in.Flush(chunk, nil); code != Retry {
+		t.Errorf("flush: %v", code)
+	}
+	in.Close()
+	if p := in.Stats.Panics.Load(); p != 5 {
+		t.Errorf("panics counted %d, want 5 (one per payload)", p)
+	}
+	if !strings.Contains(logs.String(), "panic in payload delivery: encoder bug") || !strings.Contains(logs.String(), "goroutine") {
+		t.Errorf("log:\n%.2000s", logs)
+	}
+}
