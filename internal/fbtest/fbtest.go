@@ -277,16 +277,9 @@ func (p *Process) Exited() bool {
 // WaitLog waits until the log contains s; false after timeout or when the
 // process exits without having written it.
 func (p *Process) WaitLog(s string, timeout time.Duration) bool {
-	return WaitFor(timeout, func() bool {
-		if strings.Contains(p.Log(), s) {
-			return true
-		}
-		if p.Exited() {
-			// One last look: the final write may race with exit.
-			return strings.Contains(p.Log(), s)
-		}
-		return false
-	}) && strings.Contains(p.Log(), s)
+	WaitFor(timeout, func() bool { return p.Exited() || strings.Contains(p.Log(), s) })
+	// Exited or found: one last look, the final write may race with exit.
+	return strings.Contains(p.Log(), s)
 }
 
 // Wait waits up to timeout for the process to exit on its own; false

@@ -46,15 +46,20 @@ func startIntake(t *testing.T, o intaketest.Options) *intaketest.Server {
 // send feeds records to the router's forward socket as the log driver does.
 func send(t *testing.T, socket, tag string, records [][]byte) {
 	t.Helper()
+	if err := sendRecords(socket, tag, records); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendRecords sends in messages of 200 events, each acknowledged.
+func sendRecords(socket, tag string, records [][]byte) error {
 	f, err := fbtest.DialForward("unix", socket)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer f.Close()
 	f.Ack = true
-	if err := fbtest.SendRecords(f, tag, records, 200); err != nil {
-		t.Fatal(err)
-	}
+	return fbtest.SendRecords(f, tag, records, 200)
 }
 
 // checkDelivered waits for n entries, then checks each seq arrived once,
