@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 )
 
@@ -362,19 +363,20 @@ func TestBadRecordIsolated(t *testing.T) {
 	}
 }
 
-// A bad configuration fails init with a message naming the key.
+// A bad configuration fails init with a message naming the key (the same
+// table as test/realfb's TestBadKeyFailsStartUp under real Fluent Bit).
 func TestBadConfig(t *testing.T) {
-	for key, line := range map[string]string{"compress": "compress brotli", "site": "site example.com", "max_batch_entries": "max_batch_entries 5000"} {
-		conf := writeFile(t, "bad.conf", seedConf("http://127.0.0.1:1", line))
-		if key == "site" {
-			conf = writeFile(t, "bad.conf", strings.Replace(seedConf("", line), "endpoint \n", "", 1))
+	for _, c := range fbtest.BadConfigs {
+		conf := writeFile(t, "bad.conf", seedConf("http://127.0.0.1:1", c.Line))
+		if c.Key == "site" {
+			conf = writeFile(t, "bad.conf", strings.Replace(seedConf("", c.Line), "endpoint \n", "", 1))
 		}
 		s, stderr := runHost(t, "-conf", conf, filepath.Join("..", "..", "testdata", "dummy-typed-b.msgpack"))
 		if s.InitFailed != 1 || s.Calls != 0 {
-			t.Errorf("%s: summary %+v", key, s)
+			t.Errorf("%s: summary %+v", c.Key, s)
 		}
-		if !strings.Contains(stderr, "configuration error: "+key+":") {
-			t.Errorf("%s: init error does not name the key:\n%s", key, tail(stderr))
+		if !strings.Contains(stderr, "configuration error: "+c.Key+":") {
+			t.Errorf("%s: init error does not name the key:\n%s", c.Key, tail(stderr))
 		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/profiling"
 )
@@ -36,6 +37,7 @@ import (
 var (
 	profileDir string // -profile
 	only       string // -only
+	realFB     string // -realfb
 )
 
 // defaultConfig is the row of the shipped defaults.
@@ -80,7 +82,8 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per configuration (median taken)")
 	out := flag.String("out", "", "also write the report (Markdown) to this file")
 	flag.StringVar(&profileDir, "profile", "", "write a Go CPU profile of each datadog_go configuration's last run to this folder")
-	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this")
+	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section)")
+	flag.StringVar(&realFB, "realfb", fbtest.V4+","+fbtest.V19, "real Fluent Bit versions to measure the FireLens router on (empty: none)")
 	flag.Parse()
 	if err := run(*so, *host, *records, *runs, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -90,6 +93,14 @@ func main() {
 
 func run(so, host string, records, runs int, outPath string) error {
 	start := time.Now()
+	if only == "realfb" {
+		report, err := realFBSections(so, records, runs, start)
+		if err != nil {
+			return err
+		}
+		fmt.Print(report)
+		return nil
+	}
 	dir, err := os.MkdirTemp("", "bench")
 	if err != nil {
 		return err
@@ -168,7 +179,11 @@ func run(so, host string, records, runs int, outPath string) error {
 	if err != nil {
 		return err
 	}
-	report := render(results, stressResults, latency, ref, stress, runs, start) + growth
+	fb, err := realFBSections(so, records, runs, time.Time{})
+	if err != nil {
+		return err
+	}
+	report := render(results, stressResults, latency, ref, stress, runs, start) + growth + fb
 	fmt.Print(report)
 	if outPath != "" {
 		return os.WriteFile(outPath, []byte(report), 0o644)
@@ -379,13 +394,35 @@ func memoryGrowth(host, so, null, conf string, ref corpus, dir string, results [
 		verdict, defaultConfig, base.rssMB, base.heapMB, len(ref.paths), rss, heap, len(more)), nil
 }
 
-func median(v []float64) float64 {
-	sort.Float64s(v)
-	return v[len(v)/2]
+// realFBSections measures the FireLens router on each -realfb version. With
+// a start time it stands alone and carries the machine line.
+func realFBSections(so string, records, runs int, start time.Time) (string, error) {
+	var b strings.Builder
+	if !start.IsZero() {
+		fmt.Fprintf(&b, "# make bench results: real Fluent Bit only\n\n%s.\n", machine(runs))
+	}
+	for _, v := range strings.Split(realFB, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		prof := ""
+		if profileDir != "" {
+			prof = filepath.Join(profileDir, "realfb_"+v+".pprof")
+		}
+		sec, err := realFluentBit(so, v, records, runs, prof)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(sec)
+	}
+	if !start.IsZero() {
+		fmt.Fprintf(&b, "\nTotal %s.\n", time.Since(start).Round(time.Second))
+	}
+	return b.String(), nil
 }
 
-func render(rs, stress, latency []result, ref, st corpus, runs int, start time.Time) string {
-	var b strings.Builder
+// machine names the card the figures ran on.
+func machine(runs int) string {
 	cpu := "unknown CPU"
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
@@ -395,8 +432,17 @@ func render(rs, stress, latency []result, ref, st corpus, runs int, start time.T
 			}
 		}
 	}
-	fmt.Fprintf(&b, "# make bench results\n\n%s, %d cores, %s, %s; median of %d runs; total %s.\n\n",
-		cpu, runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"), runs, time.Since(start).Round(time.Second))
+	return fmt.Sprintf("%s, %d cores, %s, %s; median of %d runs", cpu, runtime.NumCPU(), runtime.Version(), time.Now().UTC().Format("2006-01-02"), runs)
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+func render(rs, stress, latency []result, ref, st corpus, runs int, start time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# make bench results\n\n%s; total %s.\n\n", machine(runs), time.Since(start).Round(time.Second))
 	b.WriteString("CPU is the host process's user+sys time minus a null plugin's on the same chunks: the output side only.\n\n")
 	fmt.Fprintf(&b, "## Reference corpus\n\n%d FireLens records in %d chunks (%.1f MB msgpack, %.0f B per record), sized like the records of the issue's reference measurement and of testdata's captured FireLens chunk (447 B per record): per 100 records, 82 access lines, 15 JSON app logs, 2 non-UTF-8 lines and 1 multi-KB stack trace.\n\n",
 		ref.records, len(ref.paths), float64(ref.inBytes)/1e6, float64(ref.inBytes)/float64(ref.records))

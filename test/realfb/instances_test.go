@@ -1,0 +1,95 @@
+package realfb
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+)
+
+// TestTwoInstancesTwoKeys: a task with two app containers, each with its own
+// datadog_go output (FireLens writes one [OUTPUT] per container), different
+// API keys and services, workers 2 on both. Each intake, accepting only its
+// key, gets exactly its container's records.
+func TestTwoInstancesTwoKeys(t *testing.T) {
+	const keyB = "fedcba9876543210fedcba9876543210"
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			fbtest.Require(t, v)
+			srvA := startIntake(t, intaketest.Options{APIKey: apiKey})
+			srvB := startIntake(t, intaketest.Options{APIKey: keyB})
+			dir := t.TempDir()
+			fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+			fl.Options = fbtest.SeedOptions(srvA.URL, apiKey)
+			b := fl
+			b.Container = "worker"
+			fl.Extra = "[OUTPUT]\n    Name datadog_go\n    Match worker-firelens*\n    endpoint " + srvB.URL +
+				"\n    apikey " + keyB + "\n    dd_service jobs\n    provider ecs\n    workers 2\n"
+			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
+
+			const nA, nB = 6000, 4000
+			workerC := fbtest.Container{ID: "b2b2", Name: "/ecs-web-42-worker-aa11"}
+			errB := make(chan error, 1)
+			go func() { // both containers write at once, as in a task
+				errB <- sendRecords(fl.Socket, b.Tag(), fbtest.Records(nB, 5, workerC))
+			}()
+			send(t, fl.Socket, fl.Tag(), fbtest.Records(nA, 4, fbtest.DefaultContainer))
+			if err := <-errB; err != nil {
+				t.Fatal(err)
+			}
+			checkDelivered(t, srvA, p, nA)
+			checkDelivered(t, srvB, p, nB)
+			for _, l := range srvB.Logs() {
+				if l["service"] != "jobs" || !strings.Contains(l["ddtags"].(string), "ecs_container_name:worker") {
+					t.Fatalf("intake B got %v", l)
+				}
+			}
+			for _, l := range srvA.Logs() {
+				if l["service"] != "singsong" {
+					t.Fatalf("intake A got %v", l)
+				}
+			}
+			if strings.Contains(p.Log(), keyB) {
+				t.Errorf("key B appears in Fluent Bit's log")
+			}
+		})
+	}
+}
+
+// TestBadKeyFailsStartUp: a bad value makes Fluent Bit's start-up fail,
+// with a non-zero status and the plugin's error naming the key, on both
+// lines; the same table as the C host's TestBadConfig (fbtest.BadConfigs).
+func TestBadKeyFailsStartUp(t *testing.T) {
+	for _, v := range versions {
+		for _, c := range fbtest.BadConfigs {
+			t.Run(v+"/"+c.Key, func(t *testing.T) {
+				bin := fbtest.Require(t, v)
+				dir := t.TempDir()
+				fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+				for _, o := range append([]string{c.Line}, fbtest.SeedOptions("http://127.0.0.1:9", apiKey)...) {
+					if c.Key == "site" && strings.HasPrefix(o, "endpoint ") {
+						continue
+					}
+					fl.Options = append(fl.Options, o)
+				}
+				p, err := fbtest.Launch(fbtest.Options{Binary: bin, Config: fl.Config(), Dir: dir})
+				if err == nil {
+					p.Stop(10 * time.Second)
+					t.Fatalf("Fluent Bit started with %q", c.Line)
+				}
+				if p == nil || !p.Exited() {
+					t.Fatalf("start-up did not fail by exiting: %v", err)
+				}
+				if p.ExitCode() == 0 {
+					t.Errorf("exit status 0 after a failed start-up")
+				}
+				if !strings.Contains(p.Log(), "configuration error: "+c.Key+":") {
+					t.Errorf("no error naming %q:\n%s", c.Key, fbtest.Tail(p.Log(), 2000))
+				}
+			})
+		}
+	}
+}
