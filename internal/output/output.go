@@ -485,7 +485,11 @@ func (in *Instance) Close() {
 	in.mu.Unlock()
 
 	done := make(chan struct{})
-	go func() { in.inflight.Wait(); close(done) }()
+	go func() {
+		defer close(done)
+		defer guard.Recover(in.log, &in.Stats.Panics, "exit wait", nil)
+		in.inflight.Wait()
+	}()
 	select {
 	case <-done:
 	case <-time.After(exitGrace):

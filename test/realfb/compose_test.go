@@ -26,7 +26,8 @@ import (
 // ECS_CONTAINER_METADATA_URI_V4, and test/localintake as the intake, with
 // the router's environment as docker/compose.yaml sets it. The only edits
 // to the router's config are its listen address and port (0.0.0.0:24224 in
-// the container; a free loopback port here). Records come as the compose
+// the container; a free loopback port here) and its storage.path (a
+// temporary directory). Records come as the compose
 // app's log driver sends them, under its tag.
 func TestComposeFilesAsProcesses(t *testing.T) {
 	root, err := fbtest.RepoRoot()
@@ -55,6 +56,7 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 			port := freePort(t)
 			router := replaceOnce(t, string(conf), `(?m)^(\s*Listen\s+)0\.0\.0\.0$`, "${1}127.0.0.1")
 			router = replaceOnce(t, router, `(?m)^(\s*Port\s+)24224$`, "${1}"+strconv.Itoa(port))
+			router = replaceOnce(t, router, `(?m)^(\s*storage\.path\s+)/var/fluent-bit/storage$`, "${1}"+filepath.Join(t.TempDir(), "storage"))
 
 			p := fbtest.Start(t, fbtest.Options{Version: v, Config: router, Env: []string{
 				"DD_ENDPOINT=" + intakeURL, "DD_SITE=datadoghq.com", "DD_API_KEY=local-not-a-secret",
