@@ -246,15 +246,8 @@ func (s *Server) accept(r *http.Request) (int, string) {
 		s.stats.Rejected++
 		return http.StatusBadRequest, `{"errors":[{"status":"400","title":"Bad Request","detail":"invalid log entry"}]}`
 	}
-	if r.Context().Err() != nil {
-		// The client gave up while this request was checked (a loaded
-		// machine, the lock above): not accepted, as with a stall. An
-		// intake that commits such a request makes any client send it
-		// twice; the README says so, and the tests stay about the plugin.
-		s.stats.Faults++
-		return http.StatusServiceUnavailable, `{"errors":["client gone"]}`
-	}
 	maxEntry := 0
+	var parsed []map[string]any
 	for _, e := range entries {
 		if len(e) == 0 || e[0] != '{' {
 			s.violate("entry is not an object: %.80s", e)
@@ -267,12 +260,23 @@ func (s *Server) accept(r *http.Request) (int, string) {
 				s.violate("entry: %v", err)
 				continue
 			}
-			s.logs = append(s.logs, m)
-			if msg, ok := m["message"].(string); ok {
-				if sm := seqRe.FindStringSubmatch(msg); sm != nil {
-					n, _ := strconv.Atoi(sm[1])
-					s.seqs[n]++
-				}
+			parsed = append(parsed, m)
+		}
+	}
+	if r.Context().Err() != nil {
+		// The client gave up while this request was checked (a loaded
+		// machine, the lock above): not accepted, as with a stall. An
+		// intake that commits such a request makes any client send it
+		// twice; the README says so, and the tests stay about the plugin.
+		s.stats.Faults++
+		return http.StatusServiceUnavailable, `{"errors":["client gone"]}`
+	}
+	for _, m := range parsed {
+		s.logs = append(s.logs, m)
+		if msg, ok := m["message"].(string); ok {
+			if sm := seqRe.FindStringSubmatch(msg); sm != nil {
+				n, _ := strconv.Atoi(sm[1])
+				s.seqs[n]++
 			}
 		}
 	}

@@ -315,11 +315,11 @@ func TestFaultMatrixExactlyOnce(t *testing.T) {
 		case n%7 == 0:
 			return intaketest.Fault{Reset: true}
 		case n == 11:
-			// Past the 1s timeout; the stand-in drops the request when the
+			// Past the 3s timeout; the stand-in drops the request when the
 			// client has gone (a stall the intake processes anyway would be
 			// delivered twice by any HTTP client: the intake has no
 			// idempotency key).
-			return intaketest.Fault{Delay: 3 * time.Second}
+			return intaketest.Fault{Delay: 6 * time.Second}
 		case n%13 == 0:
 			return intaketest.Fault{Truncate: true}
 		}
@@ -327,13 +327,16 @@ func TestFaultMatrixExactlyOnce(t *testing.T) {
 	}})
 	const n = 20000
 	paths := writeChunks(t, chunkgen.New(9).Chunks(n, 512<<10))
-	conf := writeFile(t, "c.conf", seedConf(srv.URL, "timeout 1s", "max_retries 2", "retry_budget 20s", "max_batch_entries 500"))
+	conf := writeFile(t, "c.conf", seedConf(srv.URL, "timeout 3s", "max_retries 2", "retry_budget 20s", "max_batch_entries 500"))
 	s, stderr := runHost(t, append([]string{"-conf", conf, "-workers", "2", "-retry-limit", "-1", "-retry-wait-ms", "10"}, paths...)...)
 	if s.OK != len(paths) || s.GaveUp+s.Error != 0 {
 		t.Fatalf("summary %+v\n%s", s, tail(stderr))
 	}
 	checkContract(t, srv)
 	checkExactlyOnce(t, srv, n)
+	if t.Failed() {
+		t.Logf("intake %+v\nhost log:\n%s", srv.Stats(), tail(stderr))
+	}
 	if st := srv.Stats(); st.Faults < 10 {
 		t.Errorf("only %d faults injected", st.Faults)
 	}
