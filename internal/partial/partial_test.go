@@ -309,7 +309,7 @@ func TestDeterministic(t *testing.T) {
 // shaper with its marker, whose value is the joined size.
 func TestJoinedOverLimitTruncated(t *testing.T) {
 	part := strings.Repeat("0123456789abcdef", 1024) // 16 KB, as the runtime cuts
-	const n = 70                                       // 1,146,880 bytes
+	const n = 70                                     // 1,146,880 bytes
 	var recs []rec
 	for i := 1; i <= n; i++ {
 		recs = append(recs, dockerPart(idA, cA, part, i, i == n))
