@@ -24,6 +24,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/partial"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
@@ -246,7 +247,9 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	}
 	oldest := in.now().Add(-MaxLogAge).UnixMilli()
 	var (
-		dec                                = event.NewDecoder(chunk)
+		// The container runtime's 16 KB parts of one line come out as one
+		// log; a chunk without parts costs one bytes.Contains (partial).
+		dec                                = partial.NewReader(chunk, in.cfg.MessageKey)
 		ev                                 event.Event
 		streamErr                          error
 		records, skipped, tooOld, tooLarge int64
@@ -255,7 +258,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	)
 	b := in.getBatch()
 	for {
-		err := dec.Next(&ev)
+		_, err := dec.Next(&ev) // _: the log's index in the chunk, the same on a retry of the chunk
 		if err != nil {
 			if event.IsEnd(err) {
 				break
@@ -317,6 +320,11 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	s.Truncated.Add(truncated)
 	s.DropTooOld.Add(tooOld)
 	s.DropMalformed.Add(skipped + tooLarge)
+	s.PartialJoined.Add(int64(dec.Joined()))
+	s.Incomplete.Add(int64(dec.Incomplete()))
+	if n := dec.Incomplete(); n > 0 {
+		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", n, partial.IncompleteKey)
+	}
 	if truncated > 0 {
 		in.log.Warnf("%d message(s) over the intake's 1 MB per-log limit truncated (attribute %s holds the original size)", truncated, shape.TruncatedKey)
 	}

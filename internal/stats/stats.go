@@ -20,6 +20,8 @@ type Counters struct {
 	DropRejected  atomic.Int64 // records the intake refused with 400
 	DropTooOld    atomic.Int64 // records older than the intake accepts (counted, still sent)
 	Truncated     atomic.Int64 // messages truncated to the 1 MB per-log limit
+	PartialJoined atomic.Int64 // logs joined from the 16 KB parts of one container line
+	Incomplete    atomic.Int64 // parts sent on their own: their line was not complete in the chunk
 	DedupSkipped  atomic.Int64 // payloads not resent because already accepted
 	FlushOK       atomic.Int64
 	FlushRetry    atomic.Int64
@@ -31,6 +33,7 @@ type Counters struct {
 type Snapshot struct {
 	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries    int64
 	DropMalformed, DropRejected, DropTooOld, Truncated, DedupSkipped int64
+	PartialJoined, Incomplete                                        int64
 	FlushOK, FlushRetry, FlushError, Panics                          int64
 }
 
@@ -41,6 +44,7 @@ func (c *Counters) Snapshot() Snapshot {
 		BytesRaw: c.BytesRaw.Load(), BytesWire: c.BytesWire.Load(), Retries: c.Retries.Load(),
 		DropMalformed: c.DropMalformed.Load(), DropRejected: c.DropRejected.Load(),
 		DropTooOld: c.DropTooOld.Load(), Truncated: c.Truncated.Load(), DedupSkipped: c.DedupSkipped.Load(),
+		PartialJoined: c.PartialJoined.Load(), Incomplete: c.Incomplete.Load(),
 		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
 		Panics: c.Panics.Load(),
 	}
@@ -54,8 +58,9 @@ func (s Snapshot) String() string {
 	}
 	return fmt.Sprintf("records_in=%d records_out=%d payloads=%d bytes_raw=%d bytes_wire=%d ratio=%.2f "+
 		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d dedup_skipped=%d "+
-		"flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
+		"partial_joined=%d partial_incomplete=%d flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
 		s.RecordsIn, s.RecordsOut, s.Payloads, s.BytesRaw, s.BytesWire, ratio,
 		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.DedupSkipped,
+		s.PartialJoined, s.Incomplete,
 		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
 }
