@@ -24,8 +24,10 @@
 // cannot keep records for the next chunk, since Fluent Bit frees a chunk once
 // the flush returns OK.
 //
-// A chunk without the bytes "partial_message" anywhere costs one
-// bytes.Contains: the Reader is then the plain decoder with a counter.
+// A chunk without the key partial_message costs one bytes.Contains (about
+// 8 ns per FireLens record, BenchmarkRead): the Reader is then the plain
+// decoder with a counter. A chunk with parts is read twice, once to find
+// the complete sequences, once to yield.
 package partial
 
 import (
@@ -50,10 +52,16 @@ const (
 // its own because its sequence is not complete inside the chunk.
 const IncompleteKey = "ddgo_partial_incomplete"
 
-var marker = []byte(KeyMessage)
+// marker is the key partial_message as a msgpack fixstr (0xa0 | 15): every
+// msgpack encoder on the way writes a 15-byte string so (fluent-logger-golang
+// in the log driver, msgpack-c in Fluent Bit's filters). Leading with the
+// byte 0xaf, rare in log text, lets bytes.Index skip through a chunk with
+// IndexByte: searching for the plain text, which starts with the common
+// "p", cost about 50 ns per FireLens record, a third of decoding.
+var marker = []byte("\xaf" + KeyMessage)
 
 // Present reports whether chunk may hold a split part: false proves it
-// holds none.
+// holds none (as long as the key is written in its shortest form).
 func Present(chunk []byte) bool { return bytes.Contains(chunk, marker) }
 
 // Reader yields the logs of one chunk with split lines joined. The zero

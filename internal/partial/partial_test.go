@@ -343,6 +343,32 @@ func TestJoinedOverLimitTruncated(t *testing.T) {
 	}
 }
 
+// Present looks for the key as the encoders on the way write it (a
+// fixstr); the text in a log line does not trigger the joining path, and
+// a value that happens to be the key's bytes only costs the second pass.
+func TestPresent(t *testing.T) {
+	str8 := append([]byte{0xd9, 15}, KeyMessage...) // a longer form no encoder here uses
+	cases := []struct {
+		name  string
+		chunk []byte
+		want  bool
+	}{
+		{"a part", chunkOf(dockerPart(idA, cA, "x", 1, false)), true},
+		{"the words in a log line", chunkOf(plain("grep partial_message in the docs")), false},
+		{"a value that is the key's bytes", chunkOf(plain(KeyMessage)), true},
+		{"str8 key: not recognised", append([]byte{0x81}, append(str8, 0xa4, 't', 'r', 'u', 'e')...), false},
+	}
+	for _, c := range cases {
+		if got := Present(c.chunk); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	logs, _, err := readAll(t, chunkOf(plain(KeyMessage)), "")
+	if err != nil || len(logs) != 1 || !reflect.DeepEqual(logs[0].rec, asMap(plain(KeyMessage))) {
+		t.Errorf("record changed: %v %v", logs, err)
+	}
+}
+
 // The FireLens capture holds no part: the Reader yields exactly the
 // decoder's events.
 func TestRealChunkUnchanged(t *testing.T) {
@@ -438,6 +464,15 @@ func BenchmarkRead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Run("present-check", func(b *testing.B) { // the whole extra cost per chunk without parts
+		b.SetBytes(int64(len(chunk)))
+		for b.Loop() {
+			if Present(chunk) {
+				b.Fatal("parts in the capture")
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/3000, "ns/record")
+	})
 	b.Run("decoder", func(b *testing.B) {
 		b.SetBytes(int64(len(chunk)))
 		for b.Loop() {
