@@ -112,3 +112,75 @@ func TestSplitLineJoined(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitLineAcrossChunks: the parts of a line reach Fluent Bit in two
+// flush intervals, so they are in two chunks. The plugin cannot join them
+// (it may not keep the first chunk's records): every part arrives on its
+// own, marked and counted. Fluent Bit's multiline filter in partial_message
+// mode, set on the router as the README shows, joins them before the
+// output. Flush 1 makes the one-second pause cross a chunk boundary on both
+// lines (1.9.10's default flush is longer).
+func TestSplitLineAcrossChunks(t *testing.T) {
+	const filter = "[FILTER]\n    Name multiline\n    Match *\n    multiline.key_content log\n    mode partial_message\n"
+	for _, v := range versions {
+		for _, withFilter := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/multiline-filter=%v", v, withFilter), func(t *testing.T) {
+				fbtest.Require(t, v)
+				srv := startIntake(t, intaketest.Options{APIKey: apiKey})
+				dir := t.TempDir()
+				fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+				fl.Options = fbtest.SeedOptions(srv.URL, apiKey)
+				fl.Service = []string{"Flush 1"}
+				if withFilter {
+					fl.Extra = filter
+				}
+				p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
+
+				orig, _ := json.Marshal(map[string]any{"msg": "seq=5 split", "data": strings.Repeat("abcdefgh", 12_000)})
+				parts := dockerParts(string(orig), fmt.Sprintf("%064x", 7), fbtest.DefaultContainer)
+				send(t, fl.Socket, fl.Tag(), parts[:3])
+				time.Sleep(1500 * time.Millisecond)
+				send(t, fl.Socket, fl.Tag(), parts[3:])
+
+				want := len(parts)
+				if withFilter {
+					want = 1
+				}
+				if !fbtest.WaitFor(30*time.Second, func() bool { return srv.Stats().Entries >= want }) {
+					t.Fatalf("%d entries arrived in 30 s, want %d", srv.Stats().Entries, want)
+				}
+				time.Sleep(2500 * time.Millisecond) // the filter's flush_ms: anything it still held
+				logs := srv.Logs()
+				if len(logs) != want {
+					t.Fatalf("%d entries, want %d", len(logs), want)
+				}
+				if withFilter {
+					if logs[0]["message"] != string(orig) {
+						t.Errorf("the filter's joined message differs from the line (%d bytes)", len(fmt.Sprint(logs[0]["message"])))
+					}
+				} else {
+					var joined strings.Builder
+					for _, l := range logs {
+						if l["ddgo_partial_incomplete"] != true || l["partial_id"] == nil {
+							t.Errorf("part not marked: %v", l["ddgo_partial_incomplete"])
+						}
+						joined.WriteString(l["message"].(string))
+					}
+					if joined.String() != string(orig) {
+						t.Errorf("the parts do not make the line")
+					}
+				}
+				if !p.Stop(20 * time.Second) {
+					t.Fatal("fluent-bit did not exit on SIGTERM in 20 s")
+				}
+				wantLine := fmt.Sprintf("partial_joined=0 partial_incomplete=%d ", len(parts))
+				if withFilter {
+					wantLine = "partial_joined=0 partial_incomplete=0 "
+				}
+				if !strings.Contains(p.Log(), wantLine) {
+					t.Errorf("exit counters lack %q:\n%s", wantLine, fbtest.Tail(p.Log(), 2000))
+				}
+			})
+		}
+	}
+}
