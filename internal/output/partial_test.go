@@ -69,11 +69,7 @@ func bigJSON(seq, size int) string {
 // message parses as the original; a line whose last part is not in the
 // chunk arrives as its parts, marked and counted.
 func TestFlushJoinsParts(t *testing.T) {
-	srv, err := intaketest.Start(intaketest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := intaketest.StartT(t, intaketest.Options{})
 	in, logs := newInstance(t, srv, nil)
 	orig := bigJSON(2, 100_000)
 	chunk := partsChunk(line{"seq=1 short", true}, line{orig, true}, line{"seq=3 short", true},
@@ -118,16 +114,12 @@ func TestFlushJoinsParts(t *testing.T) {
 // the same chunk delivers the rest and nothing twice: the same bytes give
 // the same logs.
 func TestFlushPartsRetriedOnce(t *testing.T) {
-	srv, err := intaketest.Start(intaketest.Options{Fault: func(n int) intaketest.Fault {
+	srv := intaketest.StartT(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
 		if n == 2 {
 			return intaketest.Fault{Status: 503}
 		}
 		return intaketest.Fault{}
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
 	in, _ := newInstance(t, srv, map[string]string{"max_batch_entries": "3", "max_retries": "0"})
 	var lines []line
 	for i := 1; i <= 10; i++ {
@@ -155,11 +147,7 @@ func TestFlushPartsRetriedOnce(t *testing.T) {
 // A 400 caused by one joined log costs that log only: the marker is cut
 // across two parts, so only the joined log holds it.
 func TestFlushJoinedRejectedAlone(t *testing.T) {
-	srv, err := intaketest.Start(intaketest.Options{RejectMarker: "REJECT-ME"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := intaketest.StartT(t, intaketest.Options{RejectMarker: "REJECT-ME"})
 	in, _ := newInstance(t, srv, nil)
 	bad := strings.Repeat("x", 16*1024-6) + "REJECT-ME seq=99" + strings.Repeat("y", 10_000)
 	chunk := partsChunk(line{bigJSON(1, 30_000), true}, line{bad, true}, line{bigJSON(3, 30_000), true})

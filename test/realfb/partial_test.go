@@ -42,6 +42,22 @@ func dockerParts(line, id string, c fbtest.Container) [][]byte {
 	return out
 }
 
+// startRouter runs the FireLens router of the seed task, with the seed's
+// datadog_go options against a new intake, on Fluent Bit v; edit, when set,
+// changes the config first.
+func startRouter(t *testing.T, v string, edit func(*fbtest.FireLens)) (*intaketest.Server, fbtest.FireLens, *fbtest.Process) {
+	t.Helper()
+	fbtest.Require(t, v)
+	srv := startIntake(t, intaketest.Options{APIKey: apiKey})
+	dir := t.TempDir()
+	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+	fl.Options = fbtest.SeedOptions(srv.URL, apiKey)
+	if edit != nil {
+		edit(&fl)
+	}
+	return srv, fl, fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
+}
+
 // TestSplitLineJoined: a forward sender delivers a 100 KB JSON line split
 // into 16 KB parts, between short lines, through the FireLens router; the
 // intake gets it as one log whose message parses as the original JSON,
@@ -49,12 +65,7 @@ func dockerParts(line, id string, c fbtest.Container) [][]byte {
 func TestSplitLineJoined(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
-			fbtest.Require(t, v)
-			srv := startIntake(t, intaketest.Options{APIKey: apiKey})
-			dir := t.TempDir()
-			fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
-			fl.Options = fbtest.SeedOptions(srv.URL, apiKey)
-			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
+			srv, fl, p := startRouter(t, v, nil)
 
 			orig, _ := json.Marshal(map[string]any{
 				"msg": "seq=1 order accepted", "level": "info",
@@ -125,16 +136,12 @@ func TestSplitLineAcrossChunks(t *testing.T) {
 	for _, v := range versions {
 		for _, withFilter := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/multiline-filter=%v", v, withFilter), func(t *testing.T) {
-				fbtest.Require(t, v)
-				srv := startIntake(t, intaketest.Options{APIKey: apiKey})
-				dir := t.TempDir()
-				fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
-				fl.Options = fbtest.SeedOptions(srv.URL, apiKey)
-				fl.Service = []string{"Flush 1"}
-				if withFilter {
-					fl.Extra = filter
-				}
-				p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
+				srv, fl, p := startRouter(t, v, func(fl *fbtest.FireLens) {
+					fl.Service = []string{"Flush 1"}
+					if withFilter {
+						fl.Extra = filter
+					}
+				})
 
 				orig, _ := json.Marshal(map[string]any{"msg": "seq=5 split", "data": strings.Repeat("abcdefgh", 12_000)})
 				parts := dockerParts(string(orig), fmt.Sprintf("%064x", 7), fbtest.DefaultContainer)
