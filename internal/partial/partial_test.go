@@ -248,6 +248,33 @@ func TestJoin(t *testing.T) {
 	}
 }
 
+// The joined and marked records of a chunk fit in one buffer of at most
+// the parts' size plus 32 bytes a part, allocated once (README, Delivery).
+func TestBufferBound(t *testing.T) {
+	var recs []rec
+	for i := 0; i < 200; i++ { // complete 4-part lines, then incomplete ones
+		recs = append(recs, dockerPart(strconv.Itoa(i/4)+idA, cA, strings.Repeat("x", i), i%4+1, i%4 == 3 && i < 100))
+	}
+	r := NewReader(chunkOf(recs...), "")
+	first := &r.j.buf[:1][0]
+	partsSize := 0
+	for _, p := range r.j.parts {
+		partsSize += len(p.f.rec)
+	}
+	for {
+		var ev event.Event
+		if _, err := r.Next(&ev); err != nil {
+			break
+		}
+	}
+	if r.Joined() != 25 || r.Incomplete() != 100 {
+		t.Fatalf("joined %d incomplete %d", r.Joined(), r.Incomplete())
+	}
+	if &r.j.buf[:1][0] != first || len(r.j.buf) > partsSize+32*len(r.j.parts) {
+		t.Errorf("buffer reallocated or %d bytes for %d bytes of parts", len(r.j.buf), partsSize)
+	}
+}
+
 // Skipped events and a damaged tail come out where the decoder reports
 // them; indexes count the decoder's events only; a sequence cut by the
 // damage is delivered marked.
