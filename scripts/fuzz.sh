@@ -15,6 +15,7 @@ targets=(
   "./internal/event FuzzSkip"
   "./internal/transcode FuzzAppendValue"
   "./internal/shape FuzzShape"
+  "./internal/partial FuzzReader"
   "./internal/deflate FuzzRoundTrip"
 )
 crashers() { { find "$1/testdata/fuzz/$2" -type f 2>/dev/null || true; } | wc -l; }

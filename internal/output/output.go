@@ -24,6 +24,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/partial"
 	"github.com/out-datadog-go/out_datadog_go/internal/progress"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -256,6 +257,7 @@ func (f *flush) sendLast(b *batch.Batch) {
 // the log lines at its end.
 type tally struct {
 	records, skipped, tooOld, tooLarge, truncated, resumed, badTags int64
+	joined, incomplete                                              int64 // split lines (partial)
 	firstSkip                                                       error
 }
 
@@ -309,15 +311,16 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	}
 	oldest := in.now().Add(-MaxLogAge).UnixMilli()
 	var (
-		dec       = event.NewDecoder(chunk)
+		// The container runtime's 16 KB parts of one line come out as one
+		// log (partial); a chunk without parts costs one search of it.
+		dec       = partial.NewReader(chunk, in.cfg.MessageKey)
 		ev        event.Event
 		streamErr error
 		t         tally
-		id        int32 = -1
 	)
 	b := in.getBatch()
 	for {
-		err := dec.Next(&ev)
+		idx, err := dec.Next(&ev) // the log's index in the chunk, the same on a retry of the chunk
 		if err != nil {
 			if event.IsEnd(err) {
 				break
@@ -330,7 +333,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 			continue
 		}
 		t.records++
-		id++
+		id := int32(idx)
 		if prevDone.Contains(id) {
 			t.resumed++
 			continue
@@ -362,6 +365,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		in.batches.Put(b)
 	}
 	f.wg.Wait()
+	t.joined, t.incomplete = int64(dec.Joined()), int64(dec.Incomplete())
 	in.report(tag, &t)
 
 	if n := f.failed.Load(); n > 0 {
@@ -452,6 +456,11 @@ func (in *Instance) report(tag []byte, t *tally) {
 	s.DropMalformed.Add(t.skipped + t.tooLarge)
 	s.Resumed.Add(t.resumed)
 	s.BadDDTags.Add(t.badTags)
+	s.PartialJoined.Add(t.joined)
+	s.Incomplete.Add(t.incomplete)
+	if t.incomplete > 0 {
+		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, partial.IncompleteKey)
+	}
 	if t.truncated > 0 {
 		in.log.Warnf("%d message(s) truncated to fit the intake's 1 MB per-log limit or max_batch_bytes (attribute %s holds the original size)", t.truncated, shape.TruncatedKey)
 	}

@@ -23,6 +23,8 @@ type Counters struct {
 	Resumed       atomic.Int64 // records of a retried chunk not resent: an earlier try delivered them
 	Forgotten     atomic.Int64 // retried chunks whose progress was forgotten at the memory bound
 	BadDDTags     atomic.Int64 // records whose ddtags was not a string (kept as _ddtags)
+	PartialJoined atomic.Int64 // logs joined from the 16 KB parts of one container line
+	Incomplete    atomic.Int64 // parts sent on their own: their line was not complete in the chunk
 	FlushOK       atomic.Int64
 	FlushRetry    atomic.Int64
 	FlushError    atomic.Int64
@@ -33,7 +35,7 @@ type Counters struct {
 type Snapshot struct {
 	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries int64
 	DropMalformed, DropRejected, DropTooOld, Truncated            int64
-	Resumed, Forgotten, BadDDTags                                 int64
+	Resumed, Forgotten, BadDDTags, PartialJoined, Incomplete      int64
 	FlushOK, FlushRetry, FlushError, Panics                       int64
 }
 
@@ -45,6 +47,7 @@ func (c *Counters) Snapshot() Snapshot {
 		DropMalformed: c.DropMalformed.Load(), DropRejected: c.DropRejected.Load(),
 		DropTooOld: c.DropTooOld.Load(), Truncated: c.Truncated.Load(),
 		Resumed: c.Resumed.Load(), Forgotten: c.Forgotten.Load(), BadDDTags: c.BadDDTags.Load(),
+		PartialJoined: c.PartialJoined.Load(), Incomplete: c.Incomplete.Load(),
 		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
 		Panics: c.Panics.Load(),
 	}
@@ -58,8 +61,9 @@ func (s Snapshot) String() string {
 	}
 	return fmt.Sprintf("records_in=%d records_out=%d payloads=%d bytes_raw=%d bytes_wire=%d ratio=%.2f "+
 		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d resumed=%d forgotten=%d bad_ddtags=%d "+
-		"flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
+		"partial_joined=%d partial_incomplete=%d flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
 		s.RecordsIn, s.RecordsOut, s.Payloads, s.BytesRaw, s.BytesWire, ratio,
 		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.Resumed, s.Forgotten, s.BadDDTags,
+		s.PartialJoined, s.Incomplete,
 		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
 }
