@@ -1,0 +1,231 @@
+package tags
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+)
+
+// Where each expectation comes from, in the Datadog Agent's source.
+const (
+	ruleTask      = "comp/core/tagger/collectors/workloadmeta_extract.go handleECSTask"
+	ruleFargateAZ = "handleECSTask: availability_zone and availability-zone for Fargate tasks only"
+	ruleService   = "handleECSTask: ecs_service is ServiceName lower-cased"
+	ruleCluster   = "handleECSTask: cluster_name and ecs_cluster_name (disable_cluster_name_tag_key off by default), cluster_arn"
+	ruleRegion    = "pkg/util/ecs/ecs.go ParseRegionAndAWSAccountID: aws, aws-cn, aws-us-gov partitions; region with 2 dashes; 12-digit account"
+	ruleARN       = "ARNs built from the task ARN keep its partition (comp/core/workloadmeta/collectors/util/ecs_util.go fills the task)"
+	ruleContainer = "workloadmeta_extract.go handleContainer: container_name (DockerName), container_id, image_name, short_image, image_tag, image_id"
+	ruleImage     = "pkg/util/containers/image SplitImageName + workloadmeta NewContainerImage: @sha stripped, tag latest when none"
+	ruleDocker    = "handleContainer: docker_image name:tag for the Docker runtime only (EC2), none on Fargate"
+	ruleECSName   = "handleECSTask: ecs_container_name is the task container's Name, one value"
+	ruleStdLabels = "workloadmeta_extract.go standardDockerLabels: com.datadoghq.tags.env/version/service"
+	ruleOCI       = "workloadmeta_extract.go lowCardOrchestratorLabels: org.opencontainers.image.revision/source"
+	ruleADTags    = "workloadmeta_extract.go parseContainerADTagsLabels: com.datadoghq.ad.tags JSON list of key:value"
+	ruleLogsDef   = "pkg/logs/launchers/container/tailerfactory/defaults.go: log config source/service, then the service tag, then the short image"
+)
+
+type want struct{ tag, rule string }
+
+// The tag set of a Fargate task's app container (ServiceName, Datadog and
+// OCI labels, digest-pinned image) and of an EC2 task's containers in the
+// China partition (tagged+digest image, untagged image, sha256 reference),
+// tag by tag, each traced to the Agent rule that gives it. The set must be
+// exactly this: nothing missing, nothing extra (no ecs_launch_type, no
+// docker_image on Fargate, one ecs_container_name).
+func TestAgentTagSet(t *testing.T) {
+	cases := []struct {
+		name, doc    string
+		f            Fields
+		tags         []want
+		service, src string
+		reports      int // label problems logged
+		rules        int
+	}{
+		{
+			name: "fargate app", doc: "fargate-service-task.json",
+			f: Fields{
+				Cluster:        []byte("arn:aws:ecs:us-east-1:123456789012:cluster/prod"),
+				TaskARN:        []byte("arn:aws:ecs:us-east-1:123456789012:task/prod/5f1a2b3c4d5e6f708192a3b4c5d6e7f8"),
+				TaskDefinition: []byte("users:17"),
+				ContainerID:    []byte("5f1a2b3c4d5e6f708192a3b4c5d6e7f8-1234567890"),
+				ContainerName:  []byte("app"),
+			},
+			tags: []want{
+				{"env:prod", ruleStdLabels}, {"version:2.4.0", ruleStdLabels}, {"service:users-api", ruleStdLabels},
+				{"task_name:users", ruleTask}, {"task_family:users", ruleTask}, {"task_version:17", ruleTask},
+				{"aws_account:123456789012", ruleRegion}, {"region:us-east-1", ruleRegion},
+				{"service_arn:arn:aws:ecs:us-east-1:123456789012:service/prod/users-api", ruleARN}, // normalised: lower case,
+				{"task_arn:arn:aws:ecs:us-east-1:123456789012:task/prod/5f1a2b3c4d5e6f708192a3b4c5d6e7f8", ruleTask},
+				{"task_definition_arn:arn:aws:ecs:us-east-1:123456789012:task-definition/users:17", ruleARN},
+				{"cluster_name:prod", ruleCluster}, {"ecs_cluster_name:prod", ruleCluster},
+				{"cluster_arn:arn:aws:ecs:us-east-1:123456789012:cluster/prod", ruleCluster},
+				{"availability_zone:us-east-1b", ruleFargateAZ}, {"availability-zone:us-east-1b", ruleFargateAZ},
+				{"ecs_service:users-api", ruleService},
+				{"container_name:app", ruleContainer},
+				{"container_id:5f1a2b3c4d5e6f708192a3b4c5d6e7f8-1234567890", ruleContainer},
+				{"image_name:123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api", ruleImage},
+				{"short_image:users-api", ruleImage},
+				{"image_tag:latest", ruleImage}, // pinned by digest only
+				{"image_id:sha256:7c1e5a0b9d2f4e6a8c0b2d4f6e8a0c2b4d6f8e0a2c4b6d8f0e2a4c6b8d0f2e4a", ruleContainer},
+				{"ecs_container_name:app", ruleECSName},
+				{"git.commit.sha:4f2a9c1e7b3d", ruleOCI}, {"git.repository_url:https://github.com/acme/users-api", ruleOCI},
+				{"team:identity", ruleADTags}, {"tier:backend", ruleADTags},
+			},
+			service: "users-api-logs", src: "python", rules: 2,
+		},
+		{
+			name: "ec2 china, tagged image with digest", doc: "ec2-cn-task.json",
+			f: Fields{
+				Cluster:        []byte("prod-cn"),
+				TaskARN:        []byte("arn:aws-cn:ecs:cn-north-1:555566667777:task/prod-cn/a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"),
+				TaskDefinition: []byte("billing:8"),
+				ContainerID:    []byte("c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00"),
+				ContainerName:  []byte("/ecs-billing-8-api_v2-aa11bb22cc33dd44ee55"),
+			},
+			tags: append(ec2Task(), []want{
+				{"service:billing-api", ruleStdLabels},
+				{"container_name:ecs-billing-8-api_v2-aa11bb22cc33dd44ee55", ruleContainer},
+				{"container_id:c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00", ruleContainer},
+				{"image_name:registry.example.cn:5000/finance/billing-api", ruleImage},
+				{"short_image:billing-api", ruleImage},
+				{"image_tag:3.1.0", ruleImage},
+				{"image_id:sha256:1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d", ruleContainer},
+				{"docker_image:registry.example.cn:5000/finance/billing-api:3.1.0", ruleDocker}, // never the digest
+				{"ecs_container_name:api_v2", ruleECSName},
+			}...),
+			// com.datadoghq.ad.tags "team:finance" is not a JSON list: reported, ignored.
+			service: "billing-api", src: "billing-api", reports: 1,
+		},
+		{
+			name: "ec2 china, untagged image", doc: "ec2-cn-task.json",
+			f: Fields{
+				Cluster:        []byte("prod-cn"),
+				TaskARN:        []byte("arn:aws-cn:ecs:cn-north-1:555566667777:task/prod-cn/a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"),
+				TaskDefinition: []byte("billing:8"),
+				ContainerID:    []byte("d00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00d"),
+				ContainerName:  []byte("/ecs-billing-8-proxy-ff66ee77dd88"),
+			},
+			tags: append(ec2Task(), []want{
+				{"container_name:ecs-billing-8-proxy-ff66ee77dd88", ruleContainer},
+				{"container_id:d00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00dd00d", ruleContainer},
+				{"image_name:nginx", ruleImage}, {"short_image:nginx", ruleImage}, {"image_tag:latest", ruleImage},
+				{"image_id:sha256:3c5e7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f", ruleContainer},
+				{"docker_image:nginx:latest", ruleDocker},
+				{"ecs_container_name:proxy", ruleECSName},
+			}...),
+			service: "nginx", src: "nginx",
+		},
+		{
+			name: "ec2 china, sha256 image reference", doc: "ec2-cn-task.json",
+			f: Fields{
+				TaskARN:       []byte("arn:aws-cn:ecs:cn-north-1:555566667777:task/prod-cn/a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"),
+				ContainerID:   []byte("e11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11e"),
+				ContainerName: []byte("/ecs-billing-8-init-0a0b0c"),
+			},
+			tags: append(ec2Task(), []want{
+				{"container_name:ecs-billing-8-init-0a0b0c", ruleContainer},
+				{"container_id:e11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11ee11e", ruleContainer},
+				// SplitImageName refuses a sha256 reference: the name stays whole, no short name, no tag.
+				{"image_name:sha256:4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f", ruleImage},
+				{"docker_image:sha256:4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f", ruleDocker},
+				{"ecs_container_name:init", ruleECSName},
+			}...),
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var logs syncBuffer
+			md := serveDoc(t, c.doc)
+			tg := NewTagger(Options{Provider: "ecs", Metadata: md, Log: logging.New(&logs, "t", logging.Info)})
+			r := tg.Lookup(&c.f)
+			got := strings.Split(r.Tags, ",")
+			var exp []string
+			for _, w := range c.tags {
+				exp = append(exp, w.tag)
+			}
+			sort.Strings(got)
+			sort.Strings(exp)
+			if strings.Join(got, "\n") != strings.Join(exp, "\n") {
+				have := map[string]bool{}
+				for _, g := range got {
+					have[g] = true
+				}
+				for _, w := range c.tags {
+					if !have[w.tag] {
+						t.Errorf("missing %s (%s)", w.tag, w.rule)
+					}
+					delete(have, w.tag)
+				}
+				for g := range have {
+					t.Errorf("extra %s", g)
+				}
+			}
+			if r.Service != c.service || r.Source != c.src || r.Rules.Len() != c.rules {
+				t.Errorf("service %q source %q rules %d; want %q %q %d (%s)", r.Service, r.Source, r.Rules.Len(), c.service, c.src, c.rules, ruleLogsDef)
+			}
+			// A refresh rebuilds the tags; the problem is not logged again.
+			tg.Lookup(&Fields{ContainerID: c.f.ContainerID, ContainerName: c.f.ContainerName, TaskARN: c.f.TaskARN})
+			if n := strings.Count(logs.String(), "[ warn]"); n != c.reports {
+				t.Errorf("%d label reports, want %d:\n%s", n, c.reports, logs.String())
+			}
+		})
+	}
+}
+
+// ec2Task is the task-level set of ec2-cn-task.json: China partition ARNs,
+// no availability zone (EC2), the service of the task.
+func ec2Task() []want {
+	return []want{
+		{"task_name:billing", ruleTask}, {"task_family:billing", ruleTask}, {"task_version:8", ruleTask},
+		{"aws_account:555566667777", ruleRegion}, {"region:cn-north-1", ruleRegion},
+		{"service_arn:arn:aws-cn:ecs:cn-north-1:555566667777:service/prod-cn/billing", ruleARN}, // normalised: lower case,
+		{"task_arn:arn:aws-cn:ecs:cn-north-1:555566667777:task/prod-cn/a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5", ruleTask},
+		{"task_definition_arn:arn:aws-cn:ecs:cn-north-1:555566667777:task-definition/billing:8", ruleARN},
+		{"cluster_name:prod-cn", ruleCluster}, {"ecs_cluster_name:prod-cn", ruleCluster},
+		{"cluster_arn:arn:aws-cn:ecs:cn-north-1:555566667777:cluster/prod-cn", ruleARN},
+		{"ecs_service:billing", ruleService},
+	}
+}
+
+// serveDoc serves a testdata task document as a local task metadata
+// endpoint and returns a client that has read it.
+func serveDoc(t *testing.T, name string) *ecs.Client {
+	t.Helper()
+	body, err := os.ReadFile("../ecs/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
+	t.Cleanup(srv.Close)
+	md := ecs.NewClient(srv.URL, time.Hour, 5*time.Second, logging.Discard())
+	t.Cleanup(md.Close)
+	if md.Document() == nil {
+		t.Fatal("task metadata not read")
+	}
+	return md
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
