@@ -89,6 +89,12 @@ func appendField(dst []byte, k, v string) []byte {
 type Info struct {
 	Truncated bool
 	UnixMilli int64
+	// Excluded: the container's log_processing_rules exclude the record
+	// (exclude_at_match matched, or include_at_match did not). Nothing was
+	// written: dst is returned as it came, and the caller drops the entry.
+	Excluded bool
+	// Masked: a mask_sequences rule rewrote the message.
+	Masked bool
 }
 
 // fields found in the first pass over a record: each is the raw msgpack
@@ -245,38 +251,6 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 		st = s.o.StderrStatus
 	}
 
-	// Pass 2: write.
-	dst = append(dst, '{')
-	open := len(dst)
-	if f.msg != nil {
-		dst = comma(dst, open)
-		dst = append(dst, `"message":`...)
-		if msgStr != nil {
-			var cut bool
-			dst, cut = transcode.AppendStringLimit(dst, msgStr, s.o.MaxMessageBytes)
-			info.Truncated = cut
-		} else {
-			// A structured message (map, number...): its JSON text is the message.
-			enc, _, err := transcode.AppendValue(nil, f.msg)
-			if err != nil {
-				return dst, info, err
-			}
-			var cut bool
-			dst, cut = transcode.AppendStringLimit(dst, enc, s.o.MaxMessageBytes)
-			info.Truncated = cut
-		}
-	}
-	if f.ddsource != nil {
-		dst = comma(dst, open)
-		dst = append(dst, `"ddsource":`...)
-		if dst, _, err = transcode.AppendValue(dst, f.ddsource); err != nil {
-			return dst, info, err
-		}
-	} else if s.srcJSON != nil {
-		dst = comma(dst, open)
-		dst = append(dst, s.srcJSON...)
-	}
-
 	var res *tags.Result
 	if s.o.Tagger != nil {
 		var fl *tags.Fields
@@ -287,6 +261,48 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 		}
 		res = s.o.Tagger.Lookup(fl)
 	}
+
+	// The message text: a string as is, a structured value as its JSON.
+	msgText := msgStr
+	if f.msg != nil && msgStr == nil {
+		if msgText, _, err = transcode.AppendValue(nil, f.msg); err != nil {
+			return dst, info, err
+		}
+	}
+	// The container's log_processing_rules; containers without rules run
+	// none (res.Rules is nil).
+	if res != nil && res.Rules != nil && f.msg != nil {
+		out, excluded, masked := res.Rules.Apply(msgText)
+		if excluded {
+			info.Excluded = true
+			return dst, info, nil
+		}
+		msgText, info.Masked = out, masked
+	}
+
+	// Pass 2: write.
+	dst = append(dst, '{')
+	open := len(dst)
+	if f.msg != nil {
+		dst = comma(dst, open)
+		dst = append(dst, `"message":`...)
+		dst, info.Truncated = transcode.AppendStringLimit(dst, msgText, s.o.MaxMessageBytes)
+	}
+	if f.ddsource != nil {
+		dst = comma(dst, open)
+		dst = append(dst, `"ddsource":`...)
+		if dst, _, err = transcode.AppendValue(dst, f.ddsource); err != nil {
+			return dst, info, err
+		}
+	} else if res != nil && res.Source != "" {
+		dst = comma(dst, open)
+		dst = append(dst, `"ddsource":`...)
+		dst = transcode.AppendString(dst, bytesOf(res.Source))
+	} else if s.srcJSON != nil {
+		dst = comma(dst, open)
+		dst = append(dst, s.srcJSON...)
+	}
+
 	switch {
 	case f.service != nil:
 		dst = comma(dst, open)
@@ -408,7 +424,7 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 	if info.Truncated {
 		dst = comma(dst, open)
 		dst = append(dst, `"`+TruncatedKey+`":`...)
-		dst = strconv.AppendInt(dst, int64(len(msgStr)), 10)
+		dst = strconv.AppendInt(dst, int64(len(msgText)), 10)
 	}
 	dst = append(dst, '}')
 	return dst, info, nil
