@@ -126,6 +126,8 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		Style:         cfg.ECSTagStyle,
 		ConfigTags:    cfg.Tags,
 		ConfigService: cfg.Service,
+		ConfigSource:  cfg.Source, // issue 13: container labels rank above it
+		Log:           log,        // issue 13: label problems, once per container
 		Env:           cfg.Env,
 		Service:       cfg.EnvService,
 		Version:       cfg.Version,
@@ -251,6 +253,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		streamErr                          error
 		records, skipped, tooOld, tooLarge int64
 		truncated                          int64
+		excluded, masked                   int64 // issue 13: log_processing_rules
 		firstSkip                          error
 	)
 	b := in.getBatch()
@@ -280,6 +283,16 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 				firstSkip = fmt.Errorf("record at byte %d: %w", dec.Offset(), err)
 			}
 			continue
+		}
+		// issue 13: a record the container's log_processing_rules exclude
+		// writes nothing; it is done, counted, never sent.
+		if info.Excluded {
+			b.Abort()
+			excluded++
+			continue
+		}
+		if info.Masked {
+			masked++
 		}
 		b.End(buf)
 		if info.Truncated {
@@ -317,6 +330,8 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	s.Truncated.Add(truncated)
 	s.DropTooOld.Add(tooOld)
 	s.DropMalformed.Add(skipped + tooLarge)
+	s.Excluded.Add(excluded) // issue 13
+	s.Masked.Add(masked)     // issue 13
 	if truncated > 0 {
 		in.log.Warnf("%d message(s) over the intake's 1 MB per-log limit truncated (attribute %s holds the original size)", truncated, shape.TruncatedKey)
 	}

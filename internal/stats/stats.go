@@ -20,6 +20,8 @@ type Counters struct {
 	DropRejected  atomic.Int64 // records the intake refused with 400
 	DropTooOld    atomic.Int64 // records older than the intake accepts (counted, still sent)
 	Truncated     atomic.Int64 // messages truncated to the 1 MB per-log limit
+	Excluded      atomic.Int64 // records a container's log_processing_rules exclude (never sent)
+	Masked        atomic.Int64 // messages a mask_sequences rule rewrote
 	DedupSkipped  atomic.Int64 // payloads not resent because already accepted
 	FlushOK       atomic.Int64
 	FlushRetry    atomic.Int64
@@ -31,6 +33,7 @@ type Counters struct {
 type Snapshot struct {
 	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries    int64
 	DropMalformed, DropRejected, DropTooOld, Truncated, DedupSkipped int64
+	Excluded, Masked                                                 int64
 	FlushOK, FlushRetry, FlushError, Panics                          int64
 }
 
@@ -41,6 +44,7 @@ func (c *Counters) Snapshot() Snapshot {
 		BytesRaw: c.BytesRaw.Load(), BytesWire: c.BytesWire.Load(), Retries: c.Retries.Load(),
 		DropMalformed: c.DropMalformed.Load(), DropRejected: c.DropRejected.Load(),
 		DropTooOld: c.DropTooOld.Load(), Truncated: c.Truncated.Load(), DedupSkipped: c.DedupSkipped.Load(),
+		Excluded: c.Excluded.Load(), Masked: c.Masked.Load(),
 		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
 		Panics: c.Panics.Load(),
 	}
@@ -53,9 +57,9 @@ func (s Snapshot) String() string {
 		ratio = float64(s.BytesRaw) / float64(s.BytesWire)
 	}
 	return fmt.Sprintf("records_in=%d records_out=%d payloads=%d bytes_raw=%d bytes_wire=%d ratio=%.2f "+
-		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d dedup_skipped=%d "+
+		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d dedup_skipped=%d excluded=%d masked=%d "+
 		"flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
 		s.RecordsIn, s.RecordsOut, s.Payloads, s.BytesRaw, s.BytesWire, ratio,
-		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.DedupSkipped,
+		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.DedupSkipped, s.Excluded, s.Masked,
 		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
 }
