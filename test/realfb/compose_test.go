@@ -1,0 +1,187 @@
+package realfb
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+)
+
+// TestComposeFilesAsProcesses runs the compose stack's own files without a
+// container engine: docker/router/fluent-bit.conf under real Fluent Bit
+// with the plugin, the task document of docker/metadata/ served at
+// ECS_CONTAINER_METADATA_URI_V4, and test/localintake as the intake, with
+// the router's environment as docker/compose.yaml sets it. The only edits
+// to the router's config are its listen address and port (0.0.0.0:24224 in
+// the container; a free loopback port here). Records come as the compose
+// app's log driver sends them, under its tag.
+func TestComposeFilesAsProcesses(t *testing.T) {
+	root, err := fbtest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			fbtest.Require(t, v)
+			intakeURL := startLocalIntake(t, root)
+
+			var taskHits atomic.Int32
+			files := http.FileServer(http.Dir(filepath.Join(root, "docker", "metadata")))
+			meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/v4/local/task" {
+					taskHits.Add(1)
+				}
+				files.ServeHTTP(w, r)
+			}))
+			t.Cleanup(meta.Close)
+
+			conf, err := os.ReadFile(filepath.Join(root, "docker", "router", "fluent-bit.conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := freePort(t)
+			router := replaceOnce(t, string(conf), `(?m)^(\s*Listen\s+)0\.0\.0\.0$`, "${1}127.0.0.1")
+			router = replaceOnce(t, router, `(?m)^(\s*Port\s+)24224$`, "${1}"+strconv.Itoa(port))
+
+			p := fbtest.Start(t, fbtest.Options{Version: v, Config: router, Env: []string{
+				"DD_ENDPOINT=" + intakeURL, "DD_SITE=datadoghq.com", "DD_API_KEY=local-not-a-secret",
+				"ECS_CONTAINER_METADATA_URI_V4=" + meta.URL + "/v4/local",
+			}})
+			if !fbtest.WaitFor(10*time.Second, func() bool { return taskHits.Load() > 0 }) {
+				t.Fatal("the plugin never asked the metadata endpoint for the task")
+			}
+			time.Sleep(200 * time.Millisecond) // the answer is parsed in the background
+
+			f, err := fbtest.DialForward("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			const n = 2000
+			// docker/compose.yaml: the app's fluentd log driver tag.
+			if err := fbtest.SendRecords(f, "app-firelens-e9028f8d5d8e4f258373e7b93ce9a3c3",
+				fbtest.Records(n, 3, fbtest.Container{ID: "app", Name: "/app"}), 100); err != nil {
+				t.Fatal(err)
+			}
+
+			var st intaketest.Stats
+			if !fbtest.WaitFor(30*time.Second, func() bool {
+				getJSON(t, intakeURL+"/_stats", &st)
+				return st.Entries >= n
+			}) {
+				t.Fatalf("%d of %d records reached localintake", st.Entries, n)
+			}
+			if st.Entries != n || st.Violations != 0 || st.MaxEntries > intaketest.MaxEntries {
+				t.Errorf("localintake: %+v, want %d entries, no violations", st, n)
+			}
+			var logs []map[string]any
+			getJSON(t, intakeURL+"/_logs?n=5", &logs)
+			if len(logs) != 5 {
+				t.Fatalf("localintake's /_logs?n=5 gave %d logs", len(logs))
+			}
+			for _, l := range logs {
+				tags := strings.Split(l["ddtags"].(string), ",")
+				// From the router config (dd_tags, provider ecs, record_modifier)
+				// and from the metadata document (image, zone, launch type, labels).
+				for _, want := range []string{
+					"env:local", "ecs_cluster_name:local", "task_family:local-demo", "task_version:1",
+					"ecs_container_name:app", "image_name:public.ecr.aws/docker/library/busybox",
+					"short_image:busybox", "image_tag:1.37", "availability_zone:us-west-2a",
+					"ecs_launch_type:fargate", "version:1.0.0",
+				} {
+					if !contains(tags, want) {
+						t.Errorf("ddtags %q lack %q", l["ddtags"], want)
+					}
+				}
+				if l["service"] != "local-demo" || l["ddsource"] != "busybox" {
+					t.Errorf("service/ddsource %v/%v, want local-demo/busybox", l["service"], l["ddsource"])
+				}
+			}
+			if !p.Stop(20*time.Second) || p.ExitCode() != 0 {
+				t.Errorf("router exit: status %d", p.ExitCode())
+			}
+		})
+	}
+}
+
+// startLocalIntake builds and runs test/localintake on a free port and
+// returns its base URL.
+func startLocalIntake(t *testing.T, root string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "localintake")
+	build := exec.Command("go", "build", "-o", bin, "./test/localintake")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building localintake: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	// "localintake: Datadog logs intake stand-in on http://127.0.0.1:P/api/v2/logs ..."
+	line, err := bufio.NewReader(stderr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("localintake: %v", err)
+	}
+	go func() { _, _ = bufio.NewReader(stderr).WriteTo(discard{}) }()
+	m := regexp.MustCompile(`(http://\S+)/api/v2/logs`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("localintake's first line has no URL: %q", line)
+	}
+	return m[1]
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// replaceOnce replaces the single match of re, failing when the file no
+// longer has exactly one (the compose file changed under the test).
+func replaceOnce(t *testing.T, s, re, repl string) string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	if n := len(rx.FindAllStringIndex(s, -1)); n != 1 {
+		t.Fatalf("docker/router/fluent-bit.conf: %d matches of %s, want 1", n, re)
+	}
+	return rx.ReplaceAllString(s, repl)
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+}
