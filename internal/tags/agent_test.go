@@ -58,27 +58,7 @@ func TestAgentTagSet(t *testing.T) {
 				ContainerID:    []byte("5f1a2b3c4d5e6f708192a3b4c5d6e7f8-1234567890"),
 				ContainerName:  []byte("app"),
 			},
-			tags: []want{
-				{"env:prod", ruleStdLabels}, {"version:2.4.0", ruleStdLabels}, {"service:users-api", ruleStdLabels},
-				{"task_name:users", ruleTask}, {"task_family:users", ruleTask}, {"task_version:17", ruleTask},
-				{"aws_account:123456789012", ruleRegion}, {"region:us-east-1", ruleRegion},
-				{"service_arn:arn:aws:ecs:us-east-1:123456789012:service/prod/users-api", ruleARN}, // normalised: lower case,
-				{"task_arn:arn:aws:ecs:us-east-1:123456789012:task/prod/5f1a2b3c4d5e6f708192a3b4c5d6e7f8", ruleTask},
-				{"task_definition_arn:arn:aws:ecs:us-east-1:123456789012:task-definition/users:17", ruleARN},
-				{"cluster_name:prod", ruleCluster}, {"ecs_cluster_name:prod", ruleCluster},
-				{"cluster_arn:arn:aws:ecs:us-east-1:123456789012:cluster/prod", ruleCluster},
-				{"availability_zone:us-east-1b", ruleFargateAZ}, {"availability-zone:us-east-1b", ruleFargateAZ},
-				{"ecs_service:users-api", ruleService},
-				{"container_name:app", ruleContainer},
-				{"container_id:5f1a2b3c4d5e6f708192a3b4c5d6e7f8-1234567890", ruleContainer},
-				{"image_name:123456789012.dkr.ecr.us-east-1.amazonaws.com/users-api", ruleImage},
-				{"short_image:users-api", ruleImage},
-				{"image_tag:latest", ruleImage}, // pinned by digest only
-				{"image_id:sha256:7c1e5a0b9d2f4e6a8c0b2d4f6e8a0c2b4d6f8e0a2c4b6d8f0e2a4c6b8d0f2e4a", ruleContainer},
-				{"ecs_container_name:app", ruleECSName},
-				{"git.commit.sha:4f2a9c1e7b3d", ruleOCI}, {"git.repository_url:https://github.com/acme/users-api", ruleOCI},
-				{"team:identity", ruleADTags}, {"tier:backend", ruleADTags},
-			},
+			tags:    loadWant(t, "fargate-service-task.app.tags"),
 			service: "users-api-logs", src: "python", rules: 2,
 		},
 		{
@@ -178,6 +158,25 @@ func TestAgentTagSet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadWant reads an expected tag set of internal/ecs/testdata: lines of
+// tag, tab, the Agent rule; # comments.
+func loadWant(t *testing.T, name string) []want {
+	t.Helper()
+	b, err := os.ReadFile("../ecs/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []want
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		tag, rule, _ := strings.Cut(line, "\t")
+		out = append(out, want{tag, rule})
+	}
+	return out
 }
 
 // ec2Task is the task-level set of ec2-cn-task.json: China partition ARNs,
