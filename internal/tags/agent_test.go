@@ -202,6 +202,13 @@ func serveDoc(t *testing.T, name string) *ecs.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveBody(t, body)
+}
+
+// serveBody serves body as the task document of a local task metadata
+// endpoint and returns a client that has read it.
+func serveBody(t *testing.T, body []byte) *ecs.Client {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
 	t.Cleanup(srv.Close)
 	md := ecs.NewClient(srv.URL, time.Hour, 5*time.Second, logging.Discard())
@@ -227,4 +234,26 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A multi_line rule (which an output cannot honour) and a rule whose pattern
+// does not compile are each logged once per container, however often the
+// container's tags are rebuilt; the container's other rules still apply.
+func TestLabelProblemsReportedOnce(t *testing.T) {
+	doc := `{"TaskARN":"arn:aws:ecs:us-east-1:123456789012:task/c/1","LaunchType":"FARGATE","Containers":[{"DockerId":"d1","Name":"app",` +
+		`"Labels":{"com.datadoghq.ad.logs":"[{\"log_processing_rules\":[` +
+		`{\"type\":\"multi_line\",\"name\":\"ml\",\"pattern\":\"\\\\d{4}\"},` +
+		`{\"type\":\"exclude_at_match\",\"name\":\"bad\",\"pattern\":\"(\"},` +
+		`{\"type\":\"exclude_at_match\",\"name\":\"ok\",\"pattern\":\"DEBUG\"}]}]"}}]}`
+	var logs syncBuffer
+	tg := NewTagger(Options{Provider: "ecs", Metadata: serveBody(t, []byte(doc)), Log: logging.New(&logs, "t", logging.Info)})
+	for _, arn := range []string{"", "arn:aws:ecs:us-east-1:123456789012:task/c/1", "arn:aws:ecs:us-east-1:123456789012:task/c/2"} {
+		if r := tg.Lookup(&Fields{ContainerID: []byte("d1"), TaskARN: []byte(arn)}); r.Rules.Len() != 1 {
+			t.Fatalf("%d rules, want the one that compiles", r.Rules.Len())
+		}
+	}
+	out := logs.String()
+	if strings.Count(out, "[ warn]") != 2 || strings.Count(out, "multi_line") != 1 || strings.Count(out, `"bad"`) != 1 {
+		t.Errorf("want one line each for the multi_line and the bad rule:\n%s", out)
+	}
 }
