@@ -7,14 +7,6 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/rules"
 )
 
-func join(tags [][2]string) string {
-	var s []string
-	for _, t := range tags {
-		s = append(s, t[0]+":"+t[1])
-	}
-	return strings.Join(s, ",")
-}
-
 // Expectations from the Agent's tagger
 // (comp/core/tagger/collectors/workloadmeta_extract.go: standardDockerLabels,
 // lowCardOrchestratorLabels for the OCI labels, parseContainerADTagsLabels
@@ -35,8 +27,12 @@ func TestTags(t *testing.T) {
 	}
 	for _, c := range cases {
 		got, err := Tags(c.labels)
-		if join(got) != c.want || (err != nil) != c.err {
-			t.Errorf("%s: got %s (err %v), want %s (err %v)", c.name, join(got), err, c.want, c.err)
+		var s []string
+		for _, kv := range got {
+			s = append(s, kv[0]+":"+kv[1])
+		}
+		if strings.Join(s, ",") != c.want || (err != nil) != c.err {
+			t.Errorf("%s: got %v (err %v), want %s (err %v)", c.name, got, err, c.want, c.err)
 		}
 	}
 }

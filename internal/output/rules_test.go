@@ -1,15 +1,13 @@
 package output
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs/ecstest"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 )
 
@@ -18,18 +16,12 @@ import (
 // Excluded records never reach the intake, masked values never do, both are
 // counted in the stats line, and the chunk is done (FLB_OK).
 func TestLogProcessingRules(t *testing.T) {
-	doc, err := os.ReadFile("../ecs/testdata/fargate-service-task.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	md := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(doc) }))
-	defer md.Close()
 	srv, err := intaketest.Start(intaketest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	in, logs := newInstance(t, srv, map[string]string{"ecs_metadata_uri": md.URL})
+	in, logs := newInstance(t, srv, map[string]string{"ecs_metadata_uri": ecstest.URL(t, ecstest.Doc(t, "fargate-service-task.json"))})
 	lines := []string{
 		`10.0.0.1 "GET /health HTTP/1.1" 200 seq=0`,
 		`paid with 4111-1111-1111-1111 seq=1`,

@@ -2,40 +2,13 @@ package shape
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs/ecstest"
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
-	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )
-
-// metadataClient serves a task document as a local task metadata endpoint.
-func metadataClient(tb testing.TB, body []byte) *ecs.Client {
-	tb.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
-	tb.Cleanup(srv.Close)
-	md := ecs.NewClient(srv.URL, time.Hour, 5*time.Second, logging.Discard())
-	tb.Cleanup(md.Close)
-	if md.Document() == nil {
-		tb.Fatal("task metadata not read")
-	}
-	return md
-}
-
-func testdataDoc(tb testing.TB, name string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile("../ecs/testdata/" + name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
 
 // FireLens fields of fargate-service-task.json's containers.
 func fargateRecord(container, msg string) []byte {
@@ -51,7 +24,7 @@ func fargateRecord(container, msg string) []byte {
 // "GET /health" and a mask_sequences of card numbers; the log router has no
 // Datadog labels.
 func TestContainerLogConfig(t *testing.T) {
-	md := metadataClient(t, testdataDoc(t, "fargate-service-task.json"))
+	md := ecstest.Client(t, ecstest.Doc(t, "fargate-service-task.json"))
 	newShaper := func(src, svc string) *Shaper {
 		return New(Options{DateKey: "timestamp", Source: src, Service: svc, ECS: true,
 			Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigSource: src, ConfigService: svc, Metadata: md})})
@@ -107,7 +80,7 @@ func TestContainerLogConfig(t *testing.T) {
 // Records of a container without rules run no regexp: the tagger gives no
 // rule set, and shaping them allocates nothing.
 func TestNoRulesNoCost(t *testing.T) {
-	md := metadataClient(t, testdataDoc(t, "fargate-service-task.json"))
+	md := ecstest.Client(t, ecstest.Doc(t, "fargate-service-task.json"))
 	tg := tags.NewTagger(tags.Options{Provider: "ecs", Metadata: md})
 	s := New(Options{DateKey: "timestamp", ECS: true, Tagger: tg})
 	rec := fargateRecord("log_router", "GET /health 4111-1111-1111-1111")
@@ -139,6 +112,6 @@ const rulesDoc = `{"Cluster":"arn:aws:ecs:us-east-1:123456789012:cluster/prod",
 // whose labels carry two log_processing_rules: the cost of the rules per
 // record is the difference between the two.
 func BenchmarkShapeFireLensRules(b *testing.B) {
-	md := metadataClient(b, []byte(rulesDoc))
+	md := ecstest.Client(b, []byte(rulesDoc))
 	benchShape(b, tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod", Metadata: md}), 2)
 }

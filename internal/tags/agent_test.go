@@ -1,16 +1,11 @@
 package tags
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs/ecstest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 )
 
@@ -122,8 +117,8 @@ func TestAgentTagSet(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var logs syncBuffer
-			md := serveDoc(t, c.doc)
+			var logs strings.Builder // the tagger logs on the caller's goroutine
+			md := ecstest.Client(t, ecstest.Doc(t, c.doc))
 			tg := NewTagger(Options{Provider: "ecs", Metadata: md, Log: logging.New(&logs, "t", logging.Info)})
 			r := tg.Lookup(&c.f)
 			got := strings.Split(r.Tags, ",")
@@ -164,12 +159,8 @@ func TestAgentTagSet(t *testing.T) {
 // tag, tab, the Agent rule; # comments.
 func loadWant(t *testing.T, name string) []want {
 	t.Helper()
-	b, err := os.ReadFile("../ecs/testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []want
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(string(ecstest.Doc(t, name)), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -194,48 +185,6 @@ func ec2Task() []want {
 	}
 }
 
-// serveDoc serves a testdata task document as a local task metadata
-// endpoint and returns a client that has read it.
-func serveDoc(t *testing.T, name string) *ecs.Client {
-	t.Helper()
-	body, err := os.ReadFile("../ecs/testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveBody(t, body)
-}
-
-// serveBody serves body as the task document of a local task metadata
-// endpoint and returns a client that has read it.
-func serveBody(t *testing.T, body []byte) *ecs.Client {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
-	t.Cleanup(srv.Close)
-	md := ecs.NewClient(srv.URL, time.Hour, 5*time.Second, logging.Discard())
-	t.Cleanup(md.Close)
-	if md.Document() == nil {
-		t.Fatal("task metadata not read")
-	}
-	return md
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A multi_line rule (which an output cannot honour) and a rule whose pattern
 // does not compile are each logged once per container, however often the
 // container's tags are rebuilt; the container's other rules still apply.
@@ -245,8 +194,8 @@ func TestLabelProblemsReportedOnce(t *testing.T) {
 		`{\"type\":\"multi_line\",\"name\":\"ml\",\"pattern\":\"\\\\d{4}\"},` +
 		`{\"type\":\"exclude_at_match\",\"name\":\"bad\",\"pattern\":\"(\"},` +
 		`{\"type\":\"exclude_at_match\",\"name\":\"ok\",\"pattern\":\"DEBUG\"}]}]"}}]}`
-	var logs syncBuffer
-	tg := NewTagger(Options{Provider: "ecs", Metadata: serveBody(t, []byte(doc)), Log: logging.New(&logs, "t", logging.Info)})
+	var logs strings.Builder // the tagger logs on the caller's goroutine
+	tg := NewTagger(Options{Provider: "ecs", Metadata: ecstest.Client(t, []byte(doc)), Log: logging.New(&logs, "t", logging.Info)})
 	for _, arn := range []string{"", "arn:aws:ecs:us-east-1:123456789012:task/c/1", "arn:aws:ecs:us-east-1:123456789012:task/c/2"} {
 		if r := tg.Lookup(&Fields{ContainerID: []byte("d1"), TaskARN: []byte(arn)}); r.Rules.Len() != 1 {
 			t.Fatalf("%d rules, want the one that compiles", r.Rules.Len())

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs/ecstest"
 )
 
 // TestREADMETagsTable checks the README's Tags table against the code: every
@@ -50,10 +52,7 @@ func TestREADMETagsTable(t *testing.T) {
 		t.Fatalf("parsed %d tags from the README table (custom row %v)", len(table), custom)
 	}
 
-	fargateDoc, err := os.ReadFile("../ecs/testdata/fargate-service-task.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	fargateDoc := ecstest.Doc(t, "fargate-service-task.json")
 	ec2Doc := ec2WithLabelsOf(t, fargateDoc)
 	sets := map[string]map[string]bool{
 		"Fargate": keysFor(t, fargateDoc, &Fields{
@@ -89,11 +88,7 @@ func TestREADMETagsTable(t *testing.T) {
 func ec2WithLabelsOf(t *testing.T, doc []byte) []byte {
 	t.Helper()
 	var from, to map[string]any
-	ec2, err := os.ReadFile("../ecs/testdata/ec2-cn-task.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if json.Unmarshal(doc, &from) != nil || json.Unmarshal(ec2, &to) != nil {
+	if json.Unmarshal(doc, &from) != nil || json.Unmarshal(ecstest.Doc(t, "ec2-cn-task.json"), &to) != nil {
 		t.Fatal("bad testdata JSON")
 	}
 	to["Containers"].([]any)[0].(map[string]any)["Labels"] = from["Containers"].([]any)[0].(map[string]any)["Labels"]
@@ -108,7 +103,7 @@ func ec2WithLabelsOf(t *testing.T, doc []byte) []byte {
 // the task metadata.
 func keysFor(t *testing.T, doc []byte, f *Fields) map[string]bool {
 	t.Helper()
-	md := serveBody(t, doc)
+	md := ecstest.Client(t, doc)
 	keys := map[string]bool{}
 	for _, tag := range strings.Split(NewTagger(Options{Provider: "ecs", Metadata: md}).Lookup(f).Tags, ",") {
 		k, _, _ := strings.Cut(tag, ":")
