@@ -206,3 +206,21 @@ func TestLabelProblemsReportedOnce(t *testing.T) {
 		t.Errorf("want one line each for the multi_line and the bad rule:\n%s", out)
 	}
 }
+
+// ecs_container_name has one value: the task metadata's Name, even when the
+// EC2 Docker name (which ECS sanitises: "api.v2" becomes "apiv2") parses to
+// another (comp/core/tagger/collectors/workloadmeta_extract.go,
+// handleECSTask: the task container's Name).
+func TestOneECSContainerName(t *testing.T) {
+	doc := `{"TaskARN":"arn:aws:ecs:us-east-1:123456789012:task/c/1","Family":"billing","Revision":"8","LaunchType":"EC2",` +
+		`"Containers":[{"DockerId":"d1","Name":"API.v2","DockerName":"ecs-billing-8-apiv2-aa11bb"}]}`
+	f := &Fields{ContainerID: []byte("d1"), ContainerName: []byte("/ecs-billing-8-apiv2-aa11bb"), TaskDefinition: []byte("billing:8")}
+	without := NewTagger(Options{Provider: "ecs"}).Lookup(f).Tags
+	with := NewTagger(Options{Provider: "ecs", Metadata: ecstest.Client(t, []byte(doc))}).Lookup(f).Tags
+	if !strings.Contains(without, "ecs_container_name:apiv2") {
+		t.Fatalf("without the endpoint: %s", without)
+	}
+	if strings.Count(with, "ecs_container_name:") != 1 || !strings.Contains(with, "ecs_container_name:api.v2") {
+		t.Errorf("with the endpoint: %s", with)
+	}
+}
