@@ -55,3 +55,26 @@ func TestLogs(t *testing.T) {
 		t.Errorf("two configurations: %+v %v", c, err)
 	}
 }
+
+// Labels come from task definitions, not from us: whatever their value,
+// parsing them and running the rules they hold never panics, and a label
+// that does not parse yields an error, not a configuration.
+func FuzzLabels(f *testing.F) {
+	f.Add(`[{"source":"python","service":"s","log_processing_rules":[{"type":"mask_sequences","name":"m","pattern":"\\d+","replace_placeholder":"[$0]"}]}]`, `["a:b","c"]`, "card 1234")
+	f.Add(`[{"log_processing_rules":[{"type":"exclude_at_match","name":"x","pattern":"("}]}]`, `{`, "")
+	f.Fuzz(func(t *testing.T, logs, adTags, msg string) {
+		l := map[string]string{ADLogs: logs, ADTags: adTags}
+		_, _ = Tags(l)
+		cfg, ok, err := Logs(l)
+		if !ok {
+			t.Fatal("label present but not seen")
+		}
+		if err != nil && !strings.Contains(err.Error(), "configurations;") && (cfg.Source != "" || cfg.Service != "" || len(cfg.Rules) > 0) {
+			t.Fatalf("a label that does not parse gave a configuration: %+v", cfg)
+		}
+		s, _ := rules.Compile(cfg.Rules)
+		if s != nil {
+			s.Apply([]byte(msg))
+		}
+	})
+}
