@@ -45,7 +45,7 @@ func Tags(l map[string]string) (tags [][2]string, err error) {
 	if v, ok := l[ADTags]; ok {
 		var list []string
 		if e := jsoniter.ConfigCompatibleWithStandardLibrary.UnmarshalFromString(v, &list); e != nil {
-			return tags, fmt.Errorf("label %s is not a JSON list of strings: %w", ADTags, e)
+			return tags, fmt.Errorf("label %s is not a JSON list of strings, ignored: %w", ADTags, e)
 		}
 		for _, t := range list {
 			if parts := strings.Split(t, ":"); len(parts) == 2 {
@@ -75,7 +75,7 @@ func Logs(l map[string]string) (c LogConfig, ok bool, err error) {
 	}
 	var list []LogConfig
 	if e := jsoniter.ConfigCompatibleWithStandardLibrary.UnmarshalFromString(v, &list); e != nil {
-		return c, true, fmt.Errorf("label %s is not a JSON list of log configurations: %w", ADLogs, e)
+		return c, true, fmt.Errorf("label %s is not a JSON list of log configurations, ignored: %w", ADLogs, e)
 	}
 	if len(list) == 0 {
 		return c, true, nil

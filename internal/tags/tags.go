@@ -74,8 +74,9 @@ type Tagger struct {
 	mu    sync.Mutex // serialises cache writers
 	cache atomic.Pointer[map[string]*Result]
 	none  atomic.Pointer[Result] // result for records without FireLens fields
-	// reported holds the label problems already logged.
-	reported sync.Map
+	// reported holds the label problems already logged (at most maxCache).
+	reported  sync.Map
+	nReported atomic.Int64
 }
 
 // NewTagger prepares a Tagger.
@@ -238,9 +239,13 @@ func (t *Tagger) reportOnce(f ecs.FireLens, err error) {
 	if err == nil || t.o.Log == nil {
 		return
 	}
+	if t.nReported.Load() >= maxCache { // hostile churn: stop remembering (and logging)
+		return
+	}
 	key := f.ContainerID + "\x00" + f.ContainerName + "\x00" + err.Error()
 	if _, dup := t.reported.LoadOrStore(key, true); !dup {
-		t.o.Log.Warnf("container %s%s: %v; the label is ignored, logs are delivered", f.ContainerName, shortID(f.ContainerID), err)
+		t.nReported.Add(1)
+		t.o.Log.Warnf("container %s%s: %v; its logs are delivered", f.ContainerName, shortID(f.ContainerID), err)
 	}
 }
 
