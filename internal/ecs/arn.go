@@ -20,8 +20,8 @@ func ParseARN(s string) (ARN, bool) {
 }
 
 // RegionAccount returns the region and account an ARN names, each only when
-// it passes the Datadog Agent's checks (the Agent's
-// ParseRegionAndAWSAccountID): a known partition (aws, aws-cn, aws-us-gov),
+// it passes the Datadog Agent's checks (ParseRegionAndAWSAccountID of its
+// pkg/util/ecs): a known partition (aws, aws-cn, aws-us-gov),
 // a region with at least two dashes, an account of 12 digits. A value that
 // fails is left out rather than sent as a tag the Agent would not send.
 func (a ARN) RegionAccount() (region, account string) {

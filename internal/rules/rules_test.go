@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// Behaviour checked against the Agent's processor tests
-// (pkg/logs/processor/processor_test.go): exclusion on the first match,
+// Behaviour of the Agent's processor (pkg/logs/processor/processor.go,
+// applyRedactingRules): exclusion on the first match,
 // inclusion only of matching messages, masks applied in order with
 // ReplaceAll semantics, rules compiled with regexp.Compile as written
 // (pkg/logs/config/processing_rules.go).

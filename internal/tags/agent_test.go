@@ -15,7 +15,7 @@ const (
 	ruleFargateAZ = "handleECSTask: availability_zone and availability-zone for Fargate tasks only"
 	ruleService   = "handleECSTask: ecs_service is ServiceName lower-cased"
 	ruleCluster   = "handleECSTask: cluster_name and ecs_cluster_name (disable_cluster_name_tag_key off by default), cluster_arn"
-	ruleRegion    = "pkg/util/ecs/ecs.go ParseRegionAndAWSAccountID: aws, aws-cn, aws-us-gov partitions; region with 2 dashes; 12-digit account"
+	ruleRegion    = "package pkg/util/ecs ParseRegionAndAWSAccountID: aws, aws-cn, aws-us-gov partitions; region with 2 dashes; 12-digit account"
 	ruleARN       = "ARNs built from the task ARN keep its partition (comp/core/workloadmeta/collectors/util/ecs_util.go fills the task)"
 	ruleContainer = "workloadmeta_extract.go handleContainer: container_name (DockerName), container_id, image_name, short_image, image_tag, image_id"
 	ruleImage     = "pkg/util/containers/image SplitImageName + workloadmeta NewContainerImage: @sha stripped, tag latest when none"
