@@ -67,6 +67,7 @@ func TestAgentTagSet(t *testing.T) {
 			},
 			tags: append(ec2Task(), []want{
 				{"service:billing-api", ruleStdLabels},
+				{"git.commit.sha:9c0d1e2f3a4b", ruleOCI}, {"git.repository_url:https://git.example.cn/finance/billing-api", ruleOCI},
 				{"container_name:ecs-billing-8-api_v2-aa11bb22cc33dd44ee55", ruleContainer},
 				{"container_id:c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00", ruleContainer},
 				{"image_name:registry.example.cn:5000/finance/billing-api", ruleImage},
