@@ -19,9 +19,40 @@ func ParseARN(s string) (ARN, bool) {
 	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, true
 }
 
+// RegionAccount returns the region and account an ARN names, each only when
+// it passes the Datadog Agent's checks (ParseRegionAndAWSAccountID of its
+// pkg/util/ecs): a known partition (aws, aws-cn, aws-us-gov),
+// a region with at least two dashes, an account of 12 digits. A value that
+// fails is left out rather than sent as a tag the Agent would not send.
+func (a ARN) RegionAccount() (region, account string) {
+	switch a.Partition {
+	case "aws", "aws-cn", "aws-us-gov":
+	default:
+		return "", ""
+	}
+	if strings.Count(a.Region, "-") >= 2 {
+		region = a.Region
+	}
+	if len(a.Account) == 12 && strings.Trim(a.Account, "0123456789") == "" {
+		account = a.Account
+	}
+	return region, account
+}
+
+// build returns the ARN of an ECS resource in the same partition, region
+// and account as a, or "" when a lacks any of them: a China or GovCloud
+// task gets aws-cn / aws-us-gov ARNs, never aws ones.
+func (a ARN) build(resource string) string {
+	if a.Partition == "" || a.Region == "" || a.Account == "" {
+		return ""
+	}
+	return "arn:" + a.Partition + ":ecs:" + a.Region + ":" + a.Account + ":" + resource
+}
+
 // Task is what a task ARN says.
 type Task struct {
 	ARN, Region, Account, Cluster, ID string
+	parsed                            ARN
 }
 
 // ParseTaskARN understands both formats ECS has used:
@@ -31,12 +62,13 @@ type Task struct {
 //
 // (Fluent Bit's built-in output takes everything after "task/" as the ID,
 // which gives "CLUSTER/ID" for new ARNs; the ID is the last segment.)
+// Region and Account are the ARN's own fields, unchecked.
 func ParseTaskARN(s string) (Task, bool) {
 	a, ok := ParseARN(s)
 	if !ok || !strings.HasPrefix(a.Resource, "task/") {
 		return Task{}, false
 	}
-	t := Task{ARN: s, Region: a.Region, Account: a.Account}
+	t := Task{ARN: s, Region: a.Region, Account: a.Account, parsed: a}
 	rest := strings.TrimPrefix(a.Resource, "task/")
 	if cluster, id, found := strings.Cut(rest, "/"); found {
 		t.Cluster, t.ID = cluster, id
@@ -49,12 +81,13 @@ func ParseTaskARN(s string) (Task, bool) {
 // Cluster is what an ecs_cluster value says: a name or a cluster ARN.
 type Cluster struct {
 	ARN, Name, Region, Account string
+	parsed                     ARN
 }
 
 // ParseCluster accepts "name" or "arn:aws:ecs:REGION:ACCOUNT:cluster/NAME".
 func ParseCluster(s string) Cluster {
 	if a, ok := ParseARN(s); ok && strings.HasPrefix(a.Resource, "cluster/") {
-		return Cluster{ARN: s, Name: strings.TrimPrefix(a.Resource, "cluster/"), Region: a.Region, Account: a.Account}
+		return Cluster{ARN: s, Name: strings.TrimPrefix(a.Resource, "cluster/"), Region: a.Region, Account: a.Account, parsed: a}
 	}
 	return Cluster{Name: s}
 }
@@ -75,6 +108,8 @@ func ParseTaskDefinition(s string) (family, revision string) {
 // On EC2 the Docker name ECS gives a container is
 // "ecs-FAMILY-REVISION-NAME-RANDOMHEX"; on Fargate FireLens passes the task
 // definition's name itself. Leading '/' (Docker's) is removed either way.
+// The task metadata's Name is preferred when the endpoint answers: this
+// parse is the fallback (see tags.Tagger).
 func ContainerName(dockerName, family, revision string) string {
 	n := strings.TrimPrefix(dockerName, "/")
 	if family == "" || revision == "" {
@@ -133,27 +168,31 @@ func Tags(f FireLens, style string) [][2]string {
 	cl := ParseCluster(f.Cluster)
 	task, taskOK := ParseTaskARN(f.TaskARN)
 	family, rev := ParseTaskDefinition(f.TaskDefinition)
-	region, account := cl.Region, cl.Account
+	// The task ARN names the region and account; a cluster ARN stands in
+	// for it when FireLens gave no task ARN.
+	src := cl.parsed
 	if taskOK {
-		region, account = task.Region, task.Account
+		src = task.parsed
 	}
 	if cl.Name == "" && taskOK {
 		cl.Name = task.Cluster
 	}
-	if cl.ARN == "" && cl.Name != "" && region != "" && account != "" {
-		cl.ARN = "arn:aws:ecs:" + region + ":" + account + ":cluster/" + cl.Name
+	if cl.ARN == "" && cl.Name != "" {
+		cl.ARN = src.build("cluster/" + cl.Name)
 	}
 	name := strings.TrimPrefix(f.ContainerName, "/")
 
 	if agent {
+		region, account := src.RegionAccount()
 		add("ecs_cluster_name", cl.Name)
+		add("cluster_name", cl.Name)
 		add("cluster_arn", cl.ARN)
 		add("task_arn", f.TaskARN)
 		add("task_family", family)
 		add("task_name", family)
 		add("task_version", rev)
-		if family != "" && rev != "" && region != "" && account != "" {
-			add("task_definition_arn", "arn:aws:ecs:"+region+":"+account+":task-definition/"+family+":"+rev)
+		if family != "" && rev != "" {
+			add("task_definition_arn", src.build("task-definition/"+family+":"+rev))
 		}
 		add("region", region)
 		add("aws_account", account)
@@ -166,7 +205,7 @@ func Tags(f FireLens, style string) [][2]string {
 		add("container_name", name)
 		add("cluster_name", cl.Name)
 		add("task_arn", f.TaskARN)
-		add("region", region)
+		add("region", src.Region) // the built-in output's value: the ARN's field as is
 		if taskOK {
 			add("task_id", task.ID)
 		}

@@ -23,6 +23,7 @@ type TaskMetadata struct {
 	TaskARN          string              `json:"TaskARN"`
 	Family           string              `json:"Family"`
 	Revision         string              `json:"Revision"`
+	ServiceName      string              `json:"ServiceName"`
 	AvailabilityZone string              `json:"AvailabilityZone"`
 	LaunchType       string              `json:"LaunchType"`
 	Containers       []ContainerMetadata `json:"Containers"`
@@ -34,6 +35,7 @@ type ContainerMetadata struct {
 	Name       string            `json:"Name"`
 	DockerName string            `json:"DockerName"`
 	Image      string            `json:"Image"`
+	ImageID    string            `json:"ImageID"`
 	Labels     map[string]string `json:"Labels"`
 }
 
@@ -169,41 +171,75 @@ func (c *Client) Document() *TaskMetadata {
 	return c.doc.Load()
 }
 
-// ContainerTags returns the task- and container-level tags the metadata
-// adds for a record's container (joined on the Docker ID, else the name),
-// and that container's Docker labels.
-func (c *Client) ContainerTags(containerID, containerName string) ([][2]string, map[string]string) {
-	doc := c.Document()
-	if doc == nil {
-		return nil, nil
-	}
-	return MetadataTags(doc, containerID, containerName)
+// Container is what the task metadata says about one record's container.
+type Container struct {
+	// Tags are the task- and container-level tags, the Datadog Agent's
+	// names and values, label-derived tags excepted (see package labels).
+	Tags [][2]string
+	// Labels are the container's Docker labels (nil when the container is
+	// not in the document).
+	Labels map[string]string
+	// ShortImage is the image's short name: the Agent's default source and
+	// service of a container's logs.
+	ShortImage string
+	// Found is true when the container was found in the document.
+	Found bool
 }
 
-// MetadataTags is ContainerTags on a given document.
-func MetadataTags(doc *TaskMetadata, containerID, containerName string) ([][2]string, map[string]string) {
-	var out [][2]string
+// Container describes a record's container from the cached document, or
+// returns the zero Container when there is none yet.
+func (c *Client) Container(containerID, containerName string) Container {
+	doc := c.Document()
+	if doc == nil {
+		return Container{}
+	}
+	return Describe(doc, containerID, containerName)
+}
+
+// Describe is Container on a given document: the container is joined on its
+// Docker ID, else on its name (task definition name or Docker name).
+//
+// Task-level tags follow the Agent's tagger for an ECS task
+// (comp/core/tagger/collectors/workloadmeta_extract.go, handleECSTask) and
+// the ECS collector that fills the task from the v4 document
+// (comp/core/workloadmeta/collectors/util/ecs_util.go, ParseV4Task);
+// container-level ones its handleContainer, with the image split as
+// workloadmeta.NewContainerImage does.
+func Describe(doc *TaskMetadata, containerID, containerName string) Container {
+	var out Container
 	add := func(k, v string) {
 		if v != "" {
-			out = append(out, [2]string{k, v})
+			out.Tags = append(out.Tags, [2]string{k, v})
 		}
 	}
+	fargate := strings.EqualFold(doc.LaunchType, "FARGATE")
+	task, _ := ParseTaskARN(doc.TaskARN)
+	region, account := task.parsed.RegionAccount()
 	cl := ParseCluster(doc.Cluster)
+	if cl.ARN == "" && cl.Name != "" {
+		cl.ARN = task.parsed.build("cluster/" + cl.Name)
+	}
+
+	add("task_name", doc.Family)
+	add("task_family", doc.Family)
+	add("task_version", doc.Revision)
+	add("aws_account", account)
+	add("region", region)
+	if doc.ServiceName != "" && cl.Name != "" {
+		add("service_arn", task.parsed.build("service/"+cl.Name+"/"+doc.ServiceName))
+	}
+	add("task_arn", doc.TaskARN)
+	if doc.Family != "" && doc.Revision != "" {
+		add("task_definition_arn", task.parsed.build("task-definition/"+doc.Family+":"+doc.Revision))
+	}
+	add("cluster_name", cl.Name)
 	add("ecs_cluster_name", cl.Name)
 	add("cluster_arn", cl.ARN)
-	add("task_arn", doc.TaskARN)
-	add("task_family", doc.Family)
-	add("task_name", doc.Family)
-	add("task_version", doc.Revision)
-	if t, ok := ParseTaskARN(doc.TaskARN); ok {
-		add("region", t.Region)
-		add("aws_account", t.Account)
-		if cl.ARN == "" && cl.Name != "" {
-			add("cluster_arn", "arn:aws:ecs:"+t.Region+":"+t.Account+":cluster/"+cl.Name)
-		}
+	if fargate {
+		add("availability_zone", doc.AvailabilityZone)
+		add("availability-zone", doc.AvailabilityZone)
 	}
-	add("availability_zone", doc.AvailabilityZone)
-	add("ecs_launch_type", strings.ToLower(doc.LaunchType))
+	add("ecs_service", strings.ToLower(doc.ServiceName))
 
 	name := strings.TrimPrefix(containerName, "/")
 	var ct *ContainerMetadata
@@ -222,42 +258,60 @@ func MetadataTags(doc *TaskMetadata, containerID, containerName string) ([][2]st
 		}
 	}
 	if ct == nil {
-		return out, nil
+		return out
+	}
+	out.Found, out.Labels = true, ct.Labels
+	add("container_name", strings.TrimPrefix(ct.DockerName, "/"))
+	add("container_id", ct.DockerID)
+	img := ParseImage(ct.Image)
+	out.ShortImage = img.Short
+	add("image_name", img.Name)
+	add("short_image", img.Short)
+	add("image_tag", img.Tag)
+	add("image_id", ct.ImageID)
+	if !fargate { // the Agent sends docker_image for the Docker runtime only
+		add("docker_image", img.DockerImage())
 	}
 	add("ecs_container_name", ct.Name)
-	if ct.Image != "" {
-		img := ParseImage(ct.Image)
-		add("docker_image", ct.Image)
-		add("image_name", img.Name)
-		add("short_image", img.Short)
-		add("image_tag", img.Tag)
-	}
-	return out, ct.Labels
+	return out
 }
 
 // Image is a container image reference split the way the Datadog Agent
-// tags it: image_name is the reference without tag or digest, short_image
-// its last path element, image_tag the tag ("latest" when none is given
-// and no digest pins it).
+// tags it (pkg/util/containers/image SplitImageName, then
+// workloadmeta.NewContainerImage): Name is the reference without tag or
+// @sha digest, Short its last path element, Tag the tag ("latest" when
+// none is given, a digest-pinned image included). A "sha256:..." reference
+// does not split: Name is the reference, Short and Tag are empty.
 type Image struct{ Name, Short, Tag string }
 
-// ParseImage splits "registry[:port]/path/name[:tag][@digest]".
+// ParseImage splits "registry[:port]/path/name[:tag][@sha256:digest]".
 func ParseImage(ref string) Image {
+	if ref == "" {
+		return Image{}
+	}
+	if strings.HasPrefix(ref, "sha256:") {
+		return Image{Name: ref}
+	}
 	name := ref
-	digest := false
-	if i := strings.IndexByte(name, '@'); i >= 0 {
-		name, digest = name[:i], true
+	if i := strings.LastIndex(name, "@sha"); i > 0 {
+		name = name[:i]
 	}
 	tag := ""
-	if i := strings.LastIndexByte(name, ':'); i >= 0 && !strings.Contains(name[i:], "/") {
+	slash := strings.LastIndexByte(name, '/')
+	if i := strings.LastIndexByte(name, ':'); i > slash {
 		name, tag = name[:i], name[i+1:]
 	}
-	if tag == "" && !digest {
+	if tag == "" {
 		tag = "latest"
 	}
-	short := name
-	if i := strings.LastIndexByte(short, '/'); i >= 0 {
-		short = short[i+1:]
+	return Image{Name: name, Short: name[slash+1:], Tag: tag}
+}
+
+// DockerImage is the Agent's docker_image value: name:tag, never the
+// digest; the name alone when there is no tag.
+func (im Image) DockerImage() string {
+	if im.Tag == "" {
+		return im.Name
 	}
-	return Image{Name: name, Short: short, Tag: tag}
+	return im.Name + ":" + im.Tag
 }

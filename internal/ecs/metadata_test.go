@@ -27,40 +27,47 @@ func loadDoc(t *testing.T, name string) *TaskMetadata {
 	return &d
 }
 
-func TestMetadataTags(t *testing.T) {
+func TestDescribeTags(t *testing.T) {
+	// The Agent's tags for an ECS task and container (see Describe), on the
+	// documents of earlier tests: Fargate gets both availability zone tags
+	// and no docker_image; EC2 gets no zone tag and docker_image name:tag
+	// (never the digest); no ecs_launch_type anywhere.
+	fargateTask := "task_name:curltest,task_family:curltest,task_version:3,aws_account:111122223333,region:us-west-2," +
+		"task_arn:arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3," +
+		"task_definition_arn:arn:aws:ecs:us-west-2:111122223333:task-definition/curltest:3," +
+		"cluster_name:default,ecs_cluster_name:default,cluster_arn:arn:aws:ecs:us-west-2:111122223333:cluster/default," +
+		"availability_zone:us-west-2a,availability-zone:us-west-2a"
+	ec2Task := "task_name:web,task_family:web,task_version:42,aws_account:444455556666,region:eu-west-1," +
+		"task_arn:arn:aws:ecs:eu-west-1:444455556666:task/158d1c8083dd49d6b527399fd6414f5c," +
+		"task_definition_arn:arn:aws:ecs:eu-west-1:444455556666:task-definition/web:42," +
+		"cluster_name:prod-ec2,ecs_cluster_name:prod-ec2,cluster_arn:arn:aws:ecs:eu-west-1:444455556666:cluster/prod-ec2"
 	cases := []struct {
 		doc, id, name string
 		want          string
 		labels        int
 	}{
 		{"fargate-task.json", "e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603", "curl",
-			"ecs_cluster_name:default,cluster_arn:arn:aws:ecs:us-west-2:111122223333:cluster/default," +
-				"task_arn:arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3,task_family:curltest,task_name:curltest,task_version:3," +
-				"region:us-west-2,aws_account:111122223333,availability_zone:us-west-2a,ecs_launch_type:fargate,ecs_container_name:curl," +
-				"docker_image:111122223333.dkr.ecr.us-west-2.amazonaws.com/curltest:latest,image_name:111122223333.dkr.ecr.us-west-2.amazonaws.com/curltest,short_image:curltest,image_tag:latest", 8},
+			fargateTask + ",container_name:curl,container_id:e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603," +
+				"image_name:111122223333.dkr.ecr.us-west-2.amazonaws.com/curltest,short_image:curltest,image_tag:latest," +
+				"image_id:sha256:25f3695bedfb454a50f12d127839a68ad3caf91e451c1da073db34c542c4d2cb,ecs_container_name:curl", 8},
 		// Joined on the name when the ID is unknown.
 		{"fargate-task.json", "", "log-router",
-			"ecs_cluster_name:default,cluster_arn:arn:aws:ecs:us-west-2:111122223333:cluster/default," +
-				"task_arn:arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3,task_family:curltest,task_name:curltest,task_version:3," +
-				"region:us-west-2,aws_account:111122223333,availability_zone:us-west-2a,ecs_launch_type:fargate,ecs_container_name:log-router," +
-				"docker_image:public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.2,image_name:public.ecr.aws/aws-observability/aws-for-fluent-bit,short_image:aws-for-fluent-bit,image_tag:3.2.2", 0},
-		// EC2, old ARN, cluster given by name, image with registry port and digest.
+			fargateTask + ",container_name:log-router,container_id:e9028f8d5d8e4f258373e7b93ce9a3c3-3020118441," +
+				"image_name:public.ecr.aws/aws-observability/aws-for-fluent-bit,short_image:aws-for-fluent-bit,image_tag:3.2.2,ecs_container_name:log-router", 0},
+		// EC2, old ARN, cluster given by name, image with registry port, tag and digest.
 		{"ec2-task.json", "731a0d6a3b4210e2448339bc7015aaa79bfe4fa256384f4102db86ef94cbbc4c", "/ecs-web-42-app-f0ccd4b6c8e1a7b5e201",
-			"ecs_cluster_name:prod-ec2,task_arn:arn:aws:ecs:eu-west-1:444455556666:task/158d1c8083dd49d6b527399fd6414f5c,task_family:web,task_name:web,task_version:42," +
-				"region:eu-west-1,aws_account:444455556666,cluster_arn:arn:aws:ecs:eu-west-1:444455556666:cluster/prod-ec2,availability_zone:eu-west-1b,ecs_launch_type:ec2,ecs_container_name:app," +
-				"docker_image:registry.example.com:5000/team/web-app:2.7.1@sha256:aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999,image_name:registry.example.com:5000/team/web-app,short_image:web-app,image_tag:2.7.1", 1},
+			ec2Task + ",container_name:ecs-web-42-app-f0ccd4b6c8e1a7b5e201,container_id:731a0d6a3b4210e2448339bc7015aaa79bfe4fa256384f4102db86ef94cbbc4c," +
+				"image_name:registry.example.com:5000/team/web-app,short_image:web-app,image_tag:2.7.1," +
+				"docker_image:registry.example.com:5000/team/web-app:2.7.1,ecs_container_name:app", 1},
 		// EC2 Docker name join, image without tag.
 		{"ec2-task.json", "", "/ecs-web-42-sidecar-8a9b",
-			"ecs_cluster_name:prod-ec2,task_arn:arn:aws:ecs:eu-west-1:444455556666:task/158d1c8083dd49d6b527399fd6414f5c,task_family:web,task_name:web,task_version:42," +
-				"region:eu-west-1,aws_account:444455556666,cluster_arn:arn:aws:ecs:eu-west-1:444455556666:cluster/prod-ec2,availability_zone:eu-west-1b,ecs_launch_type:ec2,ecs_container_name:sidecar," +
-				"docker_image:busybox,image_name:busybox,short_image:busybox,image_tag:latest", 0},
+			ec2Task + ",container_name:ecs-web-42-sidecar-8a9b,container_id:9d1b3b8d4f1c," +
+				"image_name:busybox,short_image:busybox,image_tag:latest,docker_image:busybox:latest,ecs_container_name:sidecar", 0},
 		// Unknown container: task-level tags only.
-		{"ec2-task.json", "nope", "nope",
-			"ecs_cluster_name:prod-ec2,task_arn:arn:aws:ecs:eu-west-1:444455556666:task/158d1c8083dd49d6b527399fd6414f5c,task_family:web,task_name:web,task_version:42," +
-				"region:eu-west-1,aws_account:444455556666,cluster_arn:arn:aws:ecs:eu-west-1:444455556666:cluster/prod-ec2,availability_zone:eu-west-1b,ecs_launch_type:ec2", 0},
+		{"ec2-task.json", "nope", "nope", ec2Task, 0},
 	}
 	for _, c := range cases {
-		tags, labels := MetadataTags(loadDoc(t, c.doc), c.id, c.name)
+		tags, labels := DescribeTags(loadDoc(t, c.doc), c.id, c.name)
 		if got := join(tags); got != c.want {
 			t.Errorf("%s %s:\ngot  %s\nwant %s", c.doc, c.name, got, c.want)
 		}
@@ -71,13 +78,18 @@ func TestMetadataTags(t *testing.T) {
 }
 
 func TestParseImage(t *testing.T) {
+	// pkg/util/containers/image SplitImageName and its tests, then
+	// workloadmeta NewContainerImage's "latest" default.
 	cases := map[string]Image{
 		"nginx":                  {"nginx", "nginx", "latest"},
 		"nginx:1.25":             {"nginx", "nginx", "1.25"},
 		"localhost:5000/a/b:dev": {"localhost:5000/a/b", "b", "dev"},
 		"localhost:5000/a/b":     {"localhost:5000/a/b", "b", "latest"},
-		"repo/app@sha256:abcd":   {"repo/app", "app", ""},
+		"repo/app@sha256:abcd":   {"repo/app", "app", "latest"}, // pinned by digest only
 		"public.ecr.aws/datadog/agent:7@sha256:1": {"public.ecr.aws/datadog/agent", "agent", "7"},
+		"sha256:4d6f8a0c":                         {"sha256:4d6f8a0c", "", ""},               // not split
+		"repo/app@other":                          {"repo/app@other", "app@other", "latest"}, // only @sha is a digest
+		"":                                        {},
 	}
 	for in, want := range cases {
 		if got := ParseImage(in); got != want {
@@ -136,7 +148,7 @@ func TestClientDownSlowUp(t *testing.T) {
 	if c.Document() == nil || c.Generation() == 0 {
 		t.Fatalf("no document after the endpoint came up (%d requests)", hits.Load())
 	}
-	tags, _ := c.ContainerTags("e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603", "")
+	tags, _ := c.Container("e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603", "").Tags, 0
 	if !strings.Contains(join(tags), "availability_zone:us-west-2a") {
 		t.Errorf("tags %s", join(tags))
 	}
@@ -150,4 +162,9 @@ func TestClientDownSlowUp(t *testing.T) {
 	if nilClient.Generation() != 0 || nilClient.Document() != nil {
 		t.Error("nil client")
 	}
+}
+
+func DescribeTags(d *TaskMetadata, id, name string) ([][2]string, map[string]string) {
+	c := Describe(d, id, name)
+	return c.Tags, c.Labels
 }

@@ -142,6 +142,8 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		Style:         cfg.ECSTagStyle,
 		ConfigTags:    cfg.Tags,
 		ConfigService: cfg.Service,
+		ConfigSource:  cfg.Source, // issue 13: container labels rank above it
+		Log:           log,        // issue 13: label problems, once per container
 		Env:           cfg.Env,
 		Service:       cfg.EnvService,
 		Version:       cfg.Version,
@@ -258,6 +260,7 @@ func (f *flush) sendLast(b *batch.Batch) {
 type tally struct {
 	records, skipped, tooOld, tooLarge, truncated, resumed, badTags int64
 	joined, incomplete                                              int64 // split lines (partial)
+	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
 }
 
@@ -343,6 +346,10 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 			t.skip(fmt.Errorf("record at byte %d: %w", dec.Offset(), err))
 			continue
 		}
+		if info.Excluded { // the container's log_processing_rules: never sent
+			t.excluded++
+			continue
+		}
 		if !fits {
 			t.tooLarge++
 			continue
@@ -401,7 +408,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 // not fit (its other attributes alone are too large) is left out.
 func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, maxBytes int) (info shape.Info, fits bool, err error) {
 	buf, info, err := in.shaper.Append(b.Begin(id), ev, tag)
-	if err != nil {
+	if err != nil || info.Excluded {
 		b.Abort()
 		return info, false, err
 	}
@@ -445,6 +452,9 @@ func (t *tally) count(info shape.Info, oldest int64) {
 	if info.BadDDTags {
 		t.badTags++
 	}
+	if info.Masked {
+		t.masked++
+	}
 }
 
 // report adds a flush's tally to the counters and logs what needs a word.
@@ -456,6 +466,8 @@ func (in *Instance) report(tag []byte, t *tally) {
 	s.DropMalformed.Add(t.skipped + t.tooLarge)
 	s.Resumed.Add(t.resumed)
 	s.BadDDTags.Add(t.badTags)
+	s.Excluded.Add(t.excluded)
+	s.Masked.Add(t.masked)
 	s.PartialJoined.Add(t.joined)
 	s.Incomplete.Add(t.incomplete)
 	if t.incomplete > 0 {

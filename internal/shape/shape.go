@@ -91,6 +91,12 @@ type Info struct {
 	UnixMilli    int64
 	MessageBytes int  // the message's JSON-escaped length as written
 	BadDDTags    bool // the record's ddtags was not a string: kept as _ddtags
+	// Excluded: the container's log_processing_rules exclude the record
+	// (exclude_at_match matched, or include_at_match did not). Nothing was
+	// written: dst is returned as it came, and the caller drops the entry.
+	Excluded bool
+	// Masked: a mask_sequences rule rewrote the message.
+	Masked bool
 }
 
 // fields found in the first pass over a record: each is the raw msgpack
@@ -254,41 +260,6 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		st = s.o.StderrStatus
 	}
 
-	// Pass 2: write.
-	dst = append(dst, '{')
-	open := len(dst)
-	if f.msg != nil {
-		dst = comma(dst, open)
-		dst = append(dst, `"message":`...)
-		mark := len(dst)
-		if msgStr != nil {
-			dst, info.Truncated = transcode.AppendStringLimit(dst, msgStr, maxMsg)
-		} else {
-			// A structured message (map, number...): its JSON text is the message.
-			enc, _, err := transcode.AppendValue(nil, f.msg)
-			if err != nil {
-				return dst, info, err
-			}
-			if msgp.NextType(f.msg) == msgp.ExtensionType && len(enc) >= 2 && enc[0] == '"' {
-				// An ext value's JSON is a base64 string (no escapes in it):
-				// the message is its content, not the quoted string.
-				enc = enc[1 : len(enc)-1]
-			}
-			dst, info.Truncated = transcode.AppendStringLimit(dst, enc, maxMsg)
-		}
-		info.MessageBytes = len(dst) - mark - 2
-	}
-	if f.ddsource != nil {
-		dst = comma(dst, open)
-		dst = append(dst, `"ddsource":`...)
-		if dst, _, err = transcode.AppendValue(dst, f.ddsource); err != nil {
-			return dst, info, err
-		}
-	} else if s.srcJSON != nil {
-		dst = comma(dst, open)
-		dst = append(dst, s.srcJSON...)
-	}
-
 	var res *tags.Result
 	if s.o.Tagger != nil {
 		var fl *tags.Fields
@@ -299,6 +270,55 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		}
 		res = s.o.Tagger.Lookup(fl)
 	}
+
+	// The message text: a string as is, a structured value as its JSON.
+	msgText := msgStr
+	if f.msg != nil && msgStr == nil {
+		if msgText, _, err = transcode.AppendValue(nil, f.msg); err != nil {
+			return dst, info, err
+		}
+		if msgp.NextType(f.msg) == msgp.ExtensionType && len(msgText) >= 2 && msgText[0] == '"' {
+			// An ext value's JSON is a base64 string (no escapes in it):
+			// the message is its content, not the quoted string.
+			msgText = msgText[1 : len(msgText)-1]
+		}
+	}
+	// The container's log_processing_rules; containers without rules run
+	// none (res.Rules is nil).
+	if res != nil && res.Rules != nil && f.msg != nil {
+		out, excluded, masked := res.Rules.Apply(msgText)
+		if excluded {
+			info.Excluded = true
+			return dst, info, nil
+		}
+		msgText, info.Masked = out, masked
+	}
+
+	// Pass 2: write.
+	dst = append(dst, '{')
+	open := len(dst)
+	if f.msg != nil {
+		dst = comma(dst, open)
+		dst = append(dst, `"message":`...)
+		mark := len(dst)
+		dst, info.Truncated = transcode.AppendStringLimit(dst, msgText, maxMsg)
+		info.MessageBytes = len(dst) - mark - 2
+	}
+	if f.ddsource != nil {
+		dst = comma(dst, open)
+		dst = append(dst, `"ddsource":`...)
+		if dst, _, err = transcode.AppendValue(dst, f.ddsource); err != nil {
+			return dst, info, err
+		}
+	} else if res != nil && res.Source != "" {
+		dst = comma(dst, open)
+		dst = append(dst, `"ddsource":`...)
+		dst = transcode.AppendString(dst, bytesOf(res.Source))
+	} else if s.srcJSON != nil {
+		dst = comma(dst, open)
+		dst = append(dst, s.srcJSON...)
+	}
+
 	switch {
 	case f.service != nil:
 		dst = comma(dst, open)
@@ -422,7 +442,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 	if info.Truncated {
 		dst = comma(dst, open)
 		dst = append(dst, `"`+TruncatedKey+`":`...)
-		dst = strconv.AppendInt(dst, int64(len(msgStr)), 10)
+		dst = strconv.AppendInt(dst, int64(len(msgText)), 10)
 	}
 	dst = append(dst, '}')
 	return dst, info, nil

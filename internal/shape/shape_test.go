@@ -235,24 +235,39 @@ func FuzzShape(f *testing.F) {
 }
 
 func BenchmarkShapeFireLens(b *testing.B) {
+	// As shipped with provider ecs: the Agent-style ddtags are written too.
+	benchShape(b, tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod"}), 0)
+}
+
+// benchShape shapes the captured FireLens chunk with a tagger whose
+// container has the given number of log_processing_rules.
+func benchShape(b *testing.B, tg *tags.Tagger, rules int) {
 	chunk, err := os.ReadFile("../../testdata/firelens-forward-3000.msgpack")
 	if err != nil {
 		b.Fatal(err)
 	}
-	// As shipped with provider ecs: the Agent-style ddtags are written too.
-	s := New(Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true,
-		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod"})})
+	s := New(Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: true, Tagger: tg})
 	buf := make([]byte, 0, 4<<20)
+	var ev event.Event
+	if d := event.NewDecoder(chunk); d.Next(&ev) != nil {
+		b.Fatal("empty chunk")
+	}
+	if r := tg.Lookup(&tags.Fields{ContainerID: []byte("a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+		ContainerName: []byte("/ecs-web-42-app-e4d2c3b1a0"), Cluster: []byte("arn:aws:ecs:us-east-1:123456789012:cluster/prod"),
+		TaskARN:        []byte("arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"),
+		TaskDefinition: []byte("web:42")}); r.Rules.Len() != rules {
+		b.Fatalf("%d rules for the chunk's container, want %d", r.Rules.Len(), rules)
+	}
 	b.SetBytes(int64(len(chunk)))
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = buf[:0]
 		d := event.NewDecoder(chunk)
-		var ev event.Event
 		for d.Next(&ev) == nil {
-			buf, _, err = s.Append(buf, &ev, []byte("tag"))
-			if err != nil {
-				b.Fatal(err)
+			var info Info
+			buf, info, err = s.Append(buf, &ev, []byte("tag"))
+			if err != nil || info.Excluded {
+				b.Fatal(err, info.Excluded)
 			}
 		}
 	}

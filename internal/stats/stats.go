@@ -25,6 +25,8 @@ type Counters struct {
 	BadDDTags     atomic.Int64 // records whose ddtags was not a string (kept as _ddtags)
 	PartialJoined atomic.Int64 // logs joined from the 16 KB parts of one container line
 	Incomplete    atomic.Int64 // parts sent on their own: their line was not complete in the chunk
+	Excluded      atomic.Int64 // records a container's log_processing_rules exclude (never sent)
+	Masked        atomic.Int64 // messages a mask_sequences rule rewrote
 	FlushOK       atomic.Int64
 	FlushRetry    atomic.Int64
 	FlushError    atomic.Int64
@@ -36,6 +38,7 @@ type Snapshot struct {
 	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries int64
 	DropMalformed, DropRejected, DropTooOld, Truncated            int64
 	Resumed, Forgotten, BadDDTags, PartialJoined, Incomplete      int64
+	Excluded, Masked                                              int64
 	FlushOK, FlushRetry, FlushError, Panics                       int64
 }
 
@@ -48,6 +51,7 @@ func (c *Counters) Snapshot() Snapshot {
 		DropTooOld: c.DropTooOld.Load(), Truncated: c.Truncated.Load(),
 		Resumed: c.Resumed.Load(), Forgotten: c.Forgotten.Load(), BadDDTags: c.BadDDTags.Load(),
 		PartialJoined: c.PartialJoined.Load(), Incomplete: c.Incomplete.Load(),
+		Excluded: c.Excluded.Load(), Masked: c.Masked.Load(),
 		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
 		Panics: c.Panics.Load(),
 	}
@@ -61,9 +65,9 @@ func (s Snapshot) String() string {
 	}
 	return fmt.Sprintf("records_in=%d records_out=%d payloads=%d bytes_raw=%d bytes_wire=%d ratio=%.2f "+
 		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d resumed=%d forgotten=%d bad_ddtags=%d "+
-		"partial_joined=%d partial_incomplete=%d flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
+		"partial_joined=%d partial_incomplete=%d excluded=%d masked=%d flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
 		s.RecordsIn, s.RecordsOut, s.Payloads, s.BytesRaw, s.BytesWire, ratio,
 		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.Resumed, s.Forgotten, s.BadDDTags,
-		s.PartialJoined, s.Incomplete,
+		s.PartialJoined, s.Incomplete, s.Excluded, s.Masked,
 		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
 }

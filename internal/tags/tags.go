@@ -6,13 +6,16 @@
 package tags
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+	"github.com/out-datadog-go/out_datadog_go/internal/labels"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/rules"
 	"github.com/out-datadog-go/out_datadog_go/internal/transcode"
 )
 
@@ -35,10 +38,13 @@ type Options struct {
 	Style         string // ecs.StyleAgent (default), ecs.StyleBuiltin, ecs.StyleBoth
 	ConfigTags    string // dd_tags
 	ConfigService string // dd_service
+	ConfigSource  string // dd_source
 	// The log router's DD_ENV / DD_SERVICE / DD_VERSION.
 	Env, Service, Version string
 	// Metadata, when set, adds the task metadata endpoint's tags and labels.
 	Metadata *ecs.Client
+	// Log receives label problems (once per container); nil discards them.
+	Log *logging.Logger
 }
 
 // Result is the cached outcome for one container.
@@ -50,8 +56,12 @@ type Result struct {
 	// 500 -> 421 ns/record).
 	TagsJSON []byte
 	Service  string // for the reserved service attribute ("" = none)
-	gen      uint64 // metadata generation it was built from
-	tagList  []string
+	Source   string // for the reserved ddsource attribute ("" = none)
+	// Rules are the container's log_processing_rules; nil when it has
+	// none, so records of such containers run no regexp.
+	Rules   *rules.Set
+	gen     uint64 // metadata generation it was built from
+	tagList []string
 }
 
 // Tagger is safe for concurrent use.
@@ -64,6 +74,9 @@ type Tagger struct {
 	mu    sync.Mutex // serialises cache writers
 	cache atomic.Pointer[map[string]*Result]
 	none  atomic.Pointer[Result] // result for records without FireLens fields
+	// reported holds the label problems already logged (at most maxCache).
+	reported  sync.Map
+	nReported atomic.Int64
 }
 
 // NewTagger prepares a Tagger.
@@ -147,22 +160,41 @@ func (t *Tagger) Lookup(f *Fields) *Result {
 	return r
 }
 
-// build computes a container's tags. Precedence for env/service/version:
-// container labels (task metadata) > the router's DD_* > configuration.
+// build computes a container's tags, and its log source, service and
+// processing rules. Precedence for env/version: container labels (task
+// metadata) > the router's DD_* > configuration. Service: the
+// com.datadoghq.ad.logs label > com.datadoghq.tags.service > DD_SERVICE >
+// dd_service > the image's short name; source: the ad.logs label >
+// dd_source > the image's short name, as the Agent defaults a container's
+// logs (pkg/logs/launchers/container/tailerfactory/defaults.go). A record's
+// own values win over all of these (package shape).
 func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
-	env, vers, svc := t.env, t.vers, t.svc
-	var extra [][2]string
+	env, vers, svc, src := t.env, t.vers, t.svc, t.o.ConfigSource
+	var fire, meta, fromLabels [][2]string
+	var rs *rules.Set
 	if t.o.Provider == "ecs" {
-		extra = ecs.Tags(f, t.o.Style)
+		fire = ecs.Tags(f, t.o.Style)
 		if md := t.o.Metadata; md != nil {
-			mdTags, labels := md.ContainerTags(f.ContainerID, f.ContainerName)
-			extra = append(extra, mdTags...)
-			env = first(labels["com.datadoghq.tags.env"], env)
-			vers = first(labels["com.datadoghq.tags.version"], vers)
-			svc = first(labels["com.datadoghq.tags.service"], svc)
+			c := md.Container(f.ContainerID, f.ContainerName)
+			meta = c.Tags
+			l := c.Labels
+			env = first(l[labels.Env], env)
+			vers = first(l[labels.Version], vers)
+			var err error
+			fromLabels, err = labels.Tags(l)
+			t.reportOnce(f, err)
+			lc, _, err := labels.Logs(l)
+			t.reportOnce(f, err)
+			var skipped []string
+			rs, skipped = rules.Compile(lc.Rules)
+			for _, msg := range skipped {
+				t.reportOnce(f, fmt.Errorf("label %s: %s", labels.ADLogs, msg))
+			}
+			svc = first(lc.Service, l[labels.Service], svc, c.ShortImage)
+			src = first(lc.Source, src, c.ShortImage)
 		}
 	}
-	list := make([]string, 0, len(t.base)+len(extra)+2)
+	list := make([]string, 0, len(t.base)+len(fire)+len(meta)+len(fromLabels)+2)
 	seen := make(map[string]bool, cap(list))
 	add := func(tag string) {
 		if tag != "" && !seen[tag] {
@@ -179,11 +211,52 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 	if vers != "" {
 		add(Normalize("version:" + vers))
 	}
-	for _, kv := range extra {
+	// The task metadata's value of a tag wins over the one parsed from
+	// FireLens fields, so a tag never carries two values (ecs_container_name
+	// from the task definition vs from an EC2 Docker name).
+	fromMeta := make(map[string]bool, len(meta))
+	for _, kv := range meta {
+		fromMeta[kv[0]] = true
+	}
+	for _, kv := range fire {
+		if !fromMeta[kv[0]] {
+			add(Normalize(kv[0] + ":" + kv[1]))
+		}
+	}
+	for _, kv := range meta {
+		add(Normalize(kv[0] + ":" + kv[1]))
+	}
+	for _, kv := range fromLabels {
 		add(Normalize(kv[0] + ":" + kv[1]))
 	}
 	joined := strings.Join(list, ",")
-	return &Result{Tags: joined, TagsJSON: transcode.AppendString(nil, []byte(joined)), Service: svc, gen: gen, tagList: list}
+	return &Result{Tags: joined, TagsJSON: transcode.AppendString(nil, []byte(joined)), Service: svc, Source: src, Rules: rs, gen: gen, tagList: list}
+}
+
+// reportOnce logs a label problem once per container and message: the tags
+// are rebuilt at every metadata refresh, the warning is not repeated.
+func (t *Tagger) reportOnce(f ecs.FireLens, err error) {
+	if err == nil || t.o.Log == nil {
+		return
+	}
+	if t.nReported.Load() >= maxCache { // hostile churn: stop remembering (and logging)
+		return
+	}
+	key := f.ContainerID + "\x00" + f.ContainerName + "\x00" + err.Error()
+	if _, dup := t.reported.LoadOrStore(key, true); !dup {
+		t.nReported.Add(1)
+		t.o.Log.Warnf("container %s%s: %v; its logs are delivered", f.ContainerName, shortID(f.ContainerID), err)
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	if id == "" {
+		return ""
+	}
+	return " (" + id + ")"
 }
 
 // WithRecord returns r's tags with env and version taken from the record
@@ -212,12 +285,14 @@ func (t *Tagger) WithRecord(r *Result, env, version []byte) string {
 // Normalize rewrites a tag the way Datadog does on intake: lower case;
 // letters, digits and _ - : . / kept, anything else becomes _ (runs of _
 // collapse); it must start with a letter (leading other characters are
-// dropped); trailing _ removed; at most MaxTagLength bytes.
+// dropped); trailing _ removed; at most MaxTagLength characters (not
+// bytes: a tag of non-ASCII letters keeps its 200 characters).
 func Normalize(tag string) string {
 	tag = strings.TrimSpace(tag)
 	var b strings.Builder
 	b.Grow(len(tag))
 	lastUnderscore := false
+	n := 0 // characters written
 	for _, r := range tag {
 		if b.Len() == 0 && !unicode.IsLetter(r) {
 			continue
@@ -237,10 +312,11 @@ func Normalize(tag string) string {
 			}
 			r, lastUnderscore = '_', true
 		}
-		if b.Len()+utf8.RuneLen(r) > MaxTagLength {
+		if n == MaxTagLength {
 			break
 		}
 		b.WriteRune(r)
+		n++
 	}
 	return strings.TrimRight(b.String(), "_")
 }

@@ -24,7 +24,7 @@ var fl = Fields{
 }
 
 func TestLookup(t *testing.T) {
-	const ecsAgent = "ecs_cluster_name:prod,cluster_arn:arn:aws:ecs:us-east-1:123456789012:cluster/prod," +
+	const ecsAgent = "ecs_cluster_name:prod,cluster_name:prod,cluster_arn:arn:aws:ecs:us-east-1:123456789012:cluster/prod," +
 		"task_arn:arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef,task_family:web,task_name:web,task_version:42," +
 		"task_definition_arn:arn:aws:ecs:us-east-1:123456789012:task-definition/web:42,region:us-east-1,aws_account:123456789012," +
 		"container_id:a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9,container_name:ecs-web-42-app-e4d2c3b1a0,ecs_container_name:app"
@@ -42,7 +42,7 @@ func TestLookup(t *testing.T) {
 				"task_arn:arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef,region:us-east-1,task_id:0123456789abcdef0123456789abcdef," +
 				"task_family:web,task_version:42", ""},
 		{"both styles deduplicated", Options{Provider: "ecs", Style: ecs.StyleBoth}, &fl,
-			ecsAgent + ",cluster_name:prod,task_id:0123456789abcdef0123456789abcdef", ""},
+			ecsAgent + ",task_id:0123456789abcdef0123456789abcdef", ""},
 		{"router DD_* beat dd_tags", Options{Provider: "ecs", ConfigTags: "env:prod,version:1,team:web", Env: "staging", Version: "2", Service: "router-svc", ConfigService: "cfg"}, &Fields{ContainerID: []byte("c1")},
 			"team:web,env:staging,version:2,container_id:c1", "router-svc"},
 		{"service tag in dd_tags is not a tag", Options{ConfigTags: "service:Billing API,Team:Web"}, nil,
@@ -91,6 +91,8 @@ func TestNormalize(t *testing.T) {
 		"région:Île":                    "région:île",
 		"k:" + strings.Repeat("v", 300): "k:" + strings.Repeat("v", 198),
 		"123":                           "",
+		// 200 characters, not bytes: a tag of two-byte letters keeps 198 after "k:".
+		"k:" + strings.Repeat("é", 300): "k:" + strings.Repeat("é", 198),
 	}
 	for in, want := range cases {
 		if got := Normalize(in); got != want {

@@ -97,12 +97,13 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 			for _, l := range logs {
 				tags := strings.Split(l["ddtags"].(string), ",")
 				// From the router config (dd_tags, provider ecs, record_modifier)
-				// and from the metadata document (image, zone, launch type, labels).
+				// and from the metadata document (image, zone, labels; the Agent sends
+				// no launch type tag).
 				for _, want := range []string{
 					"env:local", "ecs_cluster_name:local", "task_family:local-demo", "task_version:1",
 					"ecs_container_name:app", "image_name:public.ecr.aws/docker/library/busybox",
 					"short_image:busybox", "image_tag:1.37", "availability_zone:us-west-2a",
-					"ecs_launch_type:fargate", "version:1.0.0",
+					"availability-zone:us-west-2a", "cluster_name:local", "service:local-demo", "version:1.0.0",
 				} {
 					if !contains(tags, want) {
 						t.Errorf("ddtags %q lack %q", l["ddtags"], want)

@@ -129,6 +129,8 @@ func run(so, host string, records, runs int, outPath string) error {
 		records, len(stress.paths), float64(stress.inBytes)/1e6)
 
 	common := "dd_service web\ndd_source httpd\ndd_tags env:prod,team:web\ndd_message_key log\nprovider ecs\nstats_interval 0\napikey bench\n"
+	meta := startTaskMetadata()
+	defer meta.Close()
 	cfgs := []cfg{
 		{baselineConfig, baseline, "", 1, intakeMode{}},
 		{defaultConfig, so, "compress gzip\n", 1, intakeMode{}},
@@ -139,6 +141,8 @@ func run(so, host string, records, runs int, outPath string) error {
 		{"datadog_go none", so, "compress none\n", 1, intakeMode{}},
 		{"datadog_go gzip, 2 workers", so, "compress gzip\n", 2, intakeMode{}},
 		{"datadog_go gzip, 4 workers", so, "compress gzip\n", 4, intakeMode{}},
+		{metadataConfig + ", no rules", so, "compress gzip\necs_metadata_uri " + meta.URL + "/v4/norules\n", 1, intakeMode{}},
+		{metadataConfig + ", 2 log_processing_rules", so, "compress gzip\necs_metadata_uri " + meta.URL + "/v4/rules\n", 1, intakeMode{}},
 	}
 	var picked []cfg
 	for i, c := range cfgs {
@@ -189,6 +193,53 @@ func run(so, host string, records, runs int, outPath string) error {
 		return os.WriteFile(outPath, []byte(report), 0o644)
 	}
 	return nil
+}
+
+// metadataConfig names the rows whose container is described by a task
+// metadata endpoint (image, zone, labels: more tags than FireLens fields
+// give), with and without com.datadoghq.ad.logs processing rules: the rows
+// show what the rules cost per record, and that a container without rules
+// pays nothing for them.
+const metadataConfig = "datadog_go gzip, task metadata"
+
+// startTaskMetadata serves a Fargate task document for chunkgen's container
+// at /v4/norules/task (Datadog env/service/version labels) and at
+// /v4/rules/task (the same plus com.datadoghq.ad.logs with two rules: an
+// exclusion that matches no record of the corpora, so every record is still
+// sent, and a mask of IPv4 addresses, which rewrites every access line).
+func startTaskMetadata() *httptest.Server {
+	e := chunkgen.DefaultECS
+	doc := func(labels map[string]string) []byte {
+		b, err := json.Marshal(map[string]any{
+			"Cluster": e.Cluster, "TaskARN": e.TaskARN, "Family": "web", "Revision": "42",
+			"LaunchType": "FARGATE", "AvailabilityZone": "us-east-1a", "ServiceName": "web",
+			"Containers": []map[string]any{{
+				"DockerId": e.ContainerID, "Name": "app", "DockerName": strings.TrimPrefix(e.ContainerName, "/"),
+				"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.4.2", "ImageID": "sha256:0d5b3f8c2e1a",
+				"Labels": labels,
+			}},
+		})
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	std := map[string]string{"com.datadoghq.tags.env": "prod", "com.datadoghq.tags.service": "web", "com.datadoghq.tags.version": "1.4.2"}
+	withRules := map[string]string{"com.datadoghq.ad.logs": `[{"source":"nginx","service":"web","log_processing_rules":[` +
+		`{"type":"exclude_at_match","name":"no_health","pattern":"GET /health"},` +
+		`{"type":"mask_sequences","name":"ip","pattern":"\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b","replace_placeholder":"[ip]"}]}]`}
+	for k, v := range std {
+		withRules[k] = v
+	}
+	docs := map[string][]byte{"/v4/norules/task": doc(std), "/v4/rules/task": doc(withRules)}
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := docs[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(b)
+	}))
 }
 
 type cfg struct {

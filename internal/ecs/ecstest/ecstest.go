@@ -1,0 +1,48 @@
+// Package ecstest serves ECS task metadata documents (internal/ecs/testdata
+// or any other) from a local endpoint, for the tests of the packages that
+// tag and shape records from them.
+package ecstest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+)
+
+// Doc returns internal/ecs/testdata/name.
+func Doc(tb testing.TB, name string) []byte {
+	tb.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(self), "..", "testdata", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// URL serves body as the task document (GET <URL>/task, as the v4
+// endpoint) until the test ends.
+func URL(tb testing.TB, body []byte) string {
+	tb.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
+	tb.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Client serves body and returns a metadata client that has read it.
+func Client(tb testing.TB, body []byte) *ecs.Client {
+	tb.Helper()
+	md := ecs.NewClient(URL(tb, body), time.Hour, 5*time.Second, logging.Discard(), nil)
+	tb.Cleanup(md.Close)
+	if md.Document() == nil {
+		tb.Fatal("ecstest: the task document was not read")
+	}
+	return md
+}
