@@ -61,10 +61,15 @@ type Client struct {
 // A panic while fetching or parsing is recovered, logged, counted in panics
 // (when not nil) and taken as a failed fetch: it never reaches Fluent Bit.
 func NewClient(uri string, refresh, timeout time.Duration, log *logging.Logger, panics *atomic.Int64) *Client {
+	return newClient(uri, refresh, log, panics, &http.Client{Timeout: timeout})
+}
+
+// newClient is NewClient with the HTTP client given (tests).
+func newClient(uri string, refresh time.Duration, log *logging.Logger, panics *atomic.Int64, hc *http.Client) *Client {
 	if refresh <= 0 {
 		refresh = 5 * time.Minute
 	}
-	c := &Client{uri: strings.TrimRight(uri, "/"), hc: &http.Client{Timeout: timeout}, log: log, refresh: refresh,
+	c := &Client{uri: strings.TrimRight(uri, "/"), hc: hc, log: log, refresh: refresh,
 		panics: panics, stop: make(chan struct{})}
 	ok := c.fetch()
 	c.wg.Add(1)

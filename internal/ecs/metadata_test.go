@@ -168,3 +168,31 @@ func DescribeTags(d *TaskMetadata, id, name string) ([][2]string, map[string]str
 	c := Describe(d, id, name)
 	return c.Tags, c.Labels
 }
+
+// panicTransport panics in the refresher's own goroutine, as a bug in
+// fetching or parsing would.
+type panicTransport struct{}
+
+func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("metadata bug") }
+
+// A panic in the metadata refresher is recovered, logged with its stack and
+// counted, and the refresher goes on (it retries). (Before: the process
+// aborted.)
+func TestRefresherPanicRecovered(t *testing.T) {
+	var logs syncBuf
+	var panics atomic.Int64
+	c := newClient("http://127.0.0.1:1/v4/x", time.Hour, logging.New(&logs, "t", logging.Info), &panics,
+		&http.Client{Transport: panicTransport{}})
+	defer c.Close()
+	// The first fetch (in newClient) and the first retry, a second later.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && panics.Load() < 2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if panics.Load() < 2 || c.Document() != nil {
+		t.Errorf("panics %d, document %v", panics.Load(), c.Document())
+	}
+	if !strings.Contains(logs.String(), "panic in ECS task metadata refresh: metadata bug") || !strings.Contains(logs.String(), "goroutine") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}
