@@ -49,7 +49,7 @@ func TestAgentTagsEndToEnd(t *testing.T) {
 		_, _ = w.Write(doc)
 	}))
 	t.Cleanup(meta.Close)
-	srv := startIntake(t, intaketest.Options{APIKey: apiKey})
+	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 
 	dir := t.TempDir()
 	fl := fbtest.FireLens{

@@ -26,12 +26,34 @@ import (
 // fastRetry makes Fluent Bit's scheduler retry a chunk within 1-2 s.
 var fastRetry = []string{"Flush 1", "Grace 2", "scheduler.base 1", "scheduler.cap 2"}
 
+// seedRouter starts the FireLens router of the seed task, sending to srv
+// with the seed's options plus extra, retrying chunks fast.
+func seedRouter(t *testing.T, srv *intaketest.Server, extra ...string) (fbtest.FireLens, *fbtest.Process) {
+	dir := t.TempDir()
+	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+	fl.Options = append(fbtest.SeedOptions(srv.URL, apiKey), extra...)
+	fl.Service = fastRetry
+	return fl, fbtest.Start(t, fbtest.Options{Config: fl.Config(), Dir: dir})
+}
+
+// faultyIntake answers every request with fault while on is set, then
+// normally.
+func faultyIntake(t *testing.T, on *atomic.Bool, fault intaketest.Fault) *intaketest.Server {
+	on.Store(true)
+	return intaketest.StartT(t, intaketest.Options{APIKey: apiKey, Fault: func(int) intaketest.Fault {
+		if on.Load() {
+			return fault
+		}
+		return intaketest.Fault{}
+	}})
+}
+
 // A dummy input emitting the same record 100 times at 20/s with
 // json_date_key false: payloads of different chunks are byte-identical, and
 // every record still arrives. (Before: 40 of 100 arrived.)
 func TestIdenticalRecordsAllArrive(t *testing.T) {
 	fbtest.Require(t, fbtest.V4)
-	srv := startIntake(t, intaketest.Options{APIKey: apiKey})
+	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 	conf := fmt.Sprintf(`[SERVICE]
     Flush 1
     Grace 2
@@ -66,18 +88,8 @@ func TestIdenticalRecordsAllArrive(t *testing.T) {
 func TestRelay400LosesNothing(t *testing.T) {
 	fbtest.Require(t, fbtest.V4)
 	var refuse atomic.Bool
-	refuse.Store(true)
-	srv := startIntake(t, intaketest.Options{APIKey: apiKey, Fault: func(int) intaketest.Fault {
-		if refuse.Load() {
-			return intaketest.Fault{Status: 400}
-		}
-		return intaketest.Fault{}
-	}})
-	dir := t.TempDir()
-	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
-	fl.Options = fbtest.SeedOptions(srv.URL, apiKey)
-	fl.Service = fastRetry
-	p := fbtest.Start(t, fbtest.Options{Config: fl.Config(), Dir: dir})
+	srv := faultyIntake(t, &refuse, intaketest.Fault{Status: 400})
+	fl, p := seedRouter(t, srv)
 	const n = 3000
 	send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 3, fbtest.DefaultContainer))
 	if !p.WaitLog("intake or relay fault", 20*time.Second) {
@@ -108,17 +120,13 @@ func TestRedirectNotFollowed(t *testing.T) {
 	defer target.Close()
 	var redirect atomic.Int32
 	redirect.Store(302)
-	srv := startIntake(t, intaketest.Options{APIKey: apiKey, Fault: func(int) intaketest.Fault {
+	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, Fault: func(int) intaketest.Fault {
 		if s := redirect.Load(); s != 0 {
 			return intaketest.Fault{Status: int(s), Location: target.URL + "/api/v2/logs"}
 		}
 		return intaketest.Fault{}
 	}})
-	dir := t.TempDir()
-	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
-	fl.Options = fbtest.SeedOptions(srv.URL, apiKey)
-	fl.Service = fastRetry
-	p := fbtest.Start(t, fbtest.Options{Config: fl.Config(), Dir: dir})
+	fl, p := seedRouter(t, srv)
 	const n = 2000
 	send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 4, fbtest.DefaultContainer))
 	if !p.WaitLog("redirects are not followed", 20*time.Second) {
@@ -141,11 +149,8 @@ func TestRedirectNotFollowed(t *testing.T) {
 // the truncation marker, next to the records around it. (Before: dropped.)
 func TestOversizeRecordArrivesCut(t *testing.T) {
 	fbtest.Require(t, fbtest.V4)
-	srv := startIntake(t, intaketest.Options{APIKey: apiKey})
-	dir := t.TempDir()
-	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
-	fl.Options = append(fbtest.SeedOptions(srv.URL, apiKey), "max_batch_bytes 100K")
-	p := fbtest.Start(t, fbtest.Options{Config: fl.Config(), Dir: dir})
+	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
+	fl, p := seedRouter(t, srv, "max_batch_bytes 100K")
 	trace := "java.lang.IllegalStateException: boom seq=1\n" + strings.Repeat("\tat com.example.orders.Handler.process(Handler.java:42)\n", 2800)
 	if len(trace) < 150_000 {
 		t.Fatalf("trace of %d bytes", len(trace))
@@ -184,13 +189,7 @@ func TestOversizeRecordArrivesCut(t *testing.T) {
 func TestOutageRestartFilesystemBuffer(t *testing.T) {
 	fbtest.Require(t, fbtest.V4)
 	var down atomic.Bool
-	down.Store(true)
-	srv := startIntake(t, intaketest.Options{APIKey: apiKey, Fault: func(int) intaketest.Fault {
-		if down.Load() {
-			return intaketest.Fault{Status: 503}
-		}
-		return intaketest.Fault{}
-	}})
+	srv := faultyIntake(t, &down, intaketest.Fault{Status: 503})
 	dir := t.TempDir()
 	storage := filepath.Join(dir, "storage")
 	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))

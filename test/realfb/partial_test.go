@@ -48,7 +48,7 @@ func dockerParts(line, id string, c fbtest.Container) [][]byte {
 func startRouter(t *testing.T, v string, edit func(*fbtest.FireLens)) (*intaketest.Server, fbtest.FireLens, *fbtest.Process) {
 	t.Helper()
 	fbtest.Require(t, v)
-	srv := startIntake(t, intaketest.Options{APIKey: apiKey})
+	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 	dir := t.TempDir()
 	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
 	fl.Options = fbtest.SeedOptions(srv.URL, apiKey)
