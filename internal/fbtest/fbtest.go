@@ -155,9 +155,10 @@ type Process struct {
 }
 
 // Usage is what the kernel counted for the process, read after it exited.
+// Its peak memory is not here: the rusage maxrss of a child forked from a
+// large Go process starts at the parent's; read VmHWM with Status instead.
 type Usage struct {
 	User, Sys time.Duration
-	MaxRSSKB  int64 // peak resident set (VmHWM)
 }
 
 // CPU is user plus system time.
@@ -326,17 +327,13 @@ func (p *Process) Stop(timeout time.Duration) bool {
 	return false
 }
 
-// Usage is the CPU time and peak memory of the exited process (zero while
+// Usage is the CPU time of the exited process (zero while
 // it runs).
 func (p *Process) Usage() Usage {
 	if !p.Exited() || p.Cmd.ProcessState == nil {
 		return Usage{}
 	}
-	u := Usage{User: p.Cmd.ProcessState.UserTime(), Sys: p.Cmd.ProcessState.SystemTime()}
-	if ru, ok := p.Cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		u.MaxRSSKB = ru.Maxrss
-	}
-	return u
+	return Usage{User: p.Cmd.ProcessState.UserTime(), Sys: p.Cmd.ProcessState.SystemTime()}
 }
 
 // Status reads fields of /proc/<pid>/status of the running process, e.g.
