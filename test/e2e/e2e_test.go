@@ -119,16 +119,6 @@ func tail(s string) string {
 	return s
 }
 
-func startIntake(t *testing.T, o intaketest.Options) *intaketest.Server {
-	t.Helper()
-	srv, err := intaketest.Start(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func checkContract(t *testing.T, srv *intaketest.Server) {
 	t.Helper()
 	if v := srv.Violations(); len(v) > 0 {
@@ -159,7 +149,7 @@ func checkExactlyOnce(t *testing.T, srv *intaketest.Server, n int) {
 
 // The chunks captured from real Fluent Bit 4.2.8, through the seed's config.
 func TestRealChunks(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{APIKey: apiKey})
+	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 	conf := writeFile(t, "a.conf", seedConf(srv.URL))
 	files := []string{"firelens-forward-3000.msgpack", "tail-raw-lines.msgpack", "dummy-typed-a.msgpack", "dummy-typed-b.msgpack"}
 	var args []string
@@ -228,7 +218,7 @@ func TestGeneratedLayoutsExactlyOnce(t *testing.T) {
 		abi    string
 	}{{"v2-groups", chunkgen.V2, "4"}, {"v1-fluentbit-1.9", chunkgen.V1, "1.9"}, {"v1-int", chunkgen.V1Int, "4"}, {"v1-float", chunkgen.V1Float, "4"}} {
 		t.Run(c.name, func(t *testing.T) {
-			srv := startIntake(t, intaketest.Options{})
+			srv := intaketest.StartT(t, intaketest.Options{})
 			g := chunkgen.New(42)
 			g.Layout = c.layout
 			const n = 12000
@@ -245,8 +235,8 @@ func TestGeneratedLayoutsExactlyOnce(t *testing.T) {
 
 // Two [OUTPUT] instances of the plugin are independent.
 func TestTwoInstances(t *testing.T) {
-	a := startIntake(t, intaketest.Options{})
-	b := startIntake(t, intaketest.Options{})
+	a := intaketest.StartT(t, intaketest.Options{})
+	b := intaketest.StartT(t, intaketest.Options{})
 	confA := writeFile(t, "a.conf", seedConf(a.URL, "dd_service alpha"))
 	confB := writeFile(t, "b.conf", seedConf(b.URL, "dd_service beta", "compress none", "max_batch_entries 100"))
 	g := chunkgen.New(3)
@@ -270,7 +260,7 @@ func TestTwoInstances(t *testing.T) {
 
 // A malformed chunk is dropped with FLB_ERROR; the host survives.
 func TestMalformedChunk(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{})
+	srv := intaketest.StartT(t, intaketest.Options{})
 	good := chunkgen.New(1).Chunks(10, 1<<20)[0]
 	bad := append(append([]byte{}, good[:len(good)/2]...), 0xc1, 0xc1)
 	paths := writeChunks(t, [][]byte{bad, {0xc1}, good})
@@ -286,7 +276,7 @@ func TestMalformedChunk(t *testing.T) {
 // An intake that fails, then recovers: FLB_RETRY until it does, then every
 // record exactly once.
 func TestOutageThenRecovery(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+	srv := intaketest.StartT(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
 		if n <= 6 {
 			return intaketest.Fault{Status: 503}
 		}
@@ -306,7 +296,7 @@ func TestOutageThenRecovery(t *testing.T) {
 // and a truncated response, with two workers and retries: every record
 // exactly once.
 func TestFaultMatrixExactlyOnce(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+	srv := intaketest.StartT(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
 		switch {
 		case n%3 == 0:
 			return intaketest.Fault{Status: 503}
@@ -341,7 +331,7 @@ func TestFaultMatrixExactlyOnce(t *testing.T) {
 
 // A record the intake refuses (400) costs that record only.
 func TestBadRecordIsolated(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{RejectMarker: `seq=777"`})
+	srv := intaketest.StartT(t, intaketest.Options{RejectMarker: `seq=777"`})
 	g := chunkgen.New(11)
 	g.Shapes = []chunkgen.Shape{chunkgen.Access}
 	paths := writeChunks(t, g.Chunks(2000, 1<<20))
@@ -384,7 +374,7 @@ func TestBadConfig(t *testing.T) {
 // With the intake down for good the plugin hands every chunk back
 // (FLB_RETRY), never claims delivery, and exits promptly.
 func TestIntakeDownNothingClaimed(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 500} }})
+	srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 500} }})
 	paths := writeChunks(t, chunkgen.New(2).Chunks(500, 1<<20))
 	conf := writeFile(t, "c.conf", seedConf(srv.URL, "max_retries 1", "retry_budget 2s"))
 	s, stderr := runHost(t, append([]string{"-conf", conf, "-retry-limit", "1"}, paths...)...)

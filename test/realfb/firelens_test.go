@@ -33,16 +33,6 @@ var agentTags = []string{
 	"ecs_container_name:app",
 }
 
-func startIntake(t *testing.T, o intaketest.Options) *intaketest.Server {
-	t.Helper()
-	srv, err := intaketest.Start(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // send feeds records to the router's forward socket as the log driver does.
 func send(t *testing.T, socket, tag string, records [][]byte) {
 	t.Helper()
@@ -102,7 +92,7 @@ func TestFireLensShape(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			fbtest.Require(t, v)
-			srv := startIntake(t, intaketest.Options{APIKey: apiKey})
+			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 			dir := t.TempDir()
 			fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
 			fl.Options = fbtest.SeedOptions(srv.URL, apiKey)

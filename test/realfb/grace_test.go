@@ -26,7 +26,7 @@ func TestExitWithFlushInFlight(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			fbtest.Require(t, v)
-			srv := startIntake(t, intaketest.Options{APIKey: apiKey, Fault: func(int) intaketest.Fault {
+			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, Fault: func(int) intaketest.Fault {
 				return intaketest.Fault{Delay: 5 * time.Minute}
 			}})
 			dir := t.TempDir()

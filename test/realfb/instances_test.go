@@ -19,8 +19,8 @@ func TestTwoInstancesTwoKeys(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			fbtest.Require(t, v)
-			srvA := startIntake(t, intaketest.Options{APIKey: apiKey})
-			srvB := startIntake(t, intaketest.Options{APIKey: keyB})
+			srvA := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
+			srvB := intaketest.StartT(t, intaketest.Options{APIKey: keyB})
 			dir := t.TempDir()
 			fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
 			fl.Options = fbtest.SeedOptions(srvA.URL, apiKey)
