@@ -6,7 +6,19 @@
 // forward protocol to it; firelens.go writes the config FireLens generates.
 //
 // Tests use Require/Start (which skip or fail through testing.TB); programs
-// such as the benchmark use Find/Launch.
+// such as the benchmark use Find/Launch. A test of the FireLens router:
+//
+//	srv := intaketest.StartT(t, intaketest.Options{})
+//	dir := t.TempDir()
+//	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+//	fl.Options = fbtest.SeedOptions(srv.URL, "key")
+//	p := fbtest.Start(t, fbtest.Options{Version: fbtest.V19, Config: fl.Config(), Dir: dir})
+//	f, _ := fbtest.DialForward("unix", fl.Socket)
+//	f.Ack = true
+//	_ = fbtest.SendRecords(f, fl.Tag(), fbtest.Records(1000, 1, fbtest.DefaultContainer), 200)
+//	// wait for srv.Stats().Entries, then p.Stop(20*time.Second) and read p.Log()
+//
+// The plugin is FLB_SO when set, else built once per test binary.
 package fbtest
 
 import (
