@@ -6,7 +6,19 @@
 // forward protocol to it; firelens.go writes the config FireLens generates.
 //
 // Tests use Require/Start (which skip or fail through testing.TB); programs
-// such as the benchmark use Find/Launch.
+// such as the benchmark use Find/Launch. A test of the FireLens router:
+//
+//	srv := intaketest.StartT(t, intaketest.Options{})
+//	dir := t.TempDir()
+//	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+//	fl.Options = fbtest.SeedOptions(srv.URL, "key")
+//	p := fbtest.Start(t, fbtest.Options{Version: fbtest.V19, Config: fl.Config(), Dir: dir})
+//	f, _ := fbtest.DialForward("unix", fl.Socket)
+//	f.Ack = true
+//	_ = fbtest.SendRecords(f, fl.Tag(), fbtest.Records(1000, 1, fbtest.DefaultContainer), 200)
+//	// wait for srv.Stats().Entries, then p.Stop(20*time.Second) and read p.Log()
+//
+// The plugin is FLB_SO when set, else built once per test binary.
 package fbtest
 
 import (
@@ -155,9 +167,10 @@ type Process struct {
 }
 
 // Usage is what the kernel counted for the process, read after it exited.
+// Its peak memory is not here: the rusage maxrss of a child forked from a
+// large Go process starts at the parent's; read VmHWM with Status instead.
 type Usage struct {
 	User, Sys time.Duration
-	MaxRSSKB  int64 // peak resident set (VmHWM)
 }
 
 // CPU is user plus system time.
@@ -326,17 +339,13 @@ func (p *Process) Stop(timeout time.Duration) bool {
 	return false
 }
 
-// Usage is the CPU time and peak memory of the exited process (zero while
+// Usage is the CPU time of the exited process (zero while
 // it runs).
 func (p *Process) Usage() Usage {
 	if !p.Exited() || p.Cmd.ProcessState == nil {
 		return Usage{}
 	}
-	u := Usage{User: p.Cmd.ProcessState.UserTime(), Sys: p.Cmd.ProcessState.SystemTime()}
-	if ru, ok := p.Cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		u.MaxRSSKB = ru.Maxrss
-	}
-	return u
+	return Usage{User: p.Cmd.ProcessState.UserTime(), Sys: p.Cmd.ProcessState.SystemTime()}
 }
 
 // Status reads fields of /proc/<pid>/status of the running process, e.g.

@@ -92,17 +92,3 @@ func SeedOptions(endpoint, apikey string) []string {
 		"workers 2", "Retry_Limit no_limits",
 	}
 }
-
-// BadConfig is an output line that must fail start-up with
-// "configuration error: <Key>: ...". test/e2e (the C host) and test/realfb
-// (real Fluent Bit) run the same table, so the two cannot drift.
-type BadConfig struct{ Key, Line string }
-
-// BadConfigs are the bad values both tiers check. The site case needs an
-// output without endpoint (endpoint overrides site).
-var BadConfigs = []BadConfig{
-	{"compress", "compress brotli"},
-	{"site", "site example.com"},
-	{"max_batch_entries", "max_batch_entries 5000"},
-	{"timeout", "timeout soon"},
-}

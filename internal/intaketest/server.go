@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 	"unicode/utf8"
 
@@ -121,6 +122,18 @@ func Start(o Options) (*Server, error) {
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
+}
+
+// StartT is Start for tests: it fails the test when the server cannot
+// start and closes it at cleanup.
+func StartT(t testing.TB, o Options) *Server {
+	t.Helper()
+	srv, err := Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // Close stops the server.

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
@@ -291,33 +290,16 @@ func TestOutageThenRecovery(t *testing.T) {
 	checkExactlyOnce(t, srv, 2000)
 }
 
-// The fault matrix of the "nothing lost, nothing twice" promise: 503 every
+// The fault matrix of the "nothing lost, nothing twice" promise (fbtest.FaultMatrix,
+// also run under real Fluent Bit by test/realfb): 503 every
 // 3rd request, 429 every 5th, connection resets, a stall past the timeout
 // and a truncated response, with two workers and retries: every record
 // exactly once.
 func TestFaultMatrixExactlyOnce(t *testing.T) {
-	srv := intaketest.StartT(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
-		switch {
-		case n%3 == 0:
-			return intaketest.Fault{Status: 503}
-		case n%5 == 0:
-			return intaketest.Fault{Status: 429, RetryAfter: "0"}
-		case n%7 == 0:
-			return intaketest.Fault{Reset: true}
-		case n == 11:
-			// Past the 3s timeout; the stand-in drops the request when the
-			// client has gone (a stall the intake processes anyway would be
-			// delivered twice by any HTTP client: the intake has no
-			// idempotency key).
-			return intaketest.Fault{Delay: 6 * time.Second}
-		case n%13 == 0:
-			return intaketest.Fault{Truncate: true}
-		}
-		return intaketest.Fault{}
-	}})
+	srv := intaketest.StartT(t, intaketest.Options{Fault: fbtest.FaultMatrix})
 	const n = 20000
 	paths := writeChunks(t, chunkgen.New(9).Chunks(n, 512<<10))
-	conf := writeFile(t, "c.conf", seedConf(srv.URL, "timeout 3s", "max_retries 2", "retry_budget 20s", "max_batch_entries 500"))
+	conf := writeFile(t, "c.conf", seedConf(srv.URL, fbtest.FaultMatrixOptions...))
 	s, stderr := runHost(t, append([]string{"-conf", conf, "-workers", "2", "-retry-limit", "-1", "-retry-wait-ms", "10"}, paths...)...)
 	if s.OK != len(paths) || s.GaveUp+s.Error != 0 {
 		t.Fatalf("summary %+v\n%s", s, tail(stderr))

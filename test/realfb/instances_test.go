@@ -13,7 +13,9 @@ import (
 // TestTwoInstancesTwoKeys: a task with two app containers, each with its own
 // datadog_go output (FireLens writes one [OUTPUT] per container), different
 // API keys and services, workers 2 on both. Each intake, accepting only its
-// key, gets exactly its container's records.
+// key, gets exactly its container's records, and the second output's own
+// limits and encoding apply to it alone (compress none, max_batch_entries
+// 100: the same as the C host's TestTwoInstances).
 func TestTwoInstancesTwoKeys(t *testing.T) {
 	const keyB = "fedcba9876543210fedcba9876543210"
 	for _, v := range versions {
@@ -27,7 +29,7 @@ func TestTwoInstancesTwoKeys(t *testing.T) {
 			b := fl
 			b.Container = "worker"
 			fl.Extra = "[OUTPUT]\n    Name datadog_go\n    Match worker-firelens*\n    endpoint " + srvB.URL +
-				"\n    apikey " + keyB + "\n    dd_service jobs\n    provider ecs\n    workers 2\n"
+				"\n    apikey " + keyB + "\n    dd_service jobs\n    provider ecs\n    workers 2\n    compress none\n    max_batch_entries 100\n"
 			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
 
 			const nA, nB = 6000, 4000
@@ -46,6 +48,12 @@ func TestTwoInstancesTwoKeys(t *testing.T) {
 				if l["service"] != "jobs" || !strings.Contains(l["ddtags"].(string), "ecs_container_name:worker") {
 					t.Fatalf("intake B got %v", l)
 				}
+			}
+			if st := srvB.Stats(); st.MaxEntries > 100 || st.ByEncoding[""] != st.Accepted {
+				t.Errorf("output B's limits/encoding not applied: %+v", st)
+			}
+			if st := srvA.Stats(); st.ByEncoding["gzip"] != st.Accepted {
+				t.Errorf("output A not gzip: %+v", st)
 			}
 			for _, l := range srvA.Logs() {
 				if l["service"] != "singsong" {
@@ -91,5 +99,29 @@ func TestBadKeyFailsStartUp(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFaultMatrixExactlyOnce: the C host's fault matrix (fbtest.FaultMatrix,
+// the same options) under real Fluent Bit with the seed task definition's
+// workers 2 and Retry_Limit no_limits: every record arrives exactly once.
+// Fluent Bit's own retries are made quick (scheduler.base 1, cap 2).
+func TestFaultMatrixExactlyOnce(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			fbtest.Require(t, v)
+			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, Fault: fbtest.FaultMatrix})
+			dir := t.TempDir()
+			fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+			fl.Options = append(append([]string{}, fbtest.FaultMatrixOptions...), fbtest.SeedOptions(srv.URL, apiKey)...)
+			fl.Service = []string{"scheduler.base 1", "scheduler.cap 2"}
+			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
+			const n = 20000
+			send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 9, fbtest.DefaultContainer))
+			checkDelivered(t, srv, p, n)
+			if st := srv.Stats(); st.Faults < 10 {
+				t.Errorf("only %d faults injected", st.Faults)
+			}
+		})
 	}
 }
