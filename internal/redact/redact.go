@@ -55,10 +55,15 @@ func New(values ...string) *Secrets {
 	return s
 }
 
-// Add holds v (ignored when shorter than 4 bytes: masking every "a" of a
-// line would hide the line, and a 3-byte secret protects nothing).
+// MinLen is the shortest value held. Masking every "prod" or "web" of a
+// line (a header value such as `X-Team web` is no secret) would garble the
+// plugin's own log, and a credential that short protects nothing: Datadog
+// API keys have 32 characters.
+const MinLen = 8
+
+// Add holds v (ignored when shorter than MinLen).
 func (s *Secrets) Add(v string) {
-	if len(v) < 4 {
+	if len(v) < MinLen {
 		return
 	}
 	s.mu.Lock()

@@ -23,18 +23,18 @@ func TestURL(t *testing.T) {
 }
 
 func TestSecrets(t *testing.T) {
-	s := New("apikey-0123456789", "", "abc") // "" and short values ignored
+	s := New("apikey-0123456789", "", "abc", "prod-eu") // "" and values under MinLen ignored
 	s.AddURL("https://bob:p%40ss-word@relay/x")
-	s.Add("tok-1")
-	s.Add("tok-1-longer") // holds tok-1: masked whole
-	in := "k=apikey-0123456789 u=bob:p%40ss-word p=p@ss-word q=p%40ss-word t=tok-1-longer abc"
+	s.Add("tok-1234")
+	s.Add("tok-1234-longer") // holds tok-1234: masked whole
+	in := "k=apikey-0123456789 u=bob:p%40ss-word p=p@ss-word q=p%40ss-word t=tok-1234-longer abc prod-eu"
 	got := s.Scrub(in)
-	for _, leak := range []string{"apikey", "bob", "ss-word", "tok-1", "longer"} {
+	for _, leak := range []string{"apikey", "bob", "ss-word", "tok-1234", "longer"} {
 		if strings.Contains(got, leak) {
 			t.Errorf("%q left in %q", leak, got)
 		}
 	}
-	if !strings.HasSuffix(got, " abc") {
+	if !strings.HasSuffix(got, " abc prod-eu") {
 		t.Errorf("short value masked: %q", got)
 	}
 	var nilS *Secrets
