@@ -7,8 +7,6 @@ package batch
 const (
 	IntakeMaxEntries = 1000
 	IntakeMaxBytes   = 5_000_000
-	// IntakeMaxLogBytes is the largest single log the intake keeps whole.
-	IntakeMaxLogBytes = 1_000_000
 )
 
 // Batch is one payload: a JSON array "[e0,e1,...]" kept as one contiguous
@@ -42,14 +40,6 @@ func (b *Batch) Size() int {
 		return len(b.data)
 	}
 	return len(b.data) + 1
-}
-
-// SizeWith is the payload size after adding an entry of n bytes.
-func (b *Batch) SizeWith(n int) int {
-	if len(b.starts) == 0 {
-		return n + 2
-	}
-	return b.Size() + 1 + n
 }
 
 // Begin opens a new entry for the chunk's record id and returns the buffer

@@ -58,9 +58,10 @@ func TestBuildAndSplit(t *testing.T) {
 	if one.Len() != 0 || string(one.Bytes()) != "[]" {
 		t.Errorf("abort only entry: %q", one.Bytes())
 	}
-	if sw := one.SizeWith(10); sw != 12 {
-		t.Errorf("SizeWith on empty = %d", sw)
+	if one.Append(8, []byte(`{"i":1000}`)); one.Size() != 12 { // an entry of 10 bytes in an empty payload: "[" + 10 + "]"
+		t.Errorf("size after an entry of 10 bytes in an empty batch = %d", one.Size())
 	}
+	one.Abort()
 	b.Reset()
 	if b.Len() != 0 || string(b.Bytes()) != "[]" {
 		t.Errorf("after Reset: %q", b.Bytes())

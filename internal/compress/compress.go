@@ -83,13 +83,6 @@ func New(name string, level int) (*Codec, error) {
 	return c, nil
 }
 
-// Name is the codec's configuration name.
-func (c *Codec) Name() string { return c.name }
-
-// Level is the effective compression level; 0 for gzip and deflate means
-// the payload encoder.
-func (c *Codec) Level() int { return c.level }
-
 // ContentEncoding is the HTTP Content-Encoding value, "" for none.
 func (c *Codec) ContentEncoding() string {
 	switch c.name {

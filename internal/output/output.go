@@ -236,7 +236,7 @@ func (f *flush) deliver(b *batch.Batch) {
 	defer guard.Recover(f.in.log, &f.in.Stats.Panics, "payload delivery", func(p *guard.PanicError) {
 		f.fail(p)
 	})
-	if _, err := f.in.client.Deliver(f.ctx, b, f.d); err != nil {
+	if err := f.in.client.Deliver(f.ctx, b, f.d); err != nil {
 		f.fail(err)
 	}
 }
