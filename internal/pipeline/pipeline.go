@@ -1,4 +1,4 @@
-// Package output is one [OUTPUT] instance of the plugin: it owns the
+// Package pipeline is one [OUTPUT] instance of the plugin: it owns the
 // configuration, the intake client and the counters, and runs the data path
 // for each chunk Fluent Bit flushes, top to bottom:
 //
@@ -6,7 +6,7 @@
 //
 // Flush is safe for concurrent use: Fluent Bit calls it from several output
 // workers at once when the [OUTPUT] sets `workers N`.
-package output
+package pipeline
 
 import (
 	"context"
