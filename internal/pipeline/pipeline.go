@@ -462,7 +462,7 @@ func (in *Instance) report(tag []byte, t *tally) {
 	s := in.Stats
 	s.RecordsIn.Add(t.records)
 	s.Truncated.Add(t.truncated)
-	s.DropTooOld.Add(t.tooOld)
+	s.TooOld.Add(t.tooOld)
 	s.DropMalformed.Add(t.skipped + t.tooLarge)
 	s.Resumed.Add(t.resumed)
 	s.BadDDTags.Add(t.badTags)

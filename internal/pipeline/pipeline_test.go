@@ -135,8 +135,8 @@ func TestTooOldCounted(t *testing.T) {
 		t.Fatal(code)
 	}
 	in.Close()
-	if in.Stats.DropTooOld.Load() != 10 || !strings.Contains(logs.String(), "older than 18h") || srv.Stats().Entries != 10 {
-		t.Errorf("too old: %d\n%s", in.Stats.DropTooOld.Load(), logs)
+	if in.Stats.TooOld.Load() != 10 || !strings.Contains(logs.String(), "older than 18h") || srv.Stats().Entries != 10 {
+		t.Errorf("too old: %d\n%s", in.Stats.TooOld.Load(), logs)
 	}
 }
 

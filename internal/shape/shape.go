@@ -47,11 +47,11 @@ type Options struct {
 
 // Shaper is immutable after New and safe for concurrent use.
 type Shaper struct {
-	o          Options
-	srcJSON    []byte // `"ddsource":"…"` precomputed
-	hostJSON   []byte
-	dateKeyJSN []byte // `"timestamp":`
-	tagKeyJSON []byte
+	o           Options
+	srcJSON     []byte // `"ddsource":"…"` precomputed
+	hostJSON    []byte
+	dateKeyJSON []byte // `"timestamp":`
+	tagKeyJSON  []byte
 }
 
 // New prepares a Shaper.
@@ -67,7 +67,7 @@ func New(o Options) *Shaper {
 		s.hostJSON = appendField(nil, "hostname", o.Hostname)
 	}
 	if o.DateKey != "" {
-		s.dateKeyJSN = append(transcode.AppendString(nil, []byte(o.DateKey)), ':')
+		s.dateKeyJSON = append(transcode.AppendString(nil, []byte(o.DateKey)), ':')
 	}
 	if o.IncludeTagKey {
 		k := o.TagKey
@@ -102,13 +102,13 @@ type Info struct {
 // fields found in the first pass over a record: each is the raw msgpack
 // value (nil when absent) and, for strings, its bytes.
 type found struct {
-	msg, msgAlt                                      []byte // message value (dd_message_key / log), "message"
-	service, ddsource, hostname, ddtags, statusV     []byte
-	level, severity, logLevel, source, ddEnv, ddVers []byte
-	ddService                                        []byte
-	hasDate                                          bool
-	ecs                                              tags.Fields
-	ecsAny                                           bool
+	msg, msgAlt                                         []byte // message value (dd_message_key / log), "message"
+	service, ddsource, hostname, ddtags, statusVal      []byte
+	level, severity, logLevel, source, ddEnv, ddVersion []byte
+	ddService                                           []byte
+	hasDate                                             bool
+	ecs                                                 tags.Fields
+	ecsAny                                              bool
 }
 
 // pair is one key/value of a record: key is the string/binary key's bytes
@@ -202,7 +202,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		case "ddtags":
 			f.ddtags = v
 		case "status":
-			f.statusV = v
+			f.statusVal = v
 		case "level":
 			f.level = v
 		case "severity":
@@ -216,7 +216,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		case "dd.env":
 			f.ddEnv = v
 		case "dd.version":
-			f.ddVers = v
+			f.ddVersion = v
 		case "container_id":
 			f.ecs.ContainerID, f.ecsAny = strVal(v), true
 		case "container_name":
@@ -239,7 +239,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 
 	// Status: the record's own level, else detection, else the stderr default.
 	st, stFromStatusKey := "", false
-	if v := strVal(f.statusV); v != nil {
+	if v := strVal(f.statusVal); v != nil {
 		st, stFromStatusKey = status.FromValue(v)
 	}
 	for _, lv := range [...][]byte{f.level, f.severity, f.logLevel} {
@@ -356,8 +356,8 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 	var tagJSON []byte // tagStr as a JSON string when already escaped
 	if res != nil {
 		tagStr, tagJSON = res.Tags, res.TagsJSON
-		if f.ddEnv != nil || f.ddVers != nil {
-			tagStr, tagJSON = s.o.Tagger.WithRecord(res, strVal(f.ddEnv), strVal(f.ddVers)), nil
+		if f.ddEnv != nil || f.ddVersion != nil {
+			tagStr, tagJSON = s.o.Tagger.WithRecord(res, strVal(f.ddEnv), strVal(f.ddVersion)), nil
 		}
 	}
 	recTags := strVal(f.ddtags)
@@ -386,9 +386,9 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		dst = append(dst, st...)
 		dst = append(dst, '"')
 	}
-	if s.dateKeyJSN != nil {
+	if s.dateKeyJSON != nil {
 		dst = comma(dst, open)
-		dst = append(dst, s.dateKeyJSN...)
+		dst = append(dst, s.dateKeyJSON...)
 		dst = strconv.AppendInt(dst, info.UnixMilli, 10)
 	}
 	if s.tagKeyJSON != nil {
@@ -407,7 +407,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 				sameSlice(v, f.hostname) || (sameSlice(v, f.ddtags) && recTags != nil) {
 				continue
 			}
-			if sameSlice(v, f.statusV) && stFromStatusKey {
+			if sameSlice(v, f.statusVal) && stFromStatusKey {
 				continue
 			}
 			if s.o.ECS && isFireLensKey(k) {
