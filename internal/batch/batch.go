@@ -1,13 +1,8 @@
 // Package batch cuts a stream of encoded JSON log entries into intake
-// payloads that respect the Datadog logs intake limits: at most MaxEntries
-// entries and at most MaxBytes bytes of uncompressed JSON array per request.
+// payloads that respect the Datadog logs intake limits (package limits): at
+// most limits.MaxEntries entries and at most limits.MaxBytes bytes of
+// uncompressed JSON array per request.
 package batch
-
-// Intake limits (Datadog "Send logs" API, v2).
-const (
-	IntakeMaxEntries = 1000
-	IntakeMaxBytes   = 5_000_000
-)
 
 // Batch is one payload: a JSON array "[e0,e1,...]" kept as one contiguous
 // buffer, plus where each entry starts so the payload can be split (400 or 413

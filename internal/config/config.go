@@ -33,8 +33,8 @@ type Config struct {
 	// Wire format.
 	Compression      string // "gzip" (default), "deflate", "zstd", "none"
 	CompressionLevel int    // 0 means the codec's chosen default
-	MaxBatchEntries  int    // <= 1000, default 1000
-	MaxBatchBytes    int    // <= 5,000,000 uncompressed, default 5,000,000
+	MaxBatchEntries  int    // 1..limits.MaxEntries, default limits.MaxEntries
+	MaxBatchBytes    int    // 1024..limits.MaxBytes uncompressed, default limits.MaxBytes
 
 	// Record shaping (same meaning as Fluent Bit's built-in datadog output).
 	Service       string // dd_service

@@ -13,6 +13,7 @@ import (
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadog"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 )
 
@@ -29,8 +30,8 @@ func Defaults() Config {
 		RetryBudget:     60 * time.Second,
 		MaxConcurrency:  4,
 		Compression:     compress.Gzip,
-		MaxBatchEntries: 1000,
-		MaxBatchBytes:   5_000_000,
+		MaxBatchEntries: limits.MaxEntries,
+		MaxBatchBytes:   limits.MaxBytes,
 		JSONDateKey:     "timestamp",
 		TagKey:          "tagkey",
 		ECSTagStyle:     "agent",
@@ -137,8 +138,8 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 		}
 		codec.Close()
 	}
-	p.integer("max_batch_entries", &c.MaxBatchEntries, 1, 1000)
-	p.size("max_batch_bytes", &c.MaxBatchBytes, 1024, 5_000_000)
+	p.integer("max_batch_entries", &c.MaxBatchEntries, 1, limits.MaxEntries)
+	p.size("max_batch_bytes", &c.MaxBatchBytes, 1024, limits.MaxBytes)
 
 	// Record shaping.
 	c.Service = p.str("dd_service")

@@ -23,6 +23,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/partial"
 	"github.com/out-datadog-go/out_datadog_go/internal/progress"
@@ -50,9 +51,6 @@ func (c Code) String() string {
 	}
 	return "FLB_ERROR"
 }
-
-// MaxLogAge is how old a log may be for the intake to keep it.
-const MaxLogAge = 18 * time.Hour
 
 // The bounds of the progress memory: Fluent Bit retries a few chunks at a
 // time, each remembered as a handful of runs of record indexes (8 bytes
@@ -281,17 +279,10 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	in.mu.Unlock()
 	defer in.inflight.Done()
 
-	budget := in.cfg.RetryBudget
-	if budget <= 0 {
-		budget = time.Minute
-	}
-	ctx, cancel := context.WithTimeout(in.ctx, budget)
+	// config.Parse bounds the budget, the concurrency and the batch limits.
+	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.RetryBudget)
 	defer cancel()
-	conc := in.cfg.MaxConcurrency
-	if conc < 1 {
-		conc = 1
-	}
-	f := &flush{in: in, ctx: ctx, sem: make(chan struct{}, conc), done: &progress.Ranges{}}
+	f := &flush{in: in, ctx: ctx, sem: make(chan struct{}, in.cfg.MaxConcurrency), done: &progress.Ranges{}}
 	f.d = intake.NewDelivery(f.markDone, 0)
 
 	// Only chunks handed back earlier are looked up; with none (the normal
@@ -306,13 +297,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	prevDone := prev.Cursor()
 
 	maxEntries, maxBytes := in.cfg.MaxBatchEntries, in.cfg.MaxBatchBytes
-	if maxEntries <= 0 || maxEntries > batch.IntakeMaxEntries {
-		maxEntries = batch.IntakeMaxEntries
-	}
-	if maxBytes <= 0 || maxBytes > batch.IntakeMaxBytes {
-		maxBytes = batch.IntakeMaxBytes
-	}
-	oldest := in.now().Add(-MaxLogAge).UnixMilli()
+	oldest := in.now().Add(-limits.MaxLogAge).UnixMilli()
 	var (
 		// The container runtime's 16 KB parts of one line come out as one
 		// log (partial); a chunk without parts costs one search of it.
@@ -477,7 +462,7 @@ func (in *Instance) report(tag []byte, t *tally) {
 		in.log.Warnf("%d message(s) truncated to fit the intake's 1 MB per-log limit or max_batch_bytes (attribute %s holds the original size)", t.truncated, shape.TruncatedKey)
 	}
 	if t.tooOld > 0 {
-		in.log.Warnf("%d record(s) older than %s: the intake will not index them", t.tooOld, MaxLogAge)
+		in.log.Warnf("%d record(s) older than %s: the intake will not index them", t.tooOld, limits.MaxLogAge)
 	}
 	if t.skipped > 0 {
 		in.log.Warnf("skipped %d malformed record(s) in chunk tag=%s: %v", t.skipped, tag, t.firstSkip)

@@ -16,6 +16,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 	"github.com/out-datadog-go/out_datadog_go/internal/status"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 	"github.com/out-datadog-go/out_datadog_go/internal/transcode"
@@ -26,8 +27,8 @@ import (
 const TruncatedKey = "ddgo_truncated_from"
 
 // DefaultMaxMessageBytes keeps a message, once JSON-escaped, under the
-// intake's 1 MB per-log limit with room for the entry's other attributes.
-const DefaultMaxMessageBytes = 1_000_000 - 16*1024
+// intake's per-log limit with room for the entry's other attributes.
+const DefaultMaxMessageBytes = limits.MaxLogBytes - 16*1024
 
 // Options configure a Shaper. Zero values mean "not set".
 type Options struct {
