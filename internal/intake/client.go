@@ -31,7 +31,6 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
-	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -57,8 +56,8 @@ type Options struct {
 	Timeout     time.Duration // per request
 	TLSVerify   bool
 	TLSCAFile   string
-	Proxy       string // explicit proxy URL; environment proxies are not read
-	Headers     []config.Header
+	Proxy       string      // explicit proxy URL; environment proxies are not read
+	Headers     http.Header // extra headers of every request (`header`), set after the plugin's own
 	MaxRetries  int
 	BackoffBase time.Duration // default 250ms
 	BackoffMax  time.Duration // default 10s
@@ -153,8 +152,10 @@ func New(o Options) (*Client, error) {
 	secrets := redact.New(o.APIKey)
 	secrets.AddURL(o.URL)
 	secrets.AddURL(o.Proxy)
-	for _, h := range o.Headers {
-		secrets.Add(h.Value)
+	for _, vs := range o.Headers {
+		for _, v := range vs {
+			secrets.Add(v)
+		}
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: !o.TLSVerify} //nolint:gosec // tls_verify off is the user's explicit choice
 	if o.TLSCAFile != "" {
@@ -414,8 +415,10 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 		h.Set("Content-Encoding", enc)
 	}
 	h.Set("User-Agent", c.o.UserAgent)
-	for _, x := range c.o.Headers {
-		h.Set(x.Name, x.Value)
+	for name, vs := range c.o.Headers {
+		for _, v := range vs {
+			h.Set(name, v)
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

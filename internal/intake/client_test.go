@@ -17,7 +17,6 @@ import (
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
-	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -231,7 +230,7 @@ func TestTLSWithCAFileAndHeaders(t *testing.T) {
 	codec, _ := compress.New("zstd", 0)
 	mk := func(ca string) *Client {
 		c, err := New(Options{URL: ts.URL + "/api/v2/logs", APIKey: key, Codec: codec, TLSVerify: true, TLSCAFile: ca,
-			MaxRetries: 0, UserAgent: "ua/1", Headers: []config.Header{{Name: "X-Team", Value: "web"}}})
+			MaxRetries: 0, UserAgent: "ua/1", Headers: http.Header{"X-Team": {"web"}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 )
 
@@ -202,7 +201,7 @@ func TestAnswersScrubbed(t *testing.T) {
 	defer srv.Close()
 	r := newRig(t, intaketest.Options{}, func(o *Options) {
 		o.URL = strings.Replace(srv.URL, "http://", "http://user:"+pass+"@", 1) + "/api/v2/logs"
-		o.Headers = []config.Header{{Name: "X-Relay-Token", Value: token}}
+		o.Headers = http.Header{"X-Relay-Token": {token}}
 		o.MaxRetries = 1
 	})
 	err := r.c.Deliver(context.Background(), payload(1), nil)

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,7 +122,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		TLSVerify:   cfg.TLSVerify,
 		TLSCAFile:   cfg.TLSCAFile,
 		Proxy:       cfg.Proxy,
-		Headers:     cfg.Headers,
+		Headers:     headers(cfg.Headers),
 		MaxRetries:  cfg.MaxRetries,
 		UserAgent:   version.UserAgent(),
 		Logger:      log,
@@ -166,6 +167,19 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		go in.statsLoop(cfg.StatsInterval)
 	}
 	return in, nil
+}
+
+// headers are the configured extra request headers (`header`) as intake
+// sends them.
+func headers(hs []config.Header) http.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	h := make(http.Header, len(hs))
+	for _, x := range hs {
+		h.Set(x.Name, x.Value)
+	}
+	return h
 }
 
 func (in *Instance) statsLoop(every time.Duration) {
