@@ -18,12 +18,15 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/deflate"
 )
 
-// Names accepted by New (the `compress` config key).
+// Algorithm is a payload encoding (the `compress` config key).
+type Algorithm string
+
+// The algorithms New accepts.
 const (
-	Gzip    = "gzip"
-	Deflate = "deflate"
-	Zstd    = "zstd"
-	None    = "none"
+	Gzip    Algorithm = "gzip"
+	Deflate Algorithm = "deflate"
+	Zstd    Algorithm = "zstd"
+	None    Algorithm = "none"
 )
 
 // DefaultLevel is the level used when the configuration gives none, per
@@ -35,7 +38,7 @@ const (
 // 6, the cheapest klauspost level that stays within 1.1x on every payload
 // (levels 1-5 reach 1.10x-1.35x on one or more). zstd at its fastest level
 // is both cheaper and smaller.
-func DefaultLevel(name string) int {
+func DefaultLevel(name Algorithm) int {
 	if name == Zstd {
 		return int(zstd.SpeedFastest)
 	}
@@ -44,14 +47,14 @@ func DefaultLevel(name string) int {
 
 // Codec compresses payloads. It is safe for concurrent use.
 type Codec struct {
-	name  string
+	name  Algorithm
 	level int       // 0 for gzip/deflate: the payload encoder
 	pool  sync.Pool // *deflate.Encoder, or klauspost's *gzip.Writer / *zlib.Writer
 	zenc  *zstd.Encoder
 }
 
 // New returns a Codec for name at level (0 = DefaultLevel[name]).
-func New(name string, level int) (*Codec, error) {
+func New(name Algorithm, level int) (*Codec, error) {
 	c := &Codec{name: name, level: level}
 	if level == 0 {
 		c.level = DefaultLevel(name)

@@ -17,14 +17,14 @@ import (
 // shapedPayload shapes up to 1,000 records of chunk as the plugin ships
 // them with provider ecs (Agent-style ddtags included).
 func shapedPayload(tb testing.TB, chunk []byte, configTags string) []byte {
-	return shapedPayloadProvider(tb, chunk, configTags, "ecs")
+	return shapedPayloadProvider(tb, chunk, configTags, true)
 }
 
-// shapedPayloadProvider is shapedPayload with another provider ("" = no
+// shapedPayloadProvider is shapedPayload with or without provider ecs (false: no
 // ECS tags: only the configured ones).
-func shapedPayloadProvider(tb testing.TB, chunk []byte, configTags, provider string) []byte {
-	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: provider == "ecs",
-		Tagger: tags.NewTagger(tags.Options{Provider: provider, ConfigTags: configTags})})
+func shapedPayloadProvider(tb testing.TB, chunk []byte, configTags string, ecs bool) []byte {
+	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: ecs,
+		Tagger: tags.NewTagger(tags.Options{ECS: ecs, ConfigTags: configTags})})
 	var b batch.Batch
 	d := event.NewDecoder(chunk)
 	var ev event.Event
@@ -49,7 +49,7 @@ func mixPayload(tb testing.TB, shapes []chunkgen.Shape) []byte {
 // noECSPayload is the reference mix shaped without provider ecs: the
 // entries share only the configured tags.
 func noECSPayload(tb testing.TB) []byte {
-	return shapedPayloadProvider(tb, mixChunk(chunkgen.FireLensMix), "env:prod,team:web", "")
+	return shapedPayloadProvider(tb, mixChunk(chunkgen.FireLensMix), "env:prod,team:web", false)
 }
 
 // mixChunk is one chunk of 1,000 generated records of the given mix.
@@ -69,7 +69,7 @@ func firelensPayload(tb testing.TB) []byte {
 }
 
 var levelCases = []struct {
-	name  string
+	name  Algorithm
 	level int
 }{{Gzip, 0}, {Gzip, 1}, {Gzip, 2}, {Gzip, 3}, {Gzip, 4}, {Gzip, 5}, {Gzip, 6}, {Gzip, 7}, {Gzip, 9}, {Zstd, 1}, {Zstd, 2}, {Zstd, 3}, {Deflate, 0}, {Deflate, 3}}
 

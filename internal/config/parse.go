@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 	"github.com/out-datadog-go/out_datadog_go/internal/redact"
+	"github.com/out-datadog-go/out_datadog_go/internal/status"
 )
 
 // DefaultSite is Datadog's US1 site.
@@ -31,7 +33,7 @@ func Defaults() Config {
 		MaxBatchBytes:   limits.MaxBytes,
 		JSONDateKey:     "timestamp",
 		TagKey:          "tagkey",
-		ECSTagStyle:     "agent",
+		ECSTagStyle:     ecs.StyleAgent,
 		ECSRefresh:      5 * time.Minute,
 		StatsInterval:   60 * time.Second,
 	}
@@ -144,8 +146,8 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	c.Tags = p.str("dd_tags")
 	c.MessageKey = p.str("dd_message_key")
 	c.Hostname = p.str("dd_hostname")
-	switch v := strings.ToLower(p.str("provider")); v {
-	case "", "ecs":
+	switch v := Provider(strings.ToLower(p.str("provider"))); v {
+	case NoProvider, ProviderECS:
 		c.Provider = v
 	default:
 		return nil, fmt.Errorf("provider: unknown value %q (want ecs or leave unset)", v)
@@ -163,12 +165,12 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	}
 
 	// ECS.
-	switch v := strings.ToLower(p.str("ecs_tag_style")); v {
-	case "":
-	case "agent", "builtin", "both":
-		c.ECSTagStyle = v
-	default:
-		return nil, fmt.Errorf("ecs_tag_style: unknown value %q (want agent, builtin or both)", v)
+	if v := strings.ToLower(p.str("ecs_tag_style")); v != "" {
+		style, ok := ecs.ParseTagStyle(v)
+		if !ok {
+			return nil, fmt.Errorf("ecs_tag_style: unknown value %q (want agent, builtin or both)", v)
+		}
+		c.ECSTagStyle = style
 	}
 	c.ECSMetadataURI = env("ECS_CONTAINER_METADATA_URI_V4")
 	if v := p.str("ecs_metadata_uri"); v != "" {
@@ -184,12 +186,11 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	p.duration("ecs_metadata_refresh", &c.ECSRefresh, time.Second, 24*time.Hour)
 	p.boolean("detect_status", &c.DetectStatus)
 	if v := strings.ToLower(p.str("stderr_status")); v != "" {
-		switch v {
-		case "emergency", "alert", "critical", "error", "warn", "notice", "info", "debug", "ok":
-			c.StderrStatus = v
-		default:
+		st, ok := status.Parse(v)
+		if !ok {
 			return nil, fmt.Errorf("stderr_status: unknown status %q (want emergency, alert, critical, error, warn, notice, info, debug or ok)", v)
 		}
+		c.StderrStatus = st
 	}
 	c.Env = env("DD_ENV")
 	c.EnvService = env("DD_SERVICE")
@@ -353,7 +354,7 @@ func (c *Config) String() string {
 	if c.Proxy != "" {
 		fmt.Fprintf(&b, " proxy=%s", redact.URL(c.Proxy))
 	}
-	if c.Provider == "ecs" {
+	if c.Provider == ProviderECS {
 		fmt.Fprintf(&b, " ecs_tag_style=%s ecs_metadata=%t", c.ECSTagStyle, c.ECSMetadataURI != "")
 	}
 	for _, h := range c.Headers {

@@ -133,11 +133,11 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		codec.Close()
 		return nil, fmt.Errorf("intake client: %w", err)
 	}
-	if cfg.Provider == "ecs" && cfg.ECSMetadataURI != "" {
+	if cfg.Provider == config.ProviderECS && cfg.ECSMetadataURI != "" {
 		in.meta = ecs.NewClient(cfg.ECSMetadataURI, cfg.ECSRefresh, 2*time.Second, log, &in.Stats.Panics)
 	}
 	tagger := tags.NewTagger(tags.Options{
-		Provider:      cfg.Provider,
+		ECS:           cfg.Provider == config.ProviderECS,
 		Style:         cfg.ECSTagStyle,
 		ConfigTags:    cfg.Tags,
 		ConfigService: cfg.Service,
@@ -156,7 +156,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		Hostname:      cfg.Hostname,
 		IncludeTagKey: cfg.IncludeTagKey,
 		TagKey:        cfg.TagKey,
-		ECS:           cfg.Provider == "ecs",
+		ECS:           cfg.Provider == config.ProviderECS,
 		DetectStatus:  cfg.DetectStatus,
 		StderrStatus:  cfg.StderrStatus,
 		Tagger:        tagger,

@@ -39,10 +39,10 @@ type Options struct {
 	Hostname        string // dd_hostname
 	IncludeTagKey   bool
 	TagKey          string
-	ECS             bool   // provider ecs: FireLens fields become tags
-	DetectStatus    bool   // detect a leading level word in plain-text messages
-	StderrStatus    string // status for stderr records without a level
-	MaxMessageBytes int    // 0 = DefaultMaxMessageBytes
+	ECS             bool          // provider ecs: FireLens fields become tags
+	DetectStatus    bool          // detect a leading level word in plain-text messages
+	StderrStatus    status.Status // status for stderr records without a level
+	MaxMessageBytes int           // 0 = DefaultMaxMessageBytes
 	Tagger          *tags.Tagger
 }
 
@@ -239,7 +239,8 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 	f.ecs.Source = strVal(f.source)
 
 	// Status: the record's own level, else detection, else the stderr default.
-	st, stFromStatusKey := "", false
+	var st status.Status
+	stFromStatusKey := false
 	if v := strVal(f.statusVal); v != nil {
 		st, stFromStatusKey = status.FromValue(v)
 	}
@@ -476,7 +477,7 @@ func comma(dst []byte, open int) []byte {
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // statusFromNumber maps a syslog severity number (0-7) to a status.
-func statusFromNumber(v []byte) string {
+func statusFromNumber(v []byte) status.Status {
 	n, _, err := msgp.ReadInt64Bytes(v)
 	if err != nil {
 		return ""

@@ -34,11 +34,11 @@ type Fields struct {
 
 // Options configure a Tagger.
 type Options struct {
-	Provider      string // "ecs": FireLens fields become tags
-	Style         string // ecs.StyleAgent (default), ecs.StyleBuiltin, ecs.StyleBoth
-	ConfigTags    string // dd_tags
-	ConfigService string // dd_service
-	ConfigSource  string // dd_source
+	ECS           bool         // provider ecs: FireLens fields become tags
+	Style         ecs.TagStyle // ecs.StyleAgent (default), ecs.StyleBuiltin, ecs.StyleBoth
+	ConfigTags    string       // dd_tags
+	ConfigService string       // dd_service
+	ConfigSource  string       // dd_source
 	// The log router's DD_ENV / DD_SERVICE / DD_VERSION.
 	Env, Service, Version string
 	// Metadata, when set, adds the task metadata endpoint's tags and labels.
@@ -124,7 +124,7 @@ func first(vals ...string) string {
 // the network and allocates only the first time it sees a container.
 func (t *Tagger) Lookup(f *Fields) *Result {
 	gen := t.o.Metadata.Generation()
-	if t.o.Provider != "ecs" || f == nil || (len(f.ContainerID) == 0 && len(f.ContainerName) == 0 &&
+	if !t.o.ECS || f == nil || (len(f.ContainerID) == 0 && len(f.ContainerName) == 0 &&
 		len(f.TaskARN) == 0 && len(f.Cluster) == 0 && len(f.TaskDefinition) == 0) {
 		if r := t.none.Load(); r != nil && r.gen == gen {
 			return r
@@ -172,7 +172,7 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 	env, vers, svc, src := t.env, t.vers, t.svc, t.o.ConfigSource
 	var fire, meta, fromLabels [][2]string
 	var rs *rules.Set
-	if t.o.Provider == "ecs" {
+	if t.o.ECS {
 		fire = ecs.Tags(f, t.o.Style)
 		if md := t.o.Metadata; md != nil {
 			c := md.Container(f.ContainerID, f.ContainerName)
