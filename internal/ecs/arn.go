@@ -139,12 +139,6 @@ func isHex(s string) bool {
 	return true
 }
 
-// FireLens holds the ECS fields FireLens adds to each record when
-// enable-ecs-log-metadata is on.
-type FireLens struct {
-	Cluster, TaskARN, TaskDefinition, ContainerID, ContainerName string
-}
-
 // TagStyle names the tags of a container (the ecs_tag_style key).
 type TagStyle string
 

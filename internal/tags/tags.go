@@ -28,9 +28,7 @@ const maxCache = 4096
 
 // Fields are one record's FireLens values: slices into Fluent Bit's chunk,
 // valid only during the call. The Tagger copies what it keeps.
-type Fields struct {
-	Cluster, TaskARN, TaskDefinition, ContainerID, ContainerName, Source []byte
-}
+type Fields = ecs.View
 
 // Options configure a Tagger.
 type Options struct {
@@ -124,8 +122,7 @@ func first(vals ...string) string {
 // the network and allocates only the first time it sees a container.
 func (t *Tagger) Lookup(f *Fields) *Result {
 	gen := t.o.Metadata.Generation()
-	if !t.o.ECS || f == nil || (len(f.ContainerID) == 0 && len(f.ContainerName) == 0 &&
-		len(f.TaskARN) == 0 && len(f.Cluster) == 0 && len(f.TaskDefinition) == 0) {
+	if !t.o.ECS || f == nil || f.Empty() {
 		if r := t.none.Load(); r != nil && r.gen == gen {
 			return r
 		}
@@ -142,10 +139,7 @@ func (t *Tagger) Lookup(f *Fields) *Result {
 	if r := (*t.cache.Load())[string(key)]; r != nil && r.gen == gen {
 		return r
 	}
-	r := t.build(ecs.FireLens{
-		Cluster: string(f.Cluster), TaskARN: string(f.TaskARN), TaskDefinition: string(f.TaskDefinition),
-		ContainerID: string(f.ContainerID), ContainerName: string(f.ContainerName),
-	}, gen)
+	r := t.build(ecs.Copy(f), gen)
 	t.mu.Lock()
 	old := *t.cache.Load()
 	m := make(map[string]*Result, len(old)+1)

@@ -20,7 +20,6 @@ var fl = Fields{
 	TaskDefinition: []byte("web:42"),
 	ContainerID:    []byte("a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"),
 	ContainerName:  []byte("/ecs-web-42-app-e4d2c3b1a0"),
-	Source:         []byte("stdout"),
 }
 
 func TestLookup(t *testing.T) {
