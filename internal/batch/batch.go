@@ -127,3 +127,30 @@ func (b *Batch) Slice(i, j int) *Batch {
 	}
 	return out
 }
+
+// Limits bound a payload: at most Entries entries and Bytes bytes
+// (max_batch_entries, max_batch_bytes; config bounds both by the intake's).
+type Limits struct{ Entries, Bytes int }
+
+// Over is by how many bytes b's last entry is too large to be a payload
+// on its own; <= 0 when it fits.
+func (l Limits) Over(b *Batch) int { return b.LastEntrySize() + 2 - l.Bytes }
+
+// Cut is called after each entry ended on b, which must fit alone (Over
+// <= 0). It hands every payload that is complete to send and returns the
+// batch the next entry goes to: an entry that made b too large moves to a
+// fresh batch from next and starts the next payload; a payload holding
+// l.Entries entries is complete.
+func (l Limits) Cut(b *Batch, next func() *Batch, send func(*Batch)) *Batch {
+	if b.Size() > l.Bytes {
+		nb := next()
+		b.MoveLast(nb)
+		send(b)
+		b = nb
+	}
+	if b.Len() >= l.Entries {
+		send(b)
+		b = next()
+	}
+	return b
+}

@@ -308,18 +308,46 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		key, keyed = in.progress.Key(chunk, tag), true
 		prev, _ = in.progress.Take(key)
 	}
-	prevDone := prev.Cursor()
 
-	maxEntries, maxBytes := in.cfg.MaxBatchEntries, in.cfg.MaxBatchBytes
+	t, streamErr := f.run(chunk, tag, prev.Cursor())
+	in.report(tag, &t)
+
+	if n := f.failed.Load(); n > 0 {
+		in.Stats.FlushRetry.Add(1)
+		err := *f.firstErr.Load()
+		in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
+		if prev != nil {
+			f.done.Union(prev)
+		}
+		if f.done.Len() > 0 {
+			if !keyed {
+				key = in.progress.Key(chunk, tag)
+			}
+			in.remember(key, f.done)
+		}
+		return Retry
+	}
+	if streamErr != nil {
+		in.Stats.FlushError.Add(1)
+		in.log.Errorf("dropping the rest of a malformed chunk (tag=%s, %d records before the damage delivered): %v", tag, t.records, streamErr)
+		return Error
+	}
+	in.Stats.FlushOK.Add(1)
+	return OK
+}
+
+// run reads the chunk's records, shapes each one not in prevDone into the
+// payload being filled, and sends the payloads (package batch cuts them);
+// it returns when every payload has its outcome. streamErr is set when the
+// chunk's stream is damaged: the records before the damage were sent.
+func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, streamErr error) {
+	in := f.in
+	lim := batch.Limits{Entries: in.cfg.MaxBatchEntries, Bytes: in.cfg.MaxBatchBytes}
 	oldest := in.now().Add(-limits.MaxLogAge).UnixMilli()
-	var (
-		// The container runtime's 16 KB parts of one line come out as one
-		// log (partial); a chunk without parts costs one search of it.
-		dec       = partial.NewReader(chunk, in.cfg.MessageKey)
-		ev        event.Event
-		streamErr error
-		t         tally
-	)
+	// The container runtime's 16 KB parts of one line come out as one log
+	// (partial); a chunk without parts costs one search of it.
+	dec := partial.NewReader(chunk, in.cfg.MessageKey)
+	var ev event.Event
 	b := in.getBatch()
 	for {
 		idx, err := dec.Next(&ev) // the log's index in the chunk, the same on a retry of the chunk
@@ -340,7 +368,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 			t.resumed++
 			continue
 		}
-		info, fits, err := in.shapeInto(b, &ev, tag, id, maxBytes)
+		info, fits, err := in.shapeInto(b, &ev, tag, id, lim)
 		if err != nil {
 			t.skip(fmt.Errorf("record at byte %d: %w", dec.Offset(), err))
 			continue
@@ -354,16 +382,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 			continue
 		}
 		t.count(info, oldest)
-		if b.Size() > maxBytes { // the new entry starts the next payload
-			nb := in.getBatch()
-			b.MoveLast(nb)
-			f.send(b)
-			b = nb
-		}
-		if b.Len() >= maxEntries {
-			f.send(b)
-			b = in.getBatch()
-		}
+		b = lim.Cut(b, in.getBatch, f.send)
 	}
 	if b.Len() > 0 {
 		f.sendLast(b)
@@ -372,47 +391,29 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	}
 	f.wg.Wait()
 	t.joined, t.incomplete = int64(dec.Joined()), int64(dec.Incomplete())
-	in.report(tag, &t)
+	return t, streamErr
+}
 
-	if n := f.failed.Load(); n > 0 {
-		in.Stats.FlushRetry.Add(1)
-		err := *f.firstErr.Load()
-		in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
-		if prev != nil {
-			f.done.Union(prev)
-		}
-		if f.done.Len() > 0 {
-			if !keyed {
-				key = in.progress.Key(chunk, tag)
-			}
-			if lost := in.progress.Put(key, f.done); lost > 0 {
-				in.Stats.Forgotten.Add(int64(lost))
-				in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
-			}
-		}
-		return Retry
+// remember keeps what was delivered of a chunk handed back for retry.
+func (in *Instance) remember(key progress.Key, done *progress.Ranges) {
+	if lost := in.progress.Put(key, done); lost > 0 {
+		in.Stats.Forgotten.Add(int64(lost))
+		in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
 	}
-	if streamErr != nil {
-		in.Stats.FlushError.Add(1)
-		in.log.Errorf("dropping the rest of a malformed chunk (tag=%s, %d records before the damage delivered): %v", tag, t.records, streamErr)
-		return Error
-	}
-	in.Stats.FlushOK.Add(1)
-	return OK
 }
 
 // shapeInto writes record id as b's next entry. An entry larger than a
 // payload may be (max_batch_bytes, below the intake's 1 MB per-log limit)
 // is written again with its message cut to fit; an entry that still does
 // not fit (its other attributes alone are too large) is left out.
-func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, maxBytes int) (info shape.Info, fits bool, err error) {
+func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, lim batch.Limits) (info shape.Info, fits bool, err error) {
 	buf, info, err := in.shaper.Append(b.Begin(id), ev, tag)
 	if err != nil || info.Excluded {
 		b.Abort()
 		return info, false, err
 	}
 	b.End(buf)
-	over := b.LastEntrySize() + 2 - maxBytes
+	over := lim.Over(b)
 	if over <= 0 {
 		return info, true, nil
 	}
@@ -427,7 +428,7 @@ func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id in
 		return info, false, err
 	}
 	b.End(buf)
-	if b.LastEntrySize()+2 > maxBytes {
+	if lim.Over(b) > 0 {
 		b.Abort()
 		return info, false, nil
 	}
