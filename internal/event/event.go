@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/tinylib/msgp/msgp"
@@ -66,16 +67,15 @@ func NewDecoder(chunk []byte) Decoder { return Decoder{chunk: chunk, rest: chunk
 // Offset is the number of bytes consumed so far.
 func (d *Decoder) Offset() int { return len(d.chunk) - len(d.rest) }
 
-// Next decodes the next log event into ev. It returns:
-//   - nil when ev holds a log event;
-//   - a *RecordError when one event had to be skipped (call Next again);
-//   - an error wrapping ErrMalformed when the stream is broken (stop);
-//   - an error for which IsEnd is true at the end of the chunk.
+// Next decodes the next log event into ev. It returns nil when ev holds a
+// log event and io.EOF at the end of the chunk, as a Go reader does; of the
+// other errors, a *RecordError says one event was skipped (call Next
+// again) and one wrapping ErrMalformed that the stream is broken (stop).
 func (d *Decoder) Next(ev *Event) error {
 	for {
 		start := d.Offset()
 		if len(d.rest) == 0 {
-			return errEnd
+			return io.EOF
 		}
 		n, rest, err := msgp.ReadArrayHeaderBytes(d.rest)
 		if err != nil {
@@ -102,12 +102,8 @@ func (d *Decoder) Next(ev *Event) error {
 			if hn < 1 {
 				return d.skipEvent(start, "empty event header")
 			}
-			sec, nsec, hrest, terr = readTime(hrest)
-			if terr != nil {
-				if errors.Is(terr, ErrMalformed) {
-					return d.malformed(start, terr)
-				}
-				return d.skipEvent(start, terr.Error())
+			if sec, nsec, hrest, terr = readTime(hrest); terr != nil {
+				return d.timeError(start, terr)
 			}
 			for i := uint32(1); i < hn; i++ { // metadata (and anything newer)
 				if hrest, err = msgp.Skip(hrest); err != nil {
@@ -116,12 +112,8 @@ func (d *Decoder) Next(ev *Event) error {
 			}
 			rest = hrest
 		} else {
-			sec, nsec, rest, terr = readTime(rest)
-			if terr != nil {
-				if errors.Is(terr, ErrMalformed) {
-					return d.malformed(start, terr)
-				}
-				return d.skipEvent(start, terr.Error())
+			if sec, nsec, rest, terr = readTime(rest); terr != nil {
+				return d.timeError(start, terr)
 			}
 		}
 		recStart := rest
@@ -151,11 +143,14 @@ const (
 	groupEnd   = -2
 )
 
-// errEnd is returned by Next at the end of the chunk.
-var errEnd = errors.New("end of chunk")
-
-// IsEnd reports whether err is the end-of-chunk signal from Next.
-func IsEnd(err error) bool { return err == errEnd }
+// timeError stops at a timestamp that breaks the stream and skips the
+// event of one that is only unusable.
+func (d *Decoder) timeError(start int, err error) error {
+	if errors.Is(err, ErrMalformed) {
+		return d.malformed(start, err)
+	}
+	return d.skipEvent(start, err.Error())
+}
 
 func (d *Decoder) skipEvent(start int, reason string) error {
 	after, err := msgp.Skip(d.chunk[start:])

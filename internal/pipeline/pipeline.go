@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -352,7 +353,7 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 	for {
 		idx, err := dec.Next(&ev) // the log's index in the chunk, the same on a retry of the chunk
 		if err != nil {
-			if event.IsEnd(err) {
+			if err == io.EOF {
 				break
 			}
 			if errors.Is(err, event.ErrMalformed) {
