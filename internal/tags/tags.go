@@ -50,8 +50,8 @@ type Result struct {
 	Tags string // normalised, deduplicated, comma-joined
 	// TagsJSON is Tags as a JSON string, quotes included, escaped once
 	// here: the shaper copies it into every record instead of escaping the
-	// ~600 bytes of ECS tags again per record (BenchmarkShapeFireLens:
-	// 500 -> 421 ns/record).
+	// hundreds of bytes of ECS tags again per record (BenchmarkShapeFireLens
+	// measures it; README, Performance).
 	TagsJSON []byte
 	Service  string // for the reserved service attribute ("" = none)
 	Source   string // for the reserved ddsource attribute ("" = none)
