@@ -7,9 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/batch"
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
-	"github.com/out-datadog-go/out_datadog_go/internal/event"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )
@@ -25,18 +23,11 @@ func shapedPayload(tb testing.TB, chunk []byte, configTags string) []byte {
 func shapedPayloadProvider(tb testing.TB, chunk []byte, configTags string, ecs bool) []byte {
 	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: ecs,
 		Tagger: tags.NewTagger(tags.Options{ECS: ecs, ConfigTags: configTags})})
-	var b batch.Batch
-	d := event.NewDecoder(chunk)
-	var ev event.Event
-	for b.Len() < 1000 && d.Next(&ev) == nil {
-		buf := b.Begin(int32(b.Len()))
-		buf, _, err := s.Append(buf, &ev, []byte("tag"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		b.End(buf)
+	p, err := chunkgen.Payload(chunk, s, []byte("tag"), 1000)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return b.Bytes()
+	return p
 }
 
 // mixPayload is 1,000 generated records of the given mix (nil = the

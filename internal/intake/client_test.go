@@ -90,16 +90,16 @@ func TestMatrix(t *testing.T) {
 		retries   int64
 		wantInLog string
 	}{
-		{"2xx", nil, false, false, 10, 0, ""},
-		{"503 then ok", seq(503, 503), false, false, 10, 2, ""},
-		{"429 then ok", seq(429), false, false, 10, 1, ""},
-		{"408 then ok", seq(408), false, false, 10, 1, ""},
-		{"500 forever", seq(500, 500, 500, 500, 500), true, false, 0, 3, ""},
-		{"401", seq(401), true, true, 0, 0, "API key is missing or invalid"},
-		{"403", seq(403), true, true, 0, 0, "another Datadog site"},
-		{"unknown 4xx kept", seq(404, 404, 404, 404), true, false, 0, 3, "unexpected HTTP 404"},
-		{"reset then ok", func(n int) intaketest.Fault { return intaketest.Fault{Reset: n == 1} }, false, false, 10, 1, ""},
-		{"truncated response", func(n int) intaketest.Fault { return intaketest.Fault{Truncate: n == 1} }, false, false, 10, 0, ""},
+		{name: "2xx", accepted: 10},
+		{name: "503 then ok", fault: seq(503, 503), accepted: 10, retries: 2},
+		{name: "429 then ok", fault: seq(429), accepted: 10, retries: 1},
+		{name: "408 then ok", fault: seq(408), accepted: 10, retries: 1},
+		{name: "500 forever", fault: seq(500, 500, 500, 500, 500), wantErr: true, retries: 3},
+		{name: "401", fault: seq(401), wantErr: true, wantAuth: true, wantInLog: "API key is missing or invalid"},
+		{name: "403", fault: seq(403), wantErr: true, wantAuth: true, wantInLog: "another Datadog site"},
+		{name: "unknown 4xx kept", fault: seq(404, 404, 404, 404), wantErr: true, retries: 3, wantInLog: "unexpected HTTP 404"},
+		{name: "reset then ok", fault: func(n int) intaketest.Fault { return intaketest.Fault{Reset: n == 1} }, accepted: 10, retries: 1},
+		{name: "truncated response", fault: func(n int) intaketest.Fault { return intaketest.Fault{Truncate: n == 1} }, accepted: 10},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
