@@ -16,16 +16,6 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )
 
-func startIntake(t *testing.T, o intaketest.Options) *intaketest.Server {
-	t.Helper()
-	srv, err := intaketest.Start(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // sameRecordChunk is n copies of one record at one time: what a `dummy`
 // input or a chatty app writes.
 func sameRecordChunk(n int, sec uint32) []byte {
@@ -45,7 +35,7 @@ func sameRecordChunk(n int, sec uint32) []byte {
 // payload bytes equalled one accepted in the last 30 min returned FLB_OK
 // and was never sent.)
 func TestIdenticalChunksAllDelivered(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{})
+	srv := intaketest.StartT(t, intaketest.Options{})
 	in, _ := newInstance(t, srv, map[string]string{"json_date_key": "false"})
 	chunk := sameRecordChunk(5, uint32(time.Now().Unix()))
 	for i := 0; i < 4; i++ {
@@ -68,7 +58,7 @@ func TestIdenticalChunksAllDelivered(t *testing.T) {
 func TestRetryResumesByRecord(t *testing.T) {
 	var fail atomic.Bool
 	fail.Store(true)
-	srv := startIntake(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+	srv := intaketest.StartT(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
 		if n >= 2 && fail.Load() { // the first payload goes through, the rest fail
 			return intaketest.Fault{Status: 503}
 		}
@@ -117,7 +107,7 @@ func TestRetryResumesByRecord(t *testing.T) {
 // A relay answering 400 to everything loses nothing: the chunk goes back
 // to Fluent Bit. (Before: every record dropped, FLB_OK.)
 func TestRelay400KeepsChunk(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 400} }})
+	srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 400} }})
 	in, _ := newInstance(t, srv, nil)
 	chunk := chunkgen.New(6).Chunks(1000, 8<<20)[0]
 	if code := in.Flush(chunk, nil); code != Retry {
@@ -132,7 +122,7 @@ func TestRelay400KeepsChunk(t *testing.T) {
 // A record larger than max_batch_bytes is cut to fit, marked and counted,
 // never dropped. (Before: dropped as too large.)
 func TestOversizeRecordCutToFit(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{})
+	srv := intaketest.StartT(t, intaketest.Options{})
 	in, _ := newInstance(t, srv, map[string]string{"max_batch_bytes": "100K"})
 	trace := "java.lang.IllegalStateException: boom seq=1\n" + strings.Repeat("\tat com.example.Handler.process(Handler.java:42)\n", 3000)
 	rec := msgp.AppendMapHeader(nil, 1)
@@ -174,7 +164,7 @@ func (panicky) ContentEncoding() string                  { return "gzip" }
 // chunk having several payloads) is recovered, logged with its stack and
 // counted; the flush hands the chunk back. (Before: the process aborted.)
 func TestPanicInSenderRecovered(t *testing.T) {
-	srv := startIntake(t, intaketest.Options{})
+	srv := intaketest.StartT(t, intaketest.Options{})
 	in, logs := newInstance(t, srv, map[string]string{"max_batch_entries": "10"})
 	c, err := intake.New(intake.Options{URL: srv.URL + "/api/v2/logs", APIKey: "k", Codec: panicky{}, Stats: in.Stats, Logger: in.log})
 	if err != nil {
