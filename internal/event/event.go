@@ -90,31 +90,9 @@ func (d *Decoder) Next(ev *Event) error {
 			d.rest = after
 			return &RecordError{Offset: start, Reason: fmt.Sprintf("event is an array of %d elements, want 2", n)}
 		}
-		// Header: v2 [[time, meta], record] or v1 [time, record].
-		var sec, nsec int64
-		var terr error
-		v2 := msgp.NextType(rest) == msgp.ArrayType
-		if v2 {
-			hn, hrest, err := msgp.ReadArrayHeaderBytes(rest)
-			if err != nil {
-				return d.malformed(start, err)
-			}
-			if hn < 1 {
-				return d.skipEvent(start, "empty event header")
-			}
-			if sec, nsec, hrest, terr = readTime(hrest); terr != nil {
-				return d.timeError(start, terr)
-			}
-			for i := uint32(1); i < hn; i++ { // metadata (and anything newer)
-				if hrest, err = msgp.Skip(hrest); err != nil {
-					return d.malformed(start, err)
-				}
-			}
-			rest = hrest
-		} else {
-			if sec, nsec, rest, terr = readTime(rest); terr != nil {
-				return d.timeError(start, terr)
-			}
+		sec, nsec, v2, rest, err := d.header(start, rest)
+		if err != nil {
+			return err
 		}
 		recStart := rest
 		after, err := Skip(rest)
@@ -132,6 +110,34 @@ func (d *Decoder) Next(ev *Event) error {
 		ev.Record = recStart[:len(recStart)-len(after)]
 		return nil
 	}
+}
+
+// header reads the header of the event at start, v2 [[time, meta...],
+// record] or v1 [time, record], from b (past the event's array header), and
+// returns what follows it, the record. Its errors are Next's.
+func (d *Decoder) header(start int, b []byte) (sec, nsec int64, v2 bool, rest []byte, err error) {
+	if msgp.NextType(b) != msgp.ArrayType { // v1
+		if sec, nsec, rest, err = readTime(b); err != nil {
+			return 0, 0, false, nil, d.timeError(start, err)
+		}
+		return sec, nsec, false, rest, nil
+	}
+	hn, rest, err := msgp.ReadArrayHeaderBytes(b)
+	if err != nil {
+		return 0, 0, true, nil, d.malformed(start, err)
+	}
+	if hn < 1 {
+		return 0, 0, true, nil, d.skipEvent(start, "empty event header")
+	}
+	if sec, nsec, rest, err = readTime(rest); err != nil {
+		return 0, 0, true, nil, d.timeError(start, err)
+	}
+	for i := uint32(1); i < hn; i++ { // metadata (and anything newer)
+		if rest, err = msgp.Skip(rest); err != nil {
+			return 0, 0, true, nil, d.malformed(start, err)
+		}
+	}
+	return sec, nsec, true, rest, nil
 }
 
 // Fluent Bit 4's group start and end markers: v2 events whose header
