@@ -1,6 +1,6 @@
 // Command plugin is the cgo face of out_datadog_go: the four symbols Fluent
 // Bit's Go proxy looks up in the shared library. It only translates between
-// the C world and internal/output; every entry point recovers from panics so
+// the C world and internal/pipeline; every entry point recovers from panics so
 // a bug in Go can never take Fluent Bit down.
 package main
 
@@ -21,7 +21,7 @@ import (
 
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
-	out "github.com/out-datadog-go/out_datadog_go/internal/output"
+	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
 	"github.com/out-datadog-go/out_datadog_go/internal/version"
 )
 
@@ -63,7 +63,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
 	}
-	inst, err := out.New(cfg, name, log)
+	inst, err := pipeline.New(cfg, name, log)
 	if err != nil {
 		log.Errorf("init failed: %v", err)
 		return output.FLB_ERROR
@@ -85,7 +85,7 @@ func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) int {
 
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
-	inst, _ := output.FLBPluginGetContext(ctx).(*out.Instance)
+	inst, _ := output.FLBPluginGetContext(ctx).(*pipeline.Instance)
 	defer func() {
 		if r := recover(); r != nil {
 			bootLog.Errorf("panic in FLBPluginFlushCtx (chunk kept for retry): %v\n%s", r, debug.Stack())
@@ -120,7 +120,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 			ret = output.FLB_ERROR
 		}
 	}()
-	if inst, ok := output.FLBPluginGetContext(ctx).(*out.Instance); ok {
+	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
 		inst.Close()
 		profileStop()
 	}

@@ -1,15 +1,8 @@
 // Package batch cuts a stream of encoded JSON log entries into intake
-// payloads that respect the Datadog logs intake limits: at most MaxEntries
-// entries and at most MaxBytes bytes of uncompressed JSON array per request.
+// payloads that respect the Datadog logs intake limits (package limits): at
+// most limits.MaxEntries entries and at most limits.MaxBytes bytes of
+// uncompressed JSON array per request.
 package batch
-
-// Intake limits (Datadog "Send logs" API, v2).
-const (
-	IntakeMaxEntries = 1000
-	IntakeMaxBytes   = 5_000_000
-	// IntakeMaxLogBytes is the largest single log the intake keeps whole.
-	IntakeMaxLogBytes = 1_000_000
-)
 
 // Batch is one payload: a JSON array "[e0,e1,...]" kept as one contiguous
 // buffer, plus where each entry starts so the payload can be split (400 or 413
@@ -42,14 +35,6 @@ func (b *Batch) Size() int {
 		return len(b.data)
 	}
 	return len(b.data) + 1
-}
-
-// SizeWith is the payload size after adding an entry of n bytes.
-func (b *Batch) SizeWith(n int) int {
-	if len(b.starts) == 0 {
-		return n + 2
-	}
-	return b.Size() + 1 + n
 }
 
 // Begin opens a new entry for the chunk's record id and returns the buffer
@@ -141,4 +126,31 @@ func (b *Batch) Slice(i, j int) *Batch {
 		out.Append(b.ids[k], b.Entry(k))
 	}
 	return out
+}
+
+// Limits bound a payload: at most Entries entries and Bytes bytes
+// (max_batch_entries, max_batch_bytes; config bounds both by the intake's).
+type Limits struct{ Entries, Bytes int }
+
+// Over is by how many bytes b's last entry is too large to be a payload
+// on its own; <= 0 when it fits.
+func (l Limits) Over(b *Batch) int { return b.LastEntrySize() + 2 - l.Bytes }
+
+// Cut is called after each entry ended on b, which must fit alone (Over
+// <= 0). It hands every payload that is complete to send and returns the
+// batch the next entry goes to: an entry that made b too large moves to a
+// fresh batch from next and starts the next payload; a payload holding
+// l.Entries entries is complete.
+func (l Limits) Cut(b *Batch, next func() *Batch, send func(*Batch)) *Batch {
+	if b.Size() > l.Bytes {
+		nb := next()
+		b.MoveLast(nb)
+		send(b)
+		b = nb
+	}
+	if b.Len() >= l.Entries {
+		send(b)
+		b = next()
+	}
+	return b
 }

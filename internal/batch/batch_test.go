@@ -3,6 +3,7 @@ package batch
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -58,11 +59,43 @@ func TestBuildAndSplit(t *testing.T) {
 	if one.Len() != 0 || string(one.Bytes()) != "[]" {
 		t.Errorf("abort only entry: %q", one.Bytes())
 	}
-	if sw := one.SizeWith(10); sw != 12 {
-		t.Errorf("SizeWith on empty = %d", sw)
+	if one.Append(8, []byte(`{"i":1000}`)); one.Size() != 12 { // an entry of 10 bytes in an empty payload: "[" + 10 + "]"
+		t.Errorf("size after an entry of 10 bytes in an empty batch = %d", one.Size())
 	}
+	one.Abort()
 	b.Reset()
 	if b.Len() != 0 || string(b.Bytes()) != "[]" {
 		t.Errorf("after Reset: %q", b.Bytes())
+	}
+}
+
+// Cut hands a payload over when the next entry would make it too large
+// (that entry starts the next payload) or when it holds the most entries.
+func TestLimitsCut(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		lim  Limits
+		want string // the payloads, in order, then the one being filled
+	}{
+		{name: "by entries", lim: Limits{Entries: 2, Bytes: 1000}, want: `[{"i":0},{"i":1}] [{"i":2},{"i":3}] [{"i":4}]`},
+		{name: "by bytes", lim: Limits{Entries: 10, Bytes: 20}, want: `[{"i":0},{"i":1}] [{"i":2},{"i":3}] [{"i":4}]`},
+		{name: "one per payload", lim: Limits{Entries: 1, Bytes: 1000}, want: `[{"i":0}] [{"i":1}] [{"i":2}] [{"i":3}] [{"i":4}] []`},
+		{name: "all fit", lim: Limits{Entries: 10, Bytes: 1000}, want: `[{"i":0},{"i":1},{"i":2},{"i":3},{"i":4}]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			b := &Batch{}
+			for i := range 5 {
+				b.Append(int32(i), fmt.Appendf(nil, `{"i":%d}`, i))
+				if c.lim.Over(b) > 0 {
+					t.Fatalf("entry %d does not fit alone in %+v", i, c.lim)
+				}
+				b = c.lim.Cut(b, func() *Batch { return &Batch{} }, func(full *Batch) { got = append(got, string(full.Bytes())) })
+			}
+			got = append(got, string(b.Bytes()))
+			if s := strings.Join(got, " "); s != c.want {
+				t.Errorf("payloads %s, want %s", s, c.want)
+			}
+		})
 	}
 }

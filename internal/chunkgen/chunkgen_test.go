@@ -2,6 +2,7 @@ package chunkgen
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ func TestChunksDecode(t *testing.T) {
 			var ev event.Event
 			for {
 				err := d.Next(&ev)
-				if event.IsEnd(err) {
+				if err == io.EOF {
 					break
 				}
 				if err != nil {

@@ -18,12 +18,15 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/deflate"
 )
 
-// Names accepted by New (the `compress` config key).
+// Algorithm is a payload encoding (the `compress` config key).
+type Algorithm string
+
+// The algorithms New accepts.
 const (
-	Gzip    = "gzip"
-	Deflate = "deflate"
-	Zstd    = "zstd"
-	None    = "none"
+	Gzip    Algorithm = "gzip"
+	Deflate Algorithm = "deflate"
+	Zstd    Algorithm = "zstd"
+	None    Algorithm = "none"
 )
 
 // DefaultLevel is the level used when the configuration gives none, per
@@ -31,11 +34,12 @@ const (
 // plugin ships them (TestLevelTable; README's table). For gzip and deflate
 // it is 0, which is not a klauspost level but the payload encoder of
 // package deflate: within 1.1x of what standard gzip produces at its
-// default level (1.04x-1.09x) for 0.64x-0.8x of the CPU of klauspost level
-// 6, the cheapest klauspost level that stays within 1.1x on every payload
-// (levels 1-5 reach 1.10x-1.35x on one or more). zstd at its fastest level
-// is both cheaper and smaller.
-func DefaultLevel(name string) int {
+// default level (TestLevelTable fails otherwise) for less CPU than
+// klauspost level 6, the cheapest klauspost level that stays within 1.1x on
+// every payload (lower levels do not on one or more). zstd at its fastest
+// level is both cheaper and smaller. The figures are README's
+// (Performance, the compression levels table).
+func DefaultLevel(name Algorithm) int {
 	if name == Zstd {
 		return int(zstd.SpeedFastest)
 	}
@@ -44,14 +48,14 @@ func DefaultLevel(name string) int {
 
 // Codec compresses payloads. It is safe for concurrent use.
 type Codec struct {
-	name  string
+	name  Algorithm
 	level int       // 0 for gzip/deflate: the payload encoder
 	pool  sync.Pool // *deflate.Encoder, or klauspost's *gzip.Writer / *zlib.Writer
 	zenc  *zstd.Encoder
 }
 
 // New returns a Codec for name at level (0 = DefaultLevel[name]).
-func New(name string, level int) (*Codec, error) {
+func New(name Algorithm, level int) (*Codec, error) {
 	c := &Codec{name: name, level: level}
 	if level == 0 {
 		c.level = DefaultLevel(name)
@@ -82,13 +86,6 @@ func New(name string, level int) (*Codec, error) {
 	}
 	return c, nil
 }
-
-// Name is the codec's configuration name.
-func (c *Codec) Name() string { return c.name }
-
-// Level is the effective compression level; 0 for gzip and deflate means
-// the payload encoder.
-func (c *Codec) Level() int { return c.level }
 
 // ContentEncoding is the HTTP Content-Encoding value, "" for none.
 func (c *Codec) ContentEncoding() string {

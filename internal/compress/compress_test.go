@@ -41,7 +41,7 @@ func decode(t *testing.T, enc string, b []byte) []byte {
 func TestRoundTrip(t *testing.T) {
 	src := []byte(strings.Repeat(`{"message":"GET /api/v1/items 200","ddsource":"httpd"},`, 500))
 	for _, c := range []struct {
-		name  string
+		name  Algorithm
 		level int
 		enc   string
 	}{{"gzip", 0, "gzip"}, {"gzip", 9, "gzip"}, {"deflate", 0, "deflate"}, {"zstd", 0, "zstd"}, {"zstd", 3, "zstd"}, {"none", 0, ""}} {
@@ -81,7 +81,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestBadSettings(t *testing.T) {
 	for _, c := range []struct {
-		name  string
+		name  Algorithm
 		level int
 	}{{"brotli", 0}, {"gzip", 10}, {"deflate", -5}, {"zstd", 9}} {
 		if _, err := New(c.name, c.level); err == nil {

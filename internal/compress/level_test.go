@@ -7,9 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/batch"
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
-	"github.com/out-datadog-go/out_datadog_go/internal/event"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )
@@ -17,26 +15,19 @@ import (
 // shapedPayload shapes up to 1,000 records of chunk as the plugin ships
 // them with provider ecs (Agent-style ddtags included).
 func shapedPayload(tb testing.TB, chunk []byte, configTags string) []byte {
-	return shapedPayloadProvider(tb, chunk, configTags, "ecs")
+	return shapedPayloadProvider(tb, chunk, configTags, true)
 }
 
-// shapedPayloadProvider is shapedPayload with another provider ("" = no
+// shapedPayloadProvider is shapedPayload with or without provider ecs (false: no
 // ECS tags: only the configured ones).
-func shapedPayloadProvider(tb testing.TB, chunk []byte, configTags, provider string) []byte {
-	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: provider == "ecs",
-		Tagger: tags.NewTagger(tags.Options{Provider: provider, ConfigTags: configTags})})
-	var b batch.Batch
-	d := event.NewDecoder(chunk)
-	var ev event.Event
-	for b.Len() < 1000 && d.Next(&ev) == nil {
-		buf := b.Begin(int32(b.Len()))
-		buf, _, err := s.Append(buf, &ev, []byte("tag"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		b.End(buf)
+func shapedPayloadProvider(tb testing.TB, chunk []byte, configTags string, ecs bool) []byte {
+	s := shape.New(shape.Options{DateKey: "timestamp", Source: "httpd", Service: "web", ECS: ecs,
+		Tagger: tags.NewTagger(tags.Options{ECS: ecs, ConfigTags: configTags})})
+	p, err := chunkgen.Payload(chunk, s, []byte("tag"), 1000)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return b.Bytes()
+	return p
 }
 
 // mixPayload is 1,000 generated records of the given mix (nil = the
@@ -49,7 +40,7 @@ func mixPayload(tb testing.TB, shapes []chunkgen.Shape) []byte {
 // noECSPayload is the reference mix shaped without provider ecs: the
 // entries share only the configured tags.
 func noECSPayload(tb testing.TB) []byte {
-	return shapedPayloadProvider(tb, mixChunk(chunkgen.FireLensMix), "env:prod,team:web", "")
+	return shapedPayloadProvider(tb, mixChunk(chunkgen.FireLensMix), "env:prod,team:web", false)
 }
 
 // mixChunk is one chunk of 1,000 generated records of the given mix.
@@ -69,7 +60,7 @@ func firelensPayload(tb testing.TB) []byte {
 }
 
 var levelCases = []struct {
-	name  string
+	name  Algorithm
 	level int
 }{{Gzip, 0}, {Gzip, 1}, {Gzip, 2}, {Gzip, 3}, {Gzip, 4}, {Gzip, 5}, {Gzip, 6}, {Gzip, 7}, {Gzip, 9}, {Zstd, 1}, {Zstd, 2}, {Zstd, 3}, {Deflate, 0}, {Deflate, 3}}
 

@@ -3,7 +3,22 @@
 // option fails Fluent Bit's start-up with a message the user can act on.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/compress"
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+	"github.com/out-datadog-go/out_datadog_go/internal/status"
+)
+
+// Provider is the `provider` key: where records come from.
+type Provider string
+
+// Providers.
+const (
+	NoProvider  Provider = ""
+	ProviderECS Provider = "ecs" // FireLens on ECS: its fields become tags
+)
 
 // Header is one extra HTTP header sent with every intake request (`header`).
 type Header struct {
@@ -31,10 +46,10 @@ type Config struct {
 	MaxConcurrency int           // payloads of one chunk in flight at once, default 4
 
 	// Wire format.
-	Compression      string // "gzip" (default), "deflate", "zstd", "none"
-	CompressionLevel int    // 0 means the codec's chosen default
-	MaxBatchEntries  int    // <= 1000, default 1000
-	MaxBatchBytes    int    // <= 5,000,000 uncompressed, default 5,000,000
+	Compression      compress.Algorithm // default gzip
+	CompressionLevel int                // 0 means the codec's chosen default
+	MaxBatchEntries  int                // 1..limits.MaxEntries, default limits.MaxEntries
+	MaxBatchBytes    int                // 1024..limits.MaxBytes uncompressed, default limits.MaxBytes
 
 	// Record shaping (same meaning as Fluent Bit's built-in datadog output).
 	Service       string // dd_service
@@ -42,17 +57,17 @@ type Config struct {
 	Tags          string // dd_tags, comma separated key:value
 	MessageKey    string // dd_message_key; "" means: "log", else "message"
 	Hostname      string // dd_hostname
-	Provider      string // "" or "ecs"
+	Provider      Provider
 	JSONDateKey   string // json_date_key, default "timestamp"; "" when disabled ("false"/"off")
 	IncludeTagKey bool   // include_tag_key
 	TagKey        string // tag_key, default "tagkey"
 
 	// ECS (provider ecs).
-	ECSTagStyle    string        // "agent" (default), "builtin", "both"
+	ECSTagStyle    ecs.TagStyle  // default agent
 	ECSMetadataURI string        // from ECS_CONTAINER_METADATA_URI_V4 unless ecs_metadata_uri is set; "" disables
 	ECSRefresh     time.Duration // task metadata refresh interval, default 5m
 	DetectStatus   bool          // detect_status: leading ERROR/WARN/... in plain text messages
-	StderrStatus   string        // stderr_status: status for source=stderr records without a level ("" = none)
+	StderrStatus   status.Status // stderr_status: status for source=stderr records without a level ("" = none)
 
 	// Environment fallbacks for unified service tagging (DD_ENV, DD_SERVICE, DD_VERSION).
 	Env        string // DD_ENV

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,10 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/DataDog/datadog-api-client-go/v2/api/datadog"
-
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 	"github.com/out-datadog-go/out_datadog_go/internal/redact"
+	"github.com/out-datadog-go/out_datadog_go/internal/status"
 )
 
 // DefaultSite is Datadog's US1 site.
@@ -29,11 +29,11 @@ func Defaults() Config {
 		RetryBudget:     60 * time.Second,
 		MaxConcurrency:  4,
 		Compression:     compress.Gzip,
-		MaxBatchEntries: 1000,
-		MaxBatchBytes:   5_000_000,
+		MaxBatchEntries: limits.MaxEntries,
+		MaxBatchBytes:   limits.MaxBytes,
 		JSONDateKey:     "timestamp",
 		TagKey:          "tagkey",
-		ECSTagStyle:     "agent",
+		ECSTagStyle:     ecs.StyleAgent,
 		ECSRefresh:      5 * time.Minute,
 		StatsInterval:   60 * time.Second,
 	}
@@ -137,8 +137,8 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 		}
 		codec.Close()
 	}
-	p.integer("max_batch_entries", &c.MaxBatchEntries, 1, 1000)
-	p.size("max_batch_bytes", &c.MaxBatchBytes, 1024, 5_000_000)
+	p.integer("max_batch_entries", &c.MaxBatchEntries, 1, limits.MaxEntries)
+	p.size("max_batch_bytes", &c.MaxBatchBytes, 1024, limits.MaxBytes)
 
 	// Record shaping.
 	c.Service = p.str("dd_service")
@@ -146,8 +146,8 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	c.Tags = p.str("dd_tags")
 	c.MessageKey = p.str("dd_message_key")
 	c.Hostname = p.str("dd_hostname")
-	switch v := strings.ToLower(p.str("provider")); v {
-	case "", "ecs":
+	switch v := Provider(strings.ToLower(p.str("provider"))); v {
+	case NoProvider, ProviderECS:
 		c.Provider = v
 	default:
 		return nil, fmt.Errorf("provider: unknown value %q (want ecs or leave unset)", v)
@@ -165,12 +165,12 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	}
 
 	// ECS.
-	switch v := strings.ToLower(p.str("ecs_tag_style")); v {
-	case "":
-	case "agent", "builtin", "both":
-		c.ECSTagStyle = v
-	default:
-		return nil, fmt.Errorf("ecs_tag_style: unknown value %q (want agent, builtin or both)", v)
+	if v := strings.ToLower(p.str("ecs_tag_style")); v != "" {
+		style, ok := ecs.ParseTagStyle(v)
+		if !ok {
+			return nil, fmt.Errorf("ecs_tag_style: unknown value %q (want agent, builtin or both)", v)
+		}
+		c.ECSTagStyle = style
 	}
 	c.ECSMetadataURI = env("ECS_CONTAINER_METADATA_URI_V4")
 	if v := p.str("ecs_metadata_uri"); v != "" {
@@ -186,12 +186,11 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	p.duration("ecs_metadata_refresh", &c.ECSRefresh, time.Second, 24*time.Hour)
 	p.boolean("detect_status", &c.DetectStatus)
 	if v := strings.ToLower(p.str("stderr_status")); v != "" {
-		switch v {
-		case "emergency", "alert", "critical", "error", "warn", "notice", "info", "debug", "ok":
-			c.StderrStatus = v
-		default:
+		st, ok := status.Parse(v)
+		if !ok {
 			return nil, fmt.Errorf("stderr_status: unknown status %q (want emergency, alert, critical, error, warn, notice, info, debug or ok)", v)
 		}
+		c.StderrStatus = st
 	}
 	c.Env = env("DD_ENV")
 	c.EnvService = env("DD_SERVICE")
@@ -208,15 +207,19 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 }
 
 // SiteURL resolves a Datadog site to its logs intake URL with
-// datadog-api-client-go's server table, so new sites come with the library.
+// datadog-api-client-go's server table, as written out in sites_gen.go
+// (TestSiteTable keeps the two equal), so new sites come with the library.
 func SiteURL(site string) (string, error) {
-	cfg := datadog.NewConfiguration()
-	ctx := context.WithValue(context.Background(), datadog.ContextServerVariables, map[string]string{"site": site})
-	base, err := cfg.ServerURLWithContext(ctx, "v2.LogsApi.SubmitLog")
-	if err != nil {
-		return "", fmt.Errorf("unknown Datadog site %q: %v", site, err)
+	for _, s := range sites {
+		if s.name == site {
+			return s.url, nil
+		}
 	}
-	return strings.TrimRight(base, "/") + "/api/v2/logs", nil
+	names := make([]string, len(sites))
+	for i, s := range sites {
+		names[i] = s.name
+	}
+	return "", fmt.Errorf("unknown Datadog site %q (want one of %s)", site, strings.Join(names, ", "))
 }
 
 func parseEndpoint(v string) (string, error) {
@@ -351,7 +354,7 @@ func (c *Config) String() string {
 	if c.Proxy != "" {
 		fmt.Fprintf(&b, " proxy=%s", redact.URL(c.Proxy))
 	}
-	if c.Provider == "ecs" {
+	if c.Provider == ProviderECS {
 		fmt.Fprintf(&b, " ecs_tag_style=%s ecs_metadata=%t", c.ECSTagStyle, c.ECSMetadataURI != "")
 	}
 	for _, h := range c.Headers {

@@ -139,23 +139,29 @@ func isHex(s string) bool {
 	return true
 }
 
-// FireLens holds the ECS fields FireLens adds to each record when
-// enable-ecs-log-metadata is on.
-type FireLens struct {
-	Cluster, TaskARN, TaskDefinition, ContainerID, ContainerName string
-}
+// TagStyle names the tags of a container (the ecs_tag_style key).
+type TagStyle string
 
 // Tag styles.
 const (
-	StyleAgent   = "agent"   // the Datadog Agent's tag names
-	StyleBuiltin = "builtin" // Fluent Bit's built-in datadog output's names
-	StyleBoth    = "both"
+	StyleAgent   TagStyle = "agent"   // the Datadog Agent's tag names
+	StyleBuiltin TagStyle = "builtin" // Fluent Bit's built-in datadog output's names
+	StyleBoth    TagStyle = "both"
 )
+
+// ParseTagStyle reads an ecs_tag_style value (lower case).
+func ParseTagStyle(s string) (TagStyle, bool) {
+	switch st := TagStyle(s); st {
+	case StyleAgent, StyleBuiltin, StyleBoth:
+		return st, true
+	}
+	return "", false
+}
 
 // Tags returns key:value tags for a container, in a stable order, with the
 // Datadog Agent's names (StyleAgent), Fluent Bit's built-in output's names
 // (StyleBuiltin), or both. Values are raw: the caller normalises them.
-func Tags(f FireLens, style string) [][2]string {
+func Tags(f FireLens, style TagStyle) [][2]string {
 	var out [][2]string
 	add := func(k, v string) {
 		if v != "" {

@@ -83,7 +83,7 @@ func TestTags(t *testing.T) {
 		ContainerName:  "/ecs-web-42-app-e4d2c3b1a0",
 	}
 	cases := []struct {
-		style string
+		style TagStyle
 		f     FireLens
 		want  string
 	}{

@@ -12,6 +12,7 @@ import (
 	jsoniter "github.com/json-iterator/go"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging/logtest"
 )
 
 func loadDoc(t *testing.T, name string) *TaskMetadata {
@@ -125,7 +126,7 @@ func TestClientDownSlowUp(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	var logs syncBuf
+	var logs logtest.Buffer
 	start := time.Now()
 	c := NewClient(srv.URL+"/v4/abc", time.Hour, 300*time.Millisecond, logging.New(&logs, "t", logging.Info), nil)
 	defer c.Close()

@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/tinylib/msgp/msgp"
@@ -66,16 +67,15 @@ func NewDecoder(chunk []byte) Decoder { return Decoder{chunk: chunk, rest: chunk
 // Offset is the number of bytes consumed so far.
 func (d *Decoder) Offset() int { return len(d.chunk) - len(d.rest) }
 
-// Next decodes the next log event into ev. It returns:
-//   - nil when ev holds a log event;
-//   - a *RecordError when one event had to be skipped (call Next again);
-//   - an error wrapping ErrMalformed when the stream is broken (stop);
-//   - an error for which IsEnd is true at the end of the chunk.
+// Next decodes the next log event into ev. It returns nil when ev holds a
+// log event and io.EOF at the end of the chunk, as a Go reader does; of the
+// other errors, a *RecordError says one event was skipped (call Next
+// again) and one wrapping ErrMalformed that the stream is broken (stop).
 func (d *Decoder) Next(ev *Event) error {
 	for {
 		start := d.Offset()
 		if len(d.rest) == 0 {
-			return errEnd
+			return io.EOF
 		}
 		n, rest, err := msgp.ReadArrayHeaderBytes(d.rest)
 		if err != nil {
@@ -90,39 +90,9 @@ func (d *Decoder) Next(ev *Event) error {
 			d.rest = after
 			return &RecordError{Offset: start, Reason: fmt.Sprintf("event is an array of %d elements, want 2", n)}
 		}
-		// Header: v2 [[time, meta], record] or v1 [time, record].
-		var sec, nsec int64
-		var terr error
-		v2 := msgp.NextType(rest) == msgp.ArrayType
-		if v2 {
-			hn, hrest, err := msgp.ReadArrayHeaderBytes(rest)
-			if err != nil {
-				return d.malformed(start, err)
-			}
-			if hn < 1 {
-				return d.skipEvent(start, "empty event header")
-			}
-			sec, nsec, hrest, terr = readTime(hrest)
-			if terr != nil {
-				if errors.Is(terr, ErrMalformed) {
-					return d.malformed(start, terr)
-				}
-				return d.skipEvent(start, terr.Error())
-			}
-			for i := uint32(1); i < hn; i++ { // metadata (and anything newer)
-				if hrest, err = msgp.Skip(hrest); err != nil {
-					return d.malformed(start, err)
-				}
-			}
-			rest = hrest
-		} else {
-			sec, nsec, rest, terr = readTime(rest)
-			if terr != nil {
-				if errors.Is(terr, ErrMalformed) {
-					return d.malformed(start, terr)
-				}
-				return d.skipEvent(start, terr.Error())
-			}
+		sec, nsec, v2, rest, err := d.header(start, rest)
+		if err != nil {
+			return err
 		}
 		recStart := rest
 		after, err := Skip(rest)
@@ -142,6 +112,34 @@ func (d *Decoder) Next(ev *Event) error {
 	}
 }
 
+// header reads the header of the event at start, v2 [[time, meta...],
+// record] or v1 [time, record], from b (past the event's array header), and
+// returns what follows it, the record. Its errors are Next's.
+func (d *Decoder) header(start int, b []byte) (sec, nsec int64, v2 bool, rest []byte, err error) {
+	if msgp.NextType(b) != msgp.ArrayType { // v1
+		if sec, nsec, rest, err = readTime(b); err != nil {
+			return 0, 0, false, nil, d.timeError(start, err)
+		}
+		return sec, nsec, false, rest, nil
+	}
+	hn, rest, err := msgp.ReadArrayHeaderBytes(b)
+	if err != nil {
+		return 0, 0, true, nil, d.malformed(start, err)
+	}
+	if hn < 1 {
+		return 0, 0, true, nil, d.skipEvent(start, "empty event header")
+	}
+	if sec, nsec, rest, err = readTime(rest); err != nil {
+		return 0, 0, true, nil, d.timeError(start, err)
+	}
+	for i := uint32(1); i < hn; i++ { // metadata (and anything newer)
+		if rest, err = msgp.Skip(rest); err != nil {
+			return 0, 0, true, nil, d.malformed(start, err)
+		}
+	}
+	return sec, nsec, true, rest, nil
+}
+
 // Fluent Bit 4's group start and end markers: v2 events whose header
 // seconds are these. Any other negative time is a log's (pre-1970, or a
 // post-2038 EventTime read as int32, as Fluent Bit reads it) and is
@@ -151,11 +149,14 @@ const (
 	groupEnd   = -2
 )
 
-// errEnd is returned by Next at the end of the chunk.
-var errEnd = errors.New("end of chunk")
-
-// IsEnd reports whether err is the end-of-chunk signal from Next.
-func IsEnd(err error) bool { return err == errEnd }
+// timeError stops at a timestamp that breaks the stream and skips the
+// event of one that is only unusable.
+func (d *Decoder) timeError(start int, err error) error {
+	if errors.Is(err, ErrMalformed) {
+		return d.malformed(start, err)
+	}
+	return d.skipEvent(start, err.Error())
+}
 
 func (d *Decoder) skipEvent(start int, reason string) error {
 	after, err := msgp.Skip(d.chunk[start:])

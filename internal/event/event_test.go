@@ -2,6 +2,7 @@ package event
 
 import (
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func decodeAll(t *testing.T, chunk []byte) (evs []Event, skipped int, err error)
 		switch {
 		case e == nil:
 			evs = append(evs, ev)
-		case IsEnd(e):
+		case e == io.EOF:
 			return evs, skipped, nil
 		case errors.Is(e, ErrMalformed):
 			return evs, skipped, e
@@ -210,7 +211,7 @@ func FuzzDecoder(f *testing.F) {
 		for i := 0; i <= len(chunk); i++ {
 			var ev Event
 			err := d.Next(&ev)
-			if IsEnd(err) || errors.Is(err, ErrMalformed) {
+			if err == io.EOF || errors.Is(err, ErrMalformed) {
 				return
 			}
 			if err == nil {

@@ -31,7 +31,6 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
-	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -57,8 +56,8 @@ type Options struct {
 	Timeout     time.Duration // per request
 	TLSVerify   bool
 	TLSCAFile   string
-	Proxy       string // explicit proxy URL; environment proxies are not read
-	Headers     []config.Header
+	Proxy       string      // explicit proxy URL; environment proxies are not read
+	Headers     http.Header // extra headers of every request (`header`), set after the plugin's own
 	MaxRetries  int
 	BackoffBase time.Duration // default 250ms
 	BackoffMax  time.Duration // default 10s
@@ -83,26 +82,6 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-// IsRetryable reports whether err leaves the payload to be retried later
-// (every delivery error does: nothing is dropped on a failure we do not
-// understand).
-func IsRetryable(err error) bool {
-	var e *Error
-	return errors.As(err, &e)
-}
-
-// IsAuth reports whether err is an authentication failure (401/403).
-func IsAuth(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Auth
-}
-
-// Result counts the entries of one Deliver.
-type Result struct {
-	Accepted int // delivered
-	Rejected int // refused by the intake even alone, and dropped
-}
 
 // Delivery is what the payloads of one chunk share: where entries that are
 // done (accepted, or refused alone and dropped) are reported by record id,
@@ -173,8 +152,10 @@ func New(o Options) (*Client, error) {
 	secrets := redact.New(o.APIKey)
 	secrets.AddURL(o.URL)
 	secrets.AddURL(o.Proxy)
-	for _, h := range o.Headers {
-		secrets.Add(h.Value)
+	for _, vs := range o.Headers {
+		for _, v := range vs {
+			secrets.Add(v)
+		}
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: !o.TLSVerify} //nolint:gosec // tls_verify off is the user's explicit choice
 	if o.TLSCAFile != "" {
@@ -225,20 +206,20 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 // error means every entry was accepted or deliberately dropped (counted and
 // logged); an error means some entries must be retried: those that are done
 // have been reported to d.Done.
-func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) (Result, error) {
+func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) error {
 	if d == nil {
 		d = NewDelivery(nil, 0)
 	}
 	if b.Len() == 0 {
-		return Result{}, nil
+		return nil
 	}
 	a, err := c.attempt(ctx, b)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	if a.ok() {
 		d.done(b)
-		return Result{Accepted: b.Len()}, nil
+		return nil
 	}
 	return c.isolate(ctx, b, a, d)
 }
@@ -278,13 +259,13 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 // first two levels) is an intake or relay fault, not bad records, and the
 // payload goes back for retry with nothing dropped. For k bad entries among
 // n this costs about 2k·log2(n/k) requests, within d's cap for the chunk.
-func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *Delivery) (Result, error) {
+func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *Delivery) error {
 	if first.status == http.StatusBadRequest {
 		c.o.Logger.Debugf("HTTP 400 for a payload of %d entries (%s): bisecting to isolate the refused entries", b.Len(), first.msg)
 	} else {
 		c.o.Logger.Warnf("HTTP 413 for a payload of %d entries, %d bytes: halving", b.Len(), len(b.Bytes()))
 	}
-	var res Result
+	accepted := 0 // entries of b the intake accepted
 	pending := []*batch.Batch{b}
 	var alone []*batch.Batch // refused even alone
 	last := first
@@ -298,14 +279,14 @@ func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *D
 			half := p.Len() / 2
 			for _, part := range [2]*batch.Batch{p.Slice(0, half), p.Slice(half, p.Len())} {
 				if d.probes.Add(-1) < 0 {
-					return res, c.fault(d, b, first, "bisection stopped at its cap of requests per chunk")
+					return c.fault(d, b, first, "bisection stopped at its cap of requests per chunk")
 				}
 				a, err := c.attempt(ctx, part)
 				if err != nil {
-					return res, err
+					return err
 				}
 				if a.ok() {
-					res.Accepted += part.Len()
+					accepted += part.Len()
 					d.done(part)
 					continue
 				}
@@ -313,22 +294,21 @@ func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *D
 				next = append(next, part)
 			}
 		}
-		if res.Accepted == 0 && first.status == http.StatusBadRequest && level >= 2 && len(next) > 0 {
-			return res, c.fault(d, b, last, "the intake refused every part of the first two bisection levels")
+		if accepted == 0 && first.status == http.StatusBadRequest && level >= 2 && len(next) > 0 {
+			return c.fault(d, b, last, "the intake refused every part of the first two bisection levels")
 		}
 		pending = next
 	}
-	if res.Accepted == 0 {
-		return res, c.fault(d, b, last, "the intake refused every entry, even alone")
+	if accepted == 0 {
+		return c.fault(d, b, last, "the intake refused every entry, even alone")
 	}
 	for _, p := range alone {
 		c.o.Stats.DropRejected.Add(1)
 		c.o.Logger.Warnf("intake refused one log entry of %d bytes with HTTP %d (%s) while accepting the others; dropped: resending the same bytes cannot succeed",
 			len(p.Entry(0)), last.status, last.msg)
 		d.done(p)
-		res.Rejected++
 	}
-	return res, nil
+	return nil
 }
 
 // fault reports a refusal that no record explains: logged loudly once per
@@ -435,8 +415,10 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 		h.Set("Content-Encoding", enc)
 	}
 	h.Set("User-Agent", c.o.UserAgent)
-	for _, x := range c.o.Headers {
-		h.Set(x.Name, x.Value)
+	for name, vs := range c.o.Headers {
+		for _, v := range vs {
+			h.Set(name, v)
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

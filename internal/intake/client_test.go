@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
-	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -90,29 +90,29 @@ func TestMatrix(t *testing.T) {
 		retries   int64
 		wantInLog string
 	}{
-		{"2xx", nil, false, false, 10, 0, ""},
-		{"503 then ok", seq(503, 503), false, false, 10, 2, ""},
-		{"429 then ok", seq(429), false, false, 10, 1, ""},
-		{"408 then ok", seq(408), false, false, 10, 1, ""},
-		{"500 forever", seq(500, 500, 500, 500, 500), true, false, 0, 3, ""},
-		{"401", seq(401), true, true, 0, 0, "API key is missing or invalid"},
-		{"403", seq(403), true, true, 0, 0, "another Datadog site"},
-		{"unknown 4xx kept", seq(404, 404, 404, 404), true, false, 0, 3, "unexpected HTTP 404"},
-		{"reset then ok", func(n int) intaketest.Fault { return intaketest.Fault{Reset: n == 1} }, false, false, 10, 1, ""},
-		{"truncated response", func(n int) intaketest.Fault { return intaketest.Fault{Truncate: n == 1} }, false, false, 10, 0, ""},
+		{name: "2xx", accepted: 10},
+		{name: "503 then ok", fault: seq(503, 503), accepted: 10, retries: 2},
+		{name: "429 then ok", fault: seq(429), accepted: 10, retries: 1},
+		{name: "408 then ok", fault: seq(408), accepted: 10, retries: 1},
+		{name: "500 forever", fault: seq(500, 500, 500, 500, 500), wantErr: true, retries: 3},
+		{name: "401", fault: seq(401), wantErr: true, wantAuth: true, wantInLog: "API key is missing or invalid"},
+		{name: "403", fault: seq(403), wantErr: true, wantAuth: true, wantInLog: "another Datadog site"},
+		{name: "unknown 4xx kept", fault: seq(404, 404, 404, 404), wantErr: true, retries: 3, wantInLog: "unexpected HTTP 404"},
+		{name: "reset then ok", fault: func(n int) intaketest.Fault { return intaketest.Fault{Reset: n == 1} }, accepted: 10, retries: 1},
+		{name: "truncated response", fault: func(n int) intaketest.Fault { return intaketest.Fault{Truncate: n == 1} }, accepted: 10},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, intaketest.Options{Fault: c.fault}, nil)
-			res, err := r.c.Deliver(context.Background(), payload(10), nil)
-			if (err != nil) != c.wantErr || IsAuth(err) != c.wantAuth {
-				t.Fatalf("err = %v (auth %v)", err, IsAuth(err))
+			err := r.c.Deliver(context.Background(), payload(10), nil)
+			if (err != nil) != c.wantErr || isAuth(err) != c.wantAuth {
+				t.Fatalf("err = %v (auth %v)", err, isAuth(err))
 			}
-			if err != nil && !IsRetryable(err) {
+			if err != nil && !isRetryable(err) {
 				t.Errorf("error not retryable: %v", err)
 			}
-			if res.Accepted != c.accepted || r.stats.Retries.Load() != c.retries {
-				t.Errorf("accepted %d retries %d, want %d %d", res.Accepted, r.stats.Retries.Load(), c.accepted, c.retries)
+			if accepted := int(r.stats.RecordsOut.Load()); accepted != c.accepted || r.stats.Retries.Load() != c.retries {
+				t.Errorf("accepted %d retries %d, want %d %d", accepted, r.stats.Retries.Load(), c.accepted, c.retries)
 			}
 			if len(r.srv.Seqs()) != c.accepted {
 				t.Errorf("intake has %d records", len(r.srv.Seqs()))
@@ -128,9 +128,9 @@ func TestMatrix(t *testing.T) {
 func TestBadEntryIsolated(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `seq=37"`}, nil)
 	var done idSet
-	res, err := r.c.Deliver(context.Background(), payload(100), NewDelivery(done.add, 0))
-	if err != nil || res.Accepted != 99 || res.Rejected != 1 {
-		t.Fatalf("res %+v err %v", res, err)
+	err := r.c.Deliver(context.Background(), payload(100), NewDelivery(done.add, 0))
+	if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || accepted != 99 || rejected != 1 {
+		t.Fatalf("accepted %d rejected %d err %v", accepted, rejected, err)
 	}
 	seqs := r.srv.Seqs()
 	if len(seqs) != 99 || seqs[37] != 0 {
@@ -158,9 +158,9 @@ func TestBadEntryIsolated(t *testing.T) {
 func TestTooLargeHalved(t *testing.T) {
 	p := payload(64)
 	r := newRig(t, intaketest.Options{MaxBytes: len(p.Bytes()) / 3}, nil)
-	res, err := r.c.Deliver(context.Background(), p, nil)
-	if err != nil || res.Accepted != 64 {
-		t.Fatalf("res %+v err %v", res, err)
+	err := r.c.Deliver(context.Background(), p, nil)
+	if accepted := r.stats.RecordsOut.Load(); err != nil || accepted != 64 {
+		t.Fatalf("accepted %d err %v", accepted, err)
 	}
 	if st := r.srv.Stats(); st.Entries != 64 || st.Accepted < 4 {
 		t.Errorf("intake %+v", st)
@@ -175,7 +175,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		return intaketest.Fault{}
 	}}, func(o *Options) { o.BackoffMax = 5 * time.Second })
 	start := time.Now()
-	if _, err := r.c.Deliver(context.Background(), payload(1), nil); err != nil {
+	if err := r.c.Deliver(context.Background(), payload(1), nil); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < time.Second {
@@ -189,7 +189,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	start := time.Now()
-	_, err := r.c.Deliver(ctx, payload(1), nil)
+	err := r.c.Deliver(ctx, payload(1), nil)
 	if err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("err %v after %s", err, time.Since(start))
 	}
@@ -197,7 +197,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel2()
 	start = time.Now()
-	if _, err := r.c.Deliver(ctx2, payload(2), nil); err == nil || time.Since(start) > 400*time.Millisecond {
+	if err := r.c.Deliver(ctx2, payload(2), nil); err == nil || time.Since(start) > 400*time.Millisecond {
 		t.Errorf("err %v after %s", err, time.Since(start))
 	}
 }
@@ -209,9 +209,9 @@ func TestStallTimesOut(t *testing.T) {
 		}
 		return intaketest.Fault{}
 	}}, func(o *Options) { o.Timeout = 200 * time.Millisecond })
-	res, err := r.c.Deliver(context.Background(), payload(3), nil)
-	if err != nil || res.Accepted != 3 || r.stats.Retries.Load() != 1 {
-		t.Errorf("res %+v err %v retries %d", res, err, r.stats.Retries.Load())
+	err := r.c.Deliver(context.Background(), payload(3), nil)
+	if accepted := r.stats.RecordsOut.Load(); err != nil || accepted != 3 || r.stats.Retries.Load() != 1 {
+		t.Errorf("accepted %d err %v retries %d", accepted, err, r.stats.Retries.Load())
 	}
 }
 
@@ -230,16 +230,16 @@ func TestTLSWithCAFileAndHeaders(t *testing.T) {
 	codec, _ := compress.New("zstd", 0)
 	mk := func(ca string) *Client {
 		c, err := New(Options{URL: ts.URL + "/api/v2/logs", APIKey: key, Codec: codec, TLSVerify: true, TLSCAFile: ca,
-			MaxRetries: 0, UserAgent: "ua/1", Headers: []config.Header{{Name: "X-Team", Value: "web"}}})
+			MaxRetries: 0, UserAgent: "ua/1", Headers: http.Header{"X-Team": {"web"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	if _, err := mk("").Deliver(context.Background(), payload(1), nil); err == nil {
+	if err := mk("").Deliver(context.Background(), payload(1), nil); err == nil {
 		t.Error("self-signed certificate accepted without tls_ca_file")
 	}
-	if _, err := mk(caFile).Deliver(context.Background(), payload(1), nil); err != nil {
+	if err := mk(caFile).Deliver(context.Background(), payload(1), nil); err != nil {
 		t.Fatalf("with tls_ca_file: %v", err)
 	}
 	h := got.Load().(http.Header)
@@ -263,7 +263,21 @@ func TestProxyUsed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Deliver(context.Background(), payload(1), nil); err != nil || proxied.Load() != 1 {
+	if err := c.Deliver(context.Background(), payload(1), nil); err != nil || proxied.Load() != 1 {
 		t.Errorf("err %v proxied %d", err, proxied.Load())
 	}
+}
+
+// isRetryable: every delivery failure is an *Error, which leaves the payload
+// to be retried (nothing is dropped on a failure the client does not
+// understand).
+func isRetryable(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+// isAuth: the failure is an authentication one (401/403).
+func isAuth(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Auth
 }

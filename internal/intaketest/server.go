@@ -23,12 +23,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 )
 
-// Intake limits.
+// The limits the stand-in enforces: the intake's (package limits).
 const (
-	MaxEntries = 1000
-	MaxBytes   = 5_000_000
+	MaxEntries = limits.MaxEntries
+	MaxBytes   = limits.MaxBytes
 )
 
 // Fault is what the stand-in does to one request instead of answering normally.

@@ -56,21 +56,6 @@ func (l *Logger) Redact(s *redact.Secrets) { l.secrets.Store(s) }
 // Discard returns a logger that writes nothing (tests, benchmarks).
 func Discard() *Logger { return New(io.Discard, "", Error+1) }
 
-// ParseLevel maps Fluent Bit's log_level words to a Level.
-func ParseLevel(s string) (Level, bool) {
-	switch s {
-	case "debug", "trace":
-		return Debug, true
-	case "info", "":
-		return Info, true
-	case "warn", "warning":
-		return Warn, true
-	case "error", "off":
-		return Error, true
-	}
-	return Info, false
-}
-
 func (l *Logger) logf(lv Level, format string, args ...any) {
 	if l == nil || lv < l.level {
 		return

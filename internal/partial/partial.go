@@ -88,8 +88,9 @@ func NewReader(chunk []byte, messageKey string) Reader {
 // position in the chunk, among the events the decoder yields, of the event
 // (for a joined log, of its first part). The same chunk bytes always give
 // the same indexes and logs. Errors are event.Decoder's, in the same
-// places. ev.Record points into the chunk or into memory the Reader owns;
-// both are valid until the flush returns and must not be kept past it.
+// places: io.EOF at the end. ev.Record points into the chunk or into
+// memory the Reader owns; both are valid until the flush returns and must
+// not be kept past it.
 func (r *Reader) Next(ev *event.Event) (int, error) {
 	if r.j == nil {
 		if err := r.dec.Next(ev); err != nil {

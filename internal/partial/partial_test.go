@@ -3,6 +3,7 @@ package partial
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"reflect"
 	"strconv"
@@ -90,7 +91,7 @@ func readAll(t testing.TB, chunk []byte, msgKey string) (logs []got, r Reader, e
 		var ev event.Event
 		idx, e := r.Next(&ev)
 		if e != nil {
-			if event.IsEnd(e) {
+			if e == io.EOF {
 				return logs, r, nil
 			}
 			var re *event.RecordError
@@ -338,7 +339,7 @@ func TestJoinedOverLimitTruncated(t *testing.T) {
 	if _, err := r.Next(&ev); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Next(&ev); !event.IsEnd(err) {
+	if _, err := r.Next(&ev); err != io.EOF {
 		t.Fatalf("more than one log: %v", err)
 	}
 	s := shape.New(shape.Options{})

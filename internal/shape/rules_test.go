@@ -27,7 +27,7 @@ func TestContainerLogConfig(t *testing.T) {
 	md := ecstest.Client(t, ecstest.Doc(t, "fargate-service-task.json"))
 	newShaper := func(src, svc string) *Shaper {
 		return New(Options{DateKey: "timestamp", Source: src, Service: svc, ECS: true,
-			Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigSource: src, ConfigService: svc, Metadata: md})})
+			Tagger: tags.NewTagger(tags.Options{ECS: true, ConfigSource: src, ConfigService: svc, Metadata: md})})
 	}
 	cases := []struct {
 		name, src, svc string
@@ -81,7 +81,7 @@ func TestContainerLogConfig(t *testing.T) {
 // rule set, and shaping them allocates nothing.
 func TestNoRulesNoCost(t *testing.T) {
 	md := ecstest.Client(t, ecstest.Doc(t, "fargate-service-task.json"))
-	tg := tags.NewTagger(tags.Options{Provider: "ecs", Metadata: md})
+	tg := tags.NewTagger(tags.Options{ECS: true, Metadata: md})
 	s := New(Options{DateKey: "timestamp", ECS: true, Tagger: tg})
 	rec := fargateRecord("log_router", "GET /health 4111-1111-1111-1111")
 	if r := tg.Lookup(&tags.Fields{ContainerID: []byte("5f1a2b3c4d5e6f708192a3b4c5d6e7f8-2233445566"), ContainerName: []byte("log_router"),
@@ -113,5 +113,5 @@ const rulesDoc = `{"Cluster":"arn:aws:ecs:us-east-1:123456789012:cluster/prod",
 // record is the difference between the two.
 func BenchmarkShapeFireLensRules(b *testing.B) {
 	md := ecstest.Client(b, []byte(rulesDoc))
-	benchShape(b, tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod", Metadata: md}), 2)
+	benchShape(b, tags.NewTagger(tags.Options{ECS: true, ConfigTags: "env:prod", Metadata: md}), 2)
 }

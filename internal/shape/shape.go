@@ -15,7 +15,9 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 	"github.com/out-datadog-go/out_datadog_go/internal/status"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 	"github.com/out-datadog-go/out_datadog_go/internal/transcode"
@@ -26,8 +28,8 @@ import (
 const TruncatedKey = "ddgo_truncated_from"
 
 // DefaultMaxMessageBytes keeps a message, once JSON-escaped, under the
-// intake's 1 MB per-log limit with room for the entry's other attributes.
-const DefaultMaxMessageBytes = 1_000_000 - 16*1024
+// intake's per-log limit with room for the entry's other attributes.
+const DefaultMaxMessageBytes = limits.MaxLogBytes - 16*1024
 
 // Options configure a Shaper. Zero values mean "not set".
 type Options struct {
@@ -38,20 +40,20 @@ type Options struct {
 	Hostname        string // dd_hostname
 	IncludeTagKey   bool
 	TagKey          string
-	ECS             bool   // provider ecs: FireLens fields become tags
-	DetectStatus    bool   // detect a leading level word in plain-text messages
-	StderrStatus    string // status for stderr records without a level
-	MaxMessageBytes int    // 0 = DefaultMaxMessageBytes
+	ECS             bool          // provider ecs: FireLens fields become tags
+	DetectStatus    bool          // detect a leading level word in plain-text messages
+	StderrStatus    status.Status // status for stderr records without a level
+	MaxMessageBytes int           // 0 = DefaultMaxMessageBytes
 	Tagger          *tags.Tagger
 }
 
 // Shaper is immutable after New and safe for concurrent use.
 type Shaper struct {
-	o          Options
-	srcJSON    []byte // `"ddsource":"…"` precomputed
-	hostJSON   []byte
-	dateKeyJSN []byte // `"timestamp":`
-	tagKeyJSON []byte
+	o           Options
+	srcJSON     []byte // `"ddsource":"…"` precomputed
+	hostJSON    []byte
+	dateKeyJSON []byte // `"timestamp":`
+	tagKeyJSON  []byte
 }
 
 // New prepares a Shaper.
@@ -67,7 +69,7 @@ func New(o Options) *Shaper {
 		s.hostJSON = appendField(nil, "hostname", o.Hostname)
 	}
 	if o.DateKey != "" {
-		s.dateKeyJSN = append(transcode.AppendString(nil, []byte(o.DateKey)), ':')
+		s.dateKeyJSON = append(transcode.AppendString(nil, []byte(o.DateKey)), ':')
 	}
 	if o.IncludeTagKey {
 		k := o.TagKey
@@ -99,16 +101,16 @@ type Info struct {
 	Masked bool
 }
 
-// fields found in the first pass over a record: each is the raw msgpack
-// value (nil when absent) and, for strings, its bytes.
+// found is what the first pass learns of a record: the values with a
+// meaning, each the raw msgpack value (nil when absent).
 type found struct {
-	msg, msgAlt                                      []byte // message value (dd_message_key / log), "message"
-	service, ddsource, hostname, ddtags, statusV     []byte
-	level, severity, logLevel, source, ddEnv, ddVers []byte
-	ddService                                        []byte
-	hasDate                                          bool
-	ecs                                              tags.Fields
-	ecsAny                                           bool
+	msg, msgAlt                          []byte // message value (dd_message_key / log), "message"
+	service, ddsource, hostname, ddtags  []byte
+	statusVal, level, severity, logLevel []byte
+	source, ddService, ddEnv, ddVersion  []byte
+	msgStr, tagsStr                      []byte // msg and ddtags when they are strings, else nil
+	fireLens                             ecs.View
+	hasFireLens                          bool
 }
 
 // pair is one key/value of a record: key is the string/binary key's bytes
@@ -143,39 +145,108 @@ func (s *Shaper) Append(dst []byte, ev *event.Event, tag []byte) ([]byte, Info, 
 // intake's per-log limit (max_batch_bytes).
 func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int) ([]byte, Info, error) {
 	info := Info{UnixMilli: ev.UnixMilli()}
-	n, body, err := msgp.ReadMapHeaderBytes(ev.Record)
+	// Pass 1: the record's pairs (on the stack for typical records, so
+	// pass 2 need not parse again) and the keys with a meaning.
+	var f found
+	var pairsBuf [16]pair
+	pairs, err := s.scan(ev.Record, pairsBuf[:0], &f)
 	if err != nil {
 		return dst, info, err
 	}
+	st, stFromStatusKey := s.status(&f)
+	res := s.lookup(&f)
+	msgText, err := messageText(&f)
+	if err != nil {
+		return dst, info, err
+	}
+	// The container's log_processing_rules; containers without rules run
+	// none (res.Rules is nil).
+	if res != nil && res.Rules != nil && f.msg != nil {
+		out, excluded, masked := res.Rules.Apply(msgText)
+		if excluded {
+			info.Excluded = true
+			return dst, info, nil
+		}
+		msgText, info.Masked = out, masked
+	}
 
-	// Pass 1: split the record into key/value pairs (kept on the stack for
-	// typical records, so pass 2 need not parse again) and find the keys
-	// with a meaning.
-	var f found
-	var pairsBuf [16]pair
-	pairs := pairsBuf[:0]
-	if n > uint32(len(pairsBuf)) {
-		if int(n) > len(body) { // each pair takes at least 2 bytes
-			return dst, info, msgp.ErrShortBytes
+	// Pass 2: write the reserved attributes, then every other key.
+	dst = append(dst, '{')
+	open := len(dst)
+	if f.msg != nil {
+		dst = member(dst, open, "message")
+		mark := len(dst)
+		dst, info.Truncated = transcode.AppendStringLimit(dst, msgText, maxMsg)
+		info.MessageBytes = len(dst) - mark - 2
+	}
+	if dst, err = s.appendSource(dst, open, &f, res); err != nil {
+		return dst, info, err
+	}
+	if dst, err = s.appendService(dst, open, &f, res); err != nil {
+		return dst, info, err
+	}
+	if f.hostname != nil {
+		dst = member(dst, open, "hostname")
+		if dst, _, err = transcode.AppendValue(dst, f.hostname); err != nil {
+			return dst, info, err
+		}
+	} else if s.hostJSON != nil {
+		dst = append(comma(dst, open), s.hostJSON...)
+	}
+	dst = s.appendDDTags(dst, open, &f, res)
+	if st != "" {
+		dst = member(dst, open, "status")
+		dst = append(dst, '"')
+		dst = append(dst, st...)
+		dst = append(dst, '"')
+	}
+	if s.dateKeyJSON != nil {
+		dst = append(comma(dst, open), s.dateKeyJSON...)
+		dst = strconv.AppendInt(dst, info.UnixMilli, 10)
+	}
+	if s.tagKeyJSON != nil {
+		dst = append(comma(dst, open), s.tagKeyJSON...)
+		dst = transcode.AppendString(dst, tag)
+	}
+	if dst, err = s.appendAttributes(dst, open, pairs, &f, st != "", stFromStatusKey, &info); err != nil {
+		return dst, info, err
+	}
+	if info.Truncated {
+		dst = member(dst, open, TruncatedKey)
+		dst = strconv.AppendInt(dst, int64(len(msgText)), 10)
+	}
+	dst = append(dst, '}')
+	return dst, info, nil
+}
+
+// scan splits rec, a msgpack map, into its key/value pairs, appended to
+// pairs, and fills f with the values of the keys that have a meaning.
+func (s *Shaper) scan(rec []byte, pairs []pair, f *found) ([]pair, error) {
+	n, rest, err := msgp.ReadMapHeaderBytes(rec)
+	if err != nil {
+		return pairs, err
+	}
+	if n > uint32(cap(pairs)) {
+		if int(n) > len(rest) { // each pair takes at least 2 bytes
+			return pairs, msgp.ErrShortBytes
 		}
 		pairs = make([]pair, 0, n)
 	}
 	msgKey := s.o.MessageKey
-	rest := body
 	for i := uint32(0); i < n; i++ {
 		var k, v []byte
 		keyRaw := rest
 		if t := msgp.NextType(rest); t == msgp.StrType || t == msgp.BinType {
 			if k, rest, err = transcode.ReadKey(rest); err != nil {
-				return dst, info, err
+				return pairs, err
 			}
 		} else if rest, err = event.Skip(rest); err != nil { // non-string key: plain attribute
-			return dst, info, err
+			return pairs, err
 		}
 		keyRaw = keyRaw[:len(keyRaw)-len(rest)]
 		v = rest
 		if rest, err = event.Skip(rest); err != nil {
-			return dst, info, err
+			return pairs, err
 		}
 		v = v[:len(v)-len(rest)]
 		pairs = append(pairs, pair{key: k, keyRaw: keyRaw, val: v})
@@ -202,7 +273,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		case "ddtags":
 			f.ddtags = v
 		case "status":
-			f.statusV = v
+			f.statusVal = v
 		case "level":
 			f.level = v
 		case "severity":
@@ -216,31 +287,26 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		case "dd.env":
 			f.ddEnv = v
 		case "dd.version":
-			f.ddVers = v
-		case "container_id":
-			f.ecs.ContainerID, f.ecsAny = strVal(v), true
-		case "container_name":
-			f.ecs.ContainerName, f.ecsAny = strVal(v), true
-		case "ecs_cluster":
-			f.ecs.Cluster, f.ecsAny = strVal(v), true
-		case "ecs_task_arn":
-			f.ecs.TaskARN, f.ecsAny = strVal(v), true
-		case "ecs_task_definition":
-			f.ecs.TaskDefinition, f.ecsAny = strVal(v), true
-		}
-		if s.o.DateKey != "" && string(k) == s.o.DateKey {
-			f.hasDate = true
+			f.ddVersion = v
+		default:
+			if p := f.fireLens.Field(k); p != nil {
+				*p, f.hasFireLens = strVal(v), true
+			}
 		}
 	}
 	if msgKey == "" && f.msg == nil {
 		f.msg, f.msgAlt = f.msgAlt, nil // no "log": "message" is the message
 	}
-	f.ecs.Source = strVal(f.source)
+	f.msgStr, f.tagsStr = strVal(f.msg), strVal(f.ddtags)
+	return pairs, nil
+}
 
-	// Status: the record's own level, else detection, else the stderr default.
-	st, stFromStatusKey := "", false
-	if v := strVal(f.statusV); v != nil {
-		st, stFromStatusKey = status.FromValue(v)
+// status is the record's status: its own level (status, then level,
+// severity, log.level), else one detected in the message, else the stderr
+// default. fromKey: it came from the record's status key.
+func (s *Shaper) status(f *found) (st status.Status, fromKey bool) {
+	if v := strVal(f.statusVal); v != nil {
+		st, fromKey = status.FromValue(v)
 	}
 	for _, lv := range [...][]byte{f.level, f.severity, f.logLevel} {
 		if st != "" {
@@ -252,171 +318,147 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 			st = statusFromNumber(lv)
 		}
 	}
-	msgStr := strVal(f.msg)
-	if st == "" && s.o.DetectStatus && msgStr != nil {
-		st, _ = status.FromMessage(msgStr)
+	if st == "" && s.o.DetectStatus && f.msgStr != nil {
+		st, _ = status.FromMessage(f.msgStr)
 	}
-	if st == "" && s.o.StderrStatus != "" && string(f.ecs.Source) == "stderr" {
+	if st == "" && s.o.StderrStatus != "" && string(strVal(f.source)) == "stderr" {
 		st = s.o.StderrStatus
 	}
+	return st, fromKey
+}
 
-	var res *tags.Result
-	if s.o.Tagger != nil {
-		var fl *tags.Fields
-		if s.o.ECS && f.ecsAny {
-			fl = &f.ecs
-		} else {
-			fl = &tags.Fields{Source: f.ecs.Source}
-		}
-		res = s.o.Tagger.Lookup(fl)
+// lookup is the record's container's tags, source, service and rules; nil
+// without a Tagger.
+func (s *Shaper) lookup(f *found) *tags.Result {
+	if s.o.Tagger == nil {
+		return nil
 	}
+	if s.o.ECS && f.hasFireLens {
+		return s.o.Tagger.Lookup(&f.fireLens)
+	}
+	return s.o.Tagger.Lookup(&tags.Fields{})
+}
 
-	// The message text: a string as is, a structured value as its JSON.
-	msgText := msgStr
-	if f.msg != nil && msgStr == nil {
-		if msgText, _, err = transcode.AppendValue(nil, f.msg); err != nil {
-			return dst, info, err
-		}
-		if msgp.NextType(f.msg) == msgp.ExtensionType && len(msgText) >= 2 && msgText[0] == '"' {
-			// An ext value's JSON is a base64 string (no escapes in it):
-			// the message is its content, not the quoted string.
-			msgText = msgText[1 : len(msgText)-1]
-		}
+// messageText is the message as text: a string as is, a structured value
+// as its JSON.
+func messageText(f *found) ([]byte, error) {
+	if f.msg == nil || f.msgStr != nil {
+		return f.msgStr, nil
 	}
-	// The container's log_processing_rules; containers without rules run
-	// none (res.Rules is nil).
-	if res != nil && res.Rules != nil && f.msg != nil {
-		out, excluded, masked := res.Rules.Apply(msgText)
-		if excluded {
-			info.Excluded = true
-			return dst, info, nil
-		}
-		msgText, info.Masked = out, masked
+	text, _, err := transcode.AppendValue(nil, f.msg)
+	if err != nil {
+		return nil, err
 	}
+	if msgp.NextType(f.msg) == msgp.ExtensionType && len(text) >= 2 && text[0] == '"' {
+		// An ext value's JSON is a base64 string (no escapes in it):
+		// the message is its content, not the quoted string.
+		text = text[1 : len(text)-1]
+	}
+	return text, nil
+}
 
-	// Pass 2: write.
-	dst = append(dst, '{')
-	open := len(dst)
-	if f.msg != nil {
-		dst = comma(dst, open)
-		dst = append(dst, `"message":`...)
-		mark := len(dst)
-		dst, info.Truncated = transcode.AppendStringLimit(dst, msgText, maxMsg)
-		info.MessageBytes = len(dst) - mark - 2
-	}
-	if f.ddsource != nil {
-		dst = comma(dst, open)
-		dst = append(dst, `"ddsource":`...)
-		if dst, _, err = transcode.AppendValue(dst, f.ddsource); err != nil {
-			return dst, info, err
-		}
-	} else if res != nil && res.Source != "" {
-		dst = comma(dst, open)
-		dst = append(dst, `"ddsource":`...)
-		dst = transcode.AppendString(dst, bytesOf(res.Source))
-	} else if s.srcJSON != nil {
-		dst = comma(dst, open)
-		dst = append(dst, s.srcJSON...)
-	}
-
+// appendSource writes ddsource: the record's, else the container's, else
+// dd_source.
+func (s *Shaper) appendSource(dst []byte, open int, f *found, res *tags.Result) ([]byte, error) {
 	switch {
-	case f.service != nil:
-		dst = comma(dst, open)
-		dst = append(dst, `"service":`...)
-		if dst, _, err = transcode.AppendValue(dst, f.service); err != nil {
-			return dst, info, err
-		}
-	case strVal(f.ddService) != nil:
-		dst = comma(dst, open)
-		dst = append(dst, `"service":`...)
-		dst = transcode.AppendString(dst, strVal(f.ddService))
-	case res != nil && res.Service != "":
-		dst = comma(dst, open)
-		dst = append(dst, `"service":`...)
-		dst = transcode.AppendString(dst, bytesOf(res.Service))
-	case s.o.Service != "":
-		dst = comma(dst, open)
-		dst = append(dst, `"service":`...)
-		dst = transcode.AppendString(dst, bytesOf(s.o.Service))
+	case f.ddsource != nil:
+		dst = member(dst, open, "ddsource")
+		dst, _, err := transcode.AppendValue(dst, f.ddsource)
+		return dst, err
+	case res != nil && res.Source != "":
+		dst = member(dst, open, "ddsource")
+		return transcode.AppendString(dst, bytesOf(res.Source)), nil
+	case s.srcJSON != nil:
+		return append(comma(dst, open), s.srcJSON...), nil
 	}
-	if f.hostname != nil {
-		dst = comma(dst, open)
-		dst = append(dst, `"hostname":`...)
-		if dst, _, err = transcode.AppendValue(dst, f.hostname); err != nil {
-			return dst, info, err
-		}
-	} else if s.hostJSON != nil {
-		dst = comma(dst, open)
-		dst = append(dst, s.hostJSON...)
-	}
+	return dst, nil
+}
 
-	// ddtags: configuration and container tags, record-level env/version,
-	// then the record's own ddtags.
+// appendService writes service: the record's (any type), else its
+// dd.service string, else the container's, else dd_service.
+func (s *Shaper) appendService(dst []byte, open int, f *found, res *tags.Result) ([]byte, error) {
+	if f.service != nil {
+		dst = member(dst, open, "service")
+		dst, _, err := transcode.AppendValue(dst, f.service)
+		return dst, err
+	}
+	var svc []byte
+	switch {
+	case strVal(f.ddService) != nil:
+		svc = strVal(f.ddService)
+	case res != nil && res.Service != "":
+		svc = bytesOf(res.Service)
+	case s.o.Service != "":
+		svc = bytesOf(s.o.Service)
+	default:
+		return dst, nil
+	}
+	return transcode.AppendString(member(dst, open, "service"), svc), nil
+}
+
+// appendDDTags writes ddtags: the configuration's and the container's tags
+// with the record's dd.env and dd.version, then the record's own ddtags.
+func (s *Shaper) appendDDTags(dst []byte, open int, f *found, res *tags.Result) []byte {
 	var tagStr string
 	var tagJSON []byte // tagStr as a JSON string when already escaped
 	if res != nil {
 		tagStr, tagJSON = res.Tags, res.TagsJSON
-		if f.ddEnv != nil || f.ddVers != nil {
-			tagStr, tagJSON = s.o.Tagger.WithRecord(res, strVal(f.ddEnv), strVal(f.ddVers)), nil
+		if f.ddEnv != nil || f.ddVersion != nil {
+			tagStr, tagJSON = s.o.Tagger.WithRecord(res, strVal(f.ddEnv), strVal(f.ddVersion)), nil
 		}
 	}
-	recTags := strVal(f.ddtags)
-	if tagStr != "" || len(recTags) > 0 {
-		dst = comma(dst, open)
-		dst = append(dst, `"ddtags":`...)
-		if tagJSON != nil {
-			dst = append(dst, tagJSON...)
-		} else {
-			dst = transcode.AppendString(dst, bytesOf(tagStr))
-		}
-		if len(recTags) > 0 { // continue the same JSON string
-			dst = dst[:len(dst)-1] // closing quote
-			if tagStr != "" {
-				dst = append(dst, ',')
-			}
-			mark := len(dst)
-			dst = transcode.AppendString(dst, recTags)
-			copy(dst[mark:], dst[mark+1:]) // drop the second opening quote
-			dst = dst[:len(dst)-1]
-		}
+	if tagStr == "" && len(f.tagsStr) == 0 {
+		return dst
 	}
-	if st != "" {
-		dst = comma(dst, open)
-		dst = append(dst, `"status":"`...)
-		dst = append(dst, st...)
-		dst = append(dst, '"')
+	dst = member(dst, open, "ddtags")
+	if tagJSON != nil {
+		dst = append(dst, tagJSON...)
+	} else {
+		dst = transcode.AppendString(dst, bytesOf(tagStr))
 	}
-	if s.dateKeyJSN != nil {
-		dst = comma(dst, open)
-		dst = append(dst, s.dateKeyJSN...)
-		dst = strconv.AppendInt(dst, info.UnixMilli, 10)
+	if len(f.tagsStr) > 0 {
+		dst = continueString(dst, tagStr != "", f.tagsStr)
 	}
-	if s.tagKeyJSON != nil {
-		dst = comma(dst, open)
-		dst = append(dst, s.tagKeyJSON...)
-		dst = transcode.AppendString(dst, tag)
-	}
+	return dst
+}
 
-	// Every other key, as an attribute. Keys that would collide with a
-	// reserved attribute written above are prefixed with "_".
+// continueString appends s, escaped, inside the JSON string that ends dst,
+// after a comma when sep is set.
+func continueString(dst []byte, sep bool, s []byte) []byte {
+	dst = dst[:len(dst)-1] // closing quote
+	if sep {
+		dst = append(dst, ',')
+	}
+	mark := len(dst)
+	dst = transcode.AppendString(dst, s)
+	copy(dst[mark:], dst[mark+1:]) // drop the second opening quote
+	return dst[:len(dst)-1]
+}
+
+// appendAttributes writes every other key of the record as an attribute.
+// Keys that would collide with a reserved attribute written before are
+// prefixed with "_". hasStatus: a status was written; stFromStatusKey: it
+// is the record's status key's.
+func (s *Shaper) appendAttributes(dst []byte, open int, pairs []pair, f *found, hasStatus, stFromStatusKey bool, info *Info) ([]byte, error) {
+	var err error
 	for _, p := range pairs {
 		k, v := p.key, p.val
 		rename := false
 		if k != nil {
 			if sameSlice(v, f.msg) || sameSlice(v, f.service) || sameSlice(v, f.ddsource) ||
-				sameSlice(v, f.hostname) || (sameSlice(v, f.ddtags) && recTags != nil) {
+				sameSlice(v, f.hostname) || (sameSlice(v, f.ddtags) && f.tagsStr != nil) {
 				continue
 			}
-			if sameSlice(v, f.statusV) && stFromStatusKey {
+			if sameSlice(v, f.statusVal) && stFromStatusKey {
 				continue
 			}
-			if s.o.ECS && isFireLensKey(k) {
+			if s.o.ECS && ecs.IsKey(k) {
 				continue
 			}
 			switch {
 			case string(k) == "message" && f.msg != nil:
 				rename = true
-			case string(k) == "status" && st != "":
+			case string(k) == "status" && hasStatus:
 				rename = true
 			case s.o.DateKey != "" && string(k) == s.o.DateKey:
 				rename = true
@@ -432,34 +474,28 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 			q := transcode.AppendString(nil, k)
 			dst = append(dst, q[1:]...)
 		} else if dst, _, err = transcode.AppendKey(dst, p.keyRaw); err != nil {
-			return dst, info, err
+			return dst, err
 		}
 		dst = append(dst, ':')
 		if dst, _, err = transcode.AppendValue(dst, v); err != nil {
-			return dst, info, err
+			return dst, err
 		}
 	}
-	if info.Truncated {
-		dst = comma(dst, open)
-		dst = append(dst, `"`+TruncatedKey+`":`...)
-		dst = strconv.AppendInt(dst, int64(len(msgText)), 10)
-	}
-	dst = append(dst, '}')
-	return dst, info, nil
+	return dst, nil
+}
+
+// member starts the object member name after a comma if one is due.
+func member(dst []byte, open int, name string) []byte {
+	dst = comma(dst, open)
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	return append(dst, '"', ':')
 }
 
 // sameSlice reports whether a and b are the same value of the record (the
 // same bytes of the chunk), not merely equal.
 func sameSlice(a, b []byte) bool {
 	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
-}
-
-func isFireLensKey(k []byte) bool {
-	switch string(k) {
-	case "container_id", "container_name", "ecs_cluster", "ecs_task_arn", "ecs_task_definition":
-		return true
-	}
-	return false
 }
 
 // comma separates a new member from the previous one, if any, of the
@@ -475,7 +511,7 @@ func comma(dst []byte, open int) []byte {
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // statusFromNumber maps a syslog severity number (0-7) to a status.
-func statusFromNumber(v []byte) string {
+func statusFromNumber(v []byte) status.Status {
 	n, _, err := msgp.ReadInt64Bytes(v)
 	if err != nil {
 		return ""

@@ -236,7 +236,7 @@ func FuzzShape(f *testing.F) {
 
 func BenchmarkShapeFireLens(b *testing.B) {
 	// As shipped with provider ecs: the Agent-style ddtags are written too.
-	benchShape(b, tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:prod"}), 0)
+	benchShape(b, tags.NewTagger(tags.Options{ECS: true, ConfigTags: "env:prod"}), 0)
 }
 
 // benchShape shapes the captured FireLens chunk with a tagger whose

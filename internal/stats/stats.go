@@ -18,7 +18,7 @@ type Counters struct {
 	Retries       atomic.Int64 // HTTP attempts that were retried
 	DropMalformed atomic.Int64 // records or chunks dropped as undecodable
 	DropRejected  atomic.Int64 // records the intake refused with 400
-	DropTooOld    atomic.Int64 // records older than the intake accepts (counted, still sent)
+	TooOld        atomic.Int64 // records sent although older than the intake indexes (a warning, not a drop)
 	Truncated     atomic.Int64 // messages truncated to the 1 MB per-log limit
 	Resumed       atomic.Int64 // records of a retried chunk not resent: an earlier try delivered them
 	Forgotten     atomic.Int64 // retried chunks whose progress was forgotten at the memory bound
@@ -36,7 +36,7 @@ type Counters struct {
 // Snapshot is a point-in-time copy of Counters.
 type Snapshot struct {
 	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries int64
-	DropMalformed, DropRejected, DropTooOld, Truncated            int64
+	DropMalformed, DropRejected, TooOld, Truncated                int64
 	Resumed, Forgotten, BadDDTags, PartialJoined, Incomplete      int64
 	Excluded, Masked                                              int64
 	FlushOK, FlushRetry, FlushError, Panics                       int64
@@ -48,7 +48,7 @@ func (c *Counters) Snapshot() Snapshot {
 		RecordsIn: c.RecordsIn.Load(), RecordsOut: c.RecordsOut.Load(), Payloads: c.Payloads.Load(),
 		BytesRaw: c.BytesRaw.Load(), BytesWire: c.BytesWire.Load(), Retries: c.Retries.Load(),
 		DropMalformed: c.DropMalformed.Load(), DropRejected: c.DropRejected.Load(),
-		DropTooOld: c.DropTooOld.Load(), Truncated: c.Truncated.Load(),
+		TooOld: c.TooOld.Load(), Truncated: c.Truncated.Load(),
 		Resumed: c.Resumed.Load(), Forgotten: c.Forgotten.Load(), BadDDTags: c.BadDDTags.Load(),
 		PartialJoined: c.PartialJoined.Load(), Incomplete: c.Incomplete.Load(),
 		Excluded: c.Excluded.Load(), Masked: c.Masked.Load(),
@@ -67,7 +67,7 @@ func (s Snapshot) String() string {
 		"retries=%d drop_malformed=%d drop_rejected=%d too_old=%d truncated=%d resumed=%d forgotten=%d bad_ddtags=%d "+
 		"partial_joined=%d partial_incomplete=%d excluded=%d masked=%d flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
 		s.RecordsIn, s.RecordsOut, s.Payloads, s.BytesRaw, s.BytesWire, ratio,
-		s.Retries, s.DropMalformed, s.DropRejected, s.DropTooOld, s.Truncated, s.Resumed, s.Forgotten, s.BadDDTags,
+		s.Retries, s.DropMalformed, s.DropRejected, s.TooOld, s.Truncated, s.Resumed, s.Forgotten, s.BadDDTags,
 		s.PartialJoined, s.Incomplete, s.Excluded, s.Masked,
 		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
 }

@@ -3,25 +3,41 @@
 // constant strings and do not allocate.
 package status
 
+// Status is a value of Datadog's status attribute.
+type Status string
+
 // Datadog's status values.
 const (
-	Emergency = "emergency"
-	Alert     = "alert"
-	Critical  = "critical"
-	Error     = "error"
-	Warn      = "warn"
-	Notice    = "notice"
-	Info      = "info"
-	Debug     = "debug"
-	OK        = "ok"
+	Emergency Status = "emergency"
+	Alert     Status = "alert"
+	Critical  Status = "critical"
+	Error     Status = "error"
+	Warn      Status = "warn"
+	Notice    Status = "notice"
+	Info      Status = "info"
+	Debug     Status = "debug"
+	OK        Status = "ok"
 )
 
+// All are the status values, most severe first.
+var All = [...]Status{Emergency, Alert, Critical, Error, Warn, Notice, Info, Debug, OK}
+
+// Parse reads a status value as Datadog spells it (lower case).
+func Parse(s string) (Status, bool) {
+	for _, st := range All {
+		if string(st) == s {
+			return st, true
+		}
+	}
+	return "", false
+}
+
 // syslog severities 0-7, as Datadog's status remapper reads them.
-var bySeverity = [...]string{Emergency, Alert, Critical, Error, Warn, Notice, Info, Debug}
+var bySeverity = [...]Status{Emergency, Alert, Critical, Error, Warn, Notice, Info, Debug}
 
 // FromValue maps a level value ("WARNING", "err", "fatal", "3"...) to a
 // status, case-insensitively. ok is false when the value is not a level.
-func FromValue(v []byte) (string, bool) {
+func FromValue(v []byte) (Status, bool) {
 	if len(v) == 0 || len(v) > 13 {
 		return "", false
 	}
@@ -67,7 +83,7 @@ func FromValue(v []byte) (string, bool) {
 //	"... level=error ..."      a logfmt level= field anywhere
 //
 // Lower-case bare words ("error handling done") are not taken as levels.
-func FromMessage(msg []byte) (string, bool) {
+func FromMessage(msg []byte) (Status, bool) {
 	s := trimLeft(msg)
 	if st, ok := leading(s); ok {
 		return st, true
@@ -92,7 +108,7 @@ func trimLeft(s []byte) []byte {
 	return s
 }
 
-func leading(s []byte) (string, bool) {
+func leading(s []byte) (Status, bool) {
 	if len(s) == 0 {
 		return "", false
 	}
@@ -130,7 +146,7 @@ func isBoundary(c byte) bool {
 	return c == ' ' || c == '\t' || c == ':' || c == ']' || c == '|' || c == '-' || c == ','
 }
 
-func logfmtLevel(s []byte) (string, bool) {
+func logfmtLevel(s []byte) (Status, bool) {
 	const key = "level="
 	for i := 0; i+len(key) < len(s); i++ {
 		if s[i] != 'l' || string(s[i:i+len(key)]) != key || (i > 0 && s[i-1] != ' ') {

@@ -3,7 +3,7 @@ package status
 import "testing"
 
 func TestFromValue(t *testing.T) {
-	cases := map[string]string{
+	cases := map[string]Status{
 		"WARNING": Warn, "warn": Warn, "Err": Error, "error": Error, "fatal": Critical, "CRIT": Critical,
 		"panic": Emergency, "emerg": Emergency, "alert": Alert, "notice": Notice, "INFO": Info,
 		"informational": Info, "trace": Debug, "debug": Debug, "ok": OK, "0": Emergency, "3": Error,
@@ -18,7 +18,7 @@ func TestFromValue(t *testing.T) {
 }
 
 func TestFromMessage(t *testing.T) {
-	cases := map[string]string{
+	cases := map[string]Status{
 		"ERROR something broke":                         Error,
 		"WARN: disk 91%":                                Warn,
 		"  INFO started":                                Info,

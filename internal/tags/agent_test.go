@@ -120,7 +120,7 @@ func TestAgentTagSet(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var logs strings.Builder // the tagger logs on the caller's goroutine
 			md := ecstest.Client(t, ecstest.Doc(t, c.doc))
-			tg := NewTagger(Options{Provider: "ecs", Metadata: md, Log: logging.New(&logs, "t", logging.Info)})
+			tg := NewTagger(Options{ECS: true, Metadata: md, Log: logging.New(&logs, "t", logging.Info)})
 			r := tg.Lookup(&c.f)
 			got := strings.Split(r.Tags, ",")
 			var exp []string
@@ -196,7 +196,7 @@ func TestLabelProblemsReportedOnce(t *testing.T) {
 		`{\"type\":\"exclude_at_match\",\"name\":\"bad\",\"pattern\":\"(\"},` +
 		`{\"type\":\"exclude_at_match\",\"name\":\"ok\",\"pattern\":\"DEBUG\"}]}]"}}]}`
 	var logs strings.Builder // the tagger logs on the caller's goroutine
-	tg := NewTagger(Options{Provider: "ecs", Metadata: ecstest.Client(t, []byte(doc)), Log: logging.New(&logs, "t", logging.Info)})
+	tg := NewTagger(Options{ECS: true, Metadata: ecstest.Client(t, []byte(doc)), Log: logging.New(&logs, "t", logging.Info)})
 	for _, arn := range []string{"", "arn:aws:ecs:us-east-1:123456789012:task/c/1", "arn:aws:ecs:us-east-1:123456789012:task/c/2"} {
 		if r := tg.Lookup(&Fields{ContainerID: []byte("d1"), TaskARN: []byte(arn)}); r.Rules.Len() != 1 {
 			t.Fatalf("%d rules, want the one that compiles", r.Rules.Len())
@@ -216,8 +216,8 @@ func TestOneECSContainerName(t *testing.T) {
 	doc := `{"TaskARN":"arn:aws:ecs:us-east-1:123456789012:task/c/1","Family":"billing","Revision":"8","LaunchType":"EC2",` +
 		`"Containers":[{"DockerId":"d1","Name":"API.v2","DockerName":"ecs-billing-8-apiv2-aa11bb"}]}`
 	f := &Fields{ContainerID: []byte("d1"), ContainerName: []byte("/ecs-billing-8-apiv2-aa11bb"), TaskDefinition: []byte("billing:8")}
-	without := NewTagger(Options{Provider: "ecs"}).Lookup(f).Tags
-	with := NewTagger(Options{Provider: "ecs", Metadata: ecstest.Client(t, []byte(doc))}).Lookup(f).Tags
+	without := NewTagger(Options{ECS: true}).Lookup(f).Tags
+	with := NewTagger(Options{ECS: true, Metadata: ecstest.Client(t, []byte(doc))}).Lookup(f).Tags
 	if !strings.Contains(without, "ecs_container_name:apiv2") {
 		t.Fatalf("without the endpoint: %s", without)
 	}

@@ -105,7 +105,7 @@ func keysFor(t *testing.T, doc []byte, f *Fields) map[string]bool {
 	t.Helper()
 	md := ecstest.Client(t, doc)
 	keys := map[string]bool{}
-	for _, tag := range strings.Split(NewTagger(Options{Provider: "ecs", Metadata: md}).Lookup(f).Tags, ",") {
+	for _, tag := range strings.Split(NewTagger(Options{ECS: true, Metadata: md}).Lookup(f).Tags, ",") {
 		k, _, _ := strings.Cut(tag, ":")
 		keys[k] = true
 	}

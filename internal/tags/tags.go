@@ -28,17 +28,15 @@ const maxCache = 4096
 
 // Fields are one record's FireLens values: slices into Fluent Bit's chunk,
 // valid only during the call. The Tagger copies what it keeps.
-type Fields struct {
-	Cluster, TaskARN, TaskDefinition, ContainerID, ContainerName, Source []byte
-}
+type Fields = ecs.View
 
 // Options configure a Tagger.
 type Options struct {
-	Provider      string // "ecs": FireLens fields become tags
-	Style         string // ecs.StyleAgent (default), ecs.StyleBuiltin, ecs.StyleBoth
-	ConfigTags    string // dd_tags
-	ConfigService string // dd_service
-	ConfigSource  string // dd_source
+	ECS           bool         // provider ecs: FireLens fields become tags
+	Style         ecs.TagStyle // ecs.StyleAgent (default), ecs.StyleBuiltin, ecs.StyleBoth
+	ConfigTags    string       // dd_tags
+	ConfigService string       // dd_service
+	ConfigSource  string       // dd_source
 	// The log router's DD_ENV / DD_SERVICE / DD_VERSION.
 	Env, Service, Version string
 	// Metadata, when set, adds the task metadata endpoint's tags and labels.
@@ -52,8 +50,8 @@ type Result struct {
 	Tags string // normalised, deduplicated, comma-joined
 	// TagsJSON is Tags as a JSON string, quotes included, escaped once
 	// here: the shaper copies it into every record instead of escaping the
-	// ~600 bytes of ECS tags again per record (BenchmarkShapeFireLens:
-	// 500 -> 421 ns/record).
+	// hundreds of bytes of ECS tags again per record (BenchmarkShapeFireLens
+	// measures it; README, Performance).
 	TagsJSON []byte
 	Service  string // for the reserved service attribute ("" = none)
 	Source   string // for the reserved ddsource attribute ("" = none)
@@ -124,8 +122,7 @@ func first(vals ...string) string {
 // the network and allocates only the first time it sees a container.
 func (t *Tagger) Lookup(f *Fields) *Result {
 	gen := t.o.Metadata.Generation()
-	if t.o.Provider != "ecs" || f == nil || (len(f.ContainerID) == 0 && len(f.ContainerName) == 0 &&
-		len(f.TaskARN) == 0 && len(f.Cluster) == 0 && len(f.TaskDefinition) == 0) {
+	if !t.o.ECS || f == nil || f.Empty() {
 		if r := t.none.Load(); r != nil && r.gen == gen {
 			return r
 		}
@@ -142,10 +139,7 @@ func (t *Tagger) Lookup(f *Fields) *Result {
 	if r := (*t.cache.Load())[string(key)]; r != nil && r.gen == gen {
 		return r
 	}
-	r := t.build(ecs.FireLens{
-		Cluster: string(f.Cluster), TaskARN: string(f.TaskARN), TaskDefinition: string(f.TaskDefinition),
-		ContainerID: string(f.ContainerID), ContainerName: string(f.ContainerName),
-	}, gen)
+	r := t.build(ecs.Copy(f), gen)
 	t.mu.Lock()
 	old := *t.cache.Load()
 	m := make(map[string]*Result, len(old)+1)
@@ -172,7 +166,7 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 	env, vers, svc, src := t.env, t.vers, t.svc, t.o.ConfigSource
 	var fire, meta, fromLabels [][2]string
 	var rs *rules.Set
-	if t.o.Provider == "ecs" {
+	if t.o.ECS {
 		fire = ecs.Tags(f, t.o.Style)
 		if md := t.o.Metadata; md != nil {
 			c := md.Container(f.ContainerID, f.ContainerName)

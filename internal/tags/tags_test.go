@@ -20,7 +20,6 @@ var fl = Fields{
 	TaskDefinition: []byte("web:42"),
 	ContainerID:    []byte("a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"),
 	ContainerName:  []byte("/ecs-web-42-app-e4d2c3b1a0"),
-	Source:         []byte("stdout"),
 }
 
 func TestLookup(t *testing.T) {
@@ -35,15 +34,15 @@ func TestLookup(t *testing.T) {
 		wantTags    string
 		wantService string
 	}{
-		{"seed config, agent style", Options{Provider: "ecs", ConfigTags: "env:prod", ConfigService: "singsong"}, &fl,
+		{"seed config, agent style", Options{ECS: true, ConfigTags: "env:prod", ConfigService: "singsong"}, &fl,
 			"env:prod," + ecsAgent, "singsong"},
-		{"builtin style", Options{Provider: "ecs", Style: ecs.StyleBuiltin, ConfigTags: "env:prod"}, &fl,
+		{"builtin style", Options{ECS: true, Style: ecs.StyleBuiltin, ConfigTags: "env:prod"}, &fl,
 			"env:prod,container_id:a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9,container_name:ecs-web-42-app-e4d2c3b1a0,cluster_name:prod," +
 				"task_arn:arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef,region:us-east-1,task_id:0123456789abcdef0123456789abcdef," +
 				"task_family:web,task_version:42", ""},
-		{"both styles deduplicated", Options{Provider: "ecs", Style: ecs.StyleBoth}, &fl,
+		{"both styles deduplicated", Options{ECS: true, Style: ecs.StyleBoth}, &fl,
 			ecsAgent + ",task_id:0123456789abcdef0123456789abcdef", ""},
-		{"router DD_* beat dd_tags", Options{Provider: "ecs", ConfigTags: "env:prod,version:1,team:web", Env: "staging", Version: "2", Service: "router-svc", ConfigService: "cfg"}, &Fields{ContainerID: []byte("c1")},
+		{"router DD_* beat dd_tags", Options{ECS: true, ConfigTags: "env:prod,version:1,team:web", Env: "staging", Version: "2", Service: "router-svc", ConfigService: "cfg"}, &Fields{ContainerID: []byte("c1")},
 			"team:web,env:staging,version:2,container_id:c1", "router-svc"},
 		{"service tag in dd_tags is not a tag", Options{ConfigTags: "service:Billing API,Team:Web"}, nil,
 			"team:web", "Billing API"},
@@ -102,7 +101,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestLookupNoAllocs(t *testing.T) {
-	tg := NewTagger(Options{Provider: "ecs", ConfigTags: "env:prod"})
+	tg := NewTagger(Options{ECS: true, ConfigTags: "env:prod"})
 	tg.Lookup(&fl)
 	if n := testing.AllocsPerRun(100, func() { tg.Lookup(&fl) }); n != 0 {
 		t.Errorf("cache hit allocates %v times", n)
@@ -128,7 +127,7 @@ func TestMetadataLabels(t *testing.T) {
 	defer srv.Close()
 	md := ecs.NewClient(srv.URL, time.Hour, time.Second, logging.Discard(), nil)
 	defer md.Close()
-	tg := NewTagger(Options{Provider: "ecs", Env: "router-env", Service: "router-svc", Metadata: md})
+	tg := NewTagger(Options{ECS: true, Env: "router-env", Service: "router-svc", Metadata: md})
 	f := &Fields{ContainerID: []byte("e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603"), ContainerName: []byte("curl")}
 	start := time.Now()
 	r := tg.Lookup(f)

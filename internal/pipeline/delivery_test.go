@@ -1,4 +1,4 @@
-package output
+package pipeline
 
 import (
 	"encoding/json"
@@ -74,7 +74,7 @@ func TestRetryResumesByRecord(t *testing.T) {
 	}
 	// The retry shapes differently: other tags, smaller payloads.
 	in.shaper = shape.New(shape.Options{MessageKey: "log", DateKey: "timestamp", ECS: true,
-		Tagger: tags.NewTagger(tags.Options{Provider: "ecs", ConfigTags: "env:test,late:metadata"})})
+		Tagger: tags.NewTagger(tags.Options{ECS: true, ConfigTags: "env:test,late:metadata"})})
 	in.cfg.MaxBatchEntries = 300
 	fail.Store(false)
 	if code := in.Flush(chunk, []byte("app-firelens-1")); code != OK {

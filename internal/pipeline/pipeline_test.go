@@ -1,7 +1,6 @@
-package output
+package pipeline
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,14 +14,15 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging/logtest"
 )
 
-func newInstance(t testing.TB, srv *intaketest.Server, props map[string]string) (*Instance, *syncWriter) {
+func newInstance(t testing.TB, srv *intaketest.Server, props map[string]string) (*Instance, *logtest.Buffer) {
 	t.Helper()
 	return newInstanceURL(t, srv.URL, props)
 }
 
-func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instance, *syncWriter) {
+func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instance, *logtest.Buffer) {
 	t.Helper()
 	p := map[string]string{"endpoint": url, "apikey": "k", "dd_service": "svc", "dd_source": "src",
 		"dd_tags": "env:test", "provider": "ecs", "stats_interval": "0"}
@@ -33,30 +33,12 @@ func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instanc
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncWriter{}
+	logs := &logtest.Buffer{}
 	in, err := New(cfg, "test", logging.New(logs, "test", logging.Info))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return in, logs
-}
-
-// syncWriter collects log lines written from several goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  bytes.Buffer
-}
-
-func (s *syncWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(b)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
 }
 
 // Concurrent flushes of one instance (Fluent Bit workers) deliver every
@@ -135,8 +117,8 @@ func TestTooOldCounted(t *testing.T) {
 		t.Fatal(code)
 	}
 	in.Close()
-	if in.Stats.DropTooOld.Load() != 10 || !strings.Contains(logs.String(), "older than 18h") || srv.Stats().Entries != 10 {
-		t.Errorf("too old: %d\n%s", in.Stats.DropTooOld.Load(), logs)
+	if in.Stats.TooOld.Load() != 10 || !strings.Contains(logs.String(), "older than 18h") || srv.Stats().Entries != 10 {
+		t.Errorf("too old: %d\n%s", in.Stats.TooOld.Load(), logs)
 	}
 }
 

@@ -1,4 +1,4 @@
-// Package output is one [OUTPUT] instance of the plugin: it owns the
+// Package pipeline is one [OUTPUT] instance of the plugin: it owns the
 // configuration, the intake client and the counters, and runs the data path
 // for each chunk Fluent Bit flushes, top to bottom:
 //
@@ -6,12 +6,14 @@
 //
 // Flush is safe for concurrent use: Fluent Bit calls it from several output
 // workers at once when the [OUTPUT] sets `workers N`.
-package output
+package pipeline
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/partial"
 	"github.com/out-datadog-go/out_datadog_go/internal/progress"
@@ -50,9 +53,6 @@ func (c Code) String() string {
 	}
 	return "FLB_ERROR"
 }
-
-// MaxLogAge is how old a log may be for the intake to keep it.
-const MaxLogAge = 18 * time.Hour
 
 // The bounds of the progress memory: Fluent Bit retries a few chunks at a
 // time, each remembered as a handful of runs of record indexes (8 bytes
@@ -123,7 +123,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		TLSVerify:   cfg.TLSVerify,
 		TLSCAFile:   cfg.TLSCAFile,
 		Proxy:       cfg.Proxy,
-		Headers:     cfg.Headers,
+		Headers:     headers(cfg.Headers),
 		MaxRetries:  cfg.MaxRetries,
 		UserAgent:   version.UserAgent(),
 		Logger:      log,
@@ -134,11 +134,11 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		codec.Close()
 		return nil, fmt.Errorf("intake client: %w", err)
 	}
-	if cfg.Provider == "ecs" && cfg.ECSMetadataURI != "" {
+	if cfg.Provider == config.ProviderECS && cfg.ECSMetadataURI != "" {
 		in.meta = ecs.NewClient(cfg.ECSMetadataURI, cfg.ECSRefresh, 2*time.Second, log, &in.Stats.Panics)
 	}
 	tagger := tags.NewTagger(tags.Options{
-		Provider:      cfg.Provider,
+		ECS:           cfg.Provider == config.ProviderECS,
 		Style:         cfg.ECSTagStyle,
 		ConfigTags:    cfg.Tags,
 		ConfigService: cfg.Service,
@@ -157,7 +157,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		Hostname:      cfg.Hostname,
 		IncludeTagKey: cfg.IncludeTagKey,
 		TagKey:        cfg.TagKey,
-		ECS:           cfg.Provider == "ecs",
+		ECS:           cfg.Provider == config.ProviderECS,
 		DetectStatus:  cfg.DetectStatus,
 		StderrStatus:  cfg.StderrStatus,
 		Tagger:        tagger,
@@ -168,6 +168,19 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		go in.statsLoop(cfg.StatsInterval)
 	}
 	return in, nil
+}
+
+// headers are the configured extra request headers (`header`) as intake
+// sends them.
+func headers(hs []config.Header) http.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	h := make(http.Header, len(hs))
+	for _, x := range hs {
+		h.Set(x.Name, x.Value)
+	}
+	return h
 }
 
 func (in *Instance) statsLoop(every time.Duration) {
@@ -236,7 +249,7 @@ func (f *flush) deliver(b *batch.Batch) {
 	defer guard.Recover(f.in.log, &f.in.Stats.Panics, "payload delivery", func(p *guard.PanicError) {
 		f.fail(p)
 	})
-	if _, err := f.in.client.Deliver(f.ctx, b, f.d); err != nil {
+	if err := f.in.client.Deliver(f.ctx, b, f.d); err != nil {
 		f.fail(err)
 	}
 }
@@ -281,17 +294,10 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	in.mu.Unlock()
 	defer in.inflight.Done()
 
-	budget := in.cfg.RetryBudget
-	if budget <= 0 {
-		budget = time.Minute
-	}
-	ctx, cancel := context.WithTimeout(in.ctx, budget)
+	// config.Parse bounds the budget, the concurrency and the batch limits.
+	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.RetryBudget)
 	defer cancel()
-	conc := in.cfg.MaxConcurrency
-	if conc < 1 {
-		conc = 1
-	}
-	f := &flush{in: in, ctx: ctx, sem: make(chan struct{}, conc), done: &progress.Ranges{}}
+	f := &flush{in: in, ctx: ctx, sem: make(chan struct{}, in.cfg.MaxConcurrency), done: &progress.Ranges{}}
 	f.d = intake.NewDelivery(f.markDone, 0)
 
 	// Only chunks handed back earlier are looked up; with none (the normal
@@ -303,29 +309,51 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		key, keyed = in.progress.Key(chunk, tag), true
 		prev, _ = in.progress.Take(key)
 	}
-	prevDone := prev.Cursor()
 
-	maxEntries, maxBytes := in.cfg.MaxBatchEntries, in.cfg.MaxBatchBytes
-	if maxEntries <= 0 || maxEntries > batch.IntakeMaxEntries {
-		maxEntries = batch.IntakeMaxEntries
+	t, streamErr := f.run(chunk, tag, prev.Cursor())
+	in.report(tag, &t)
+
+	if n := f.failed.Load(); n > 0 {
+		in.Stats.FlushRetry.Add(1)
+		err := *f.firstErr.Load()
+		in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
+		if prev != nil {
+			f.done.Union(prev)
+		}
+		if f.done.Len() > 0 {
+			if !keyed {
+				key = in.progress.Key(chunk, tag)
+			}
+			in.remember(key, f.done)
+		}
+		return Retry
 	}
-	if maxBytes <= 0 || maxBytes > batch.IntakeMaxBytes {
-		maxBytes = batch.IntakeMaxBytes
+	if streamErr != nil {
+		in.Stats.FlushError.Add(1)
+		in.log.Errorf("dropping the rest of a malformed chunk (tag=%s, %d records before the damage delivered): %v", tag, t.records, streamErr)
+		return Error
 	}
-	oldest := in.now().Add(-MaxLogAge).UnixMilli()
-	var (
-		// The container runtime's 16 KB parts of one line come out as one
-		// log (partial); a chunk without parts costs one search of it.
-		dec       = partial.NewReader(chunk, in.cfg.MessageKey)
-		ev        event.Event
-		streamErr error
-		t         tally
-	)
+	in.Stats.FlushOK.Add(1)
+	return OK
+}
+
+// run reads the chunk's records, shapes each one not in prevDone into the
+// payload being filled, and sends the payloads (package batch cuts them);
+// it returns when every payload has its outcome. streamErr is set when the
+// chunk's stream is damaged: the records before the damage were sent.
+func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, streamErr error) {
+	in := f.in
+	lim := batch.Limits{Entries: in.cfg.MaxBatchEntries, Bytes: in.cfg.MaxBatchBytes}
+	oldest := in.now().Add(-limits.MaxLogAge).UnixMilli()
+	// The container runtime's 16 KB parts of one line come out as one log
+	// (partial); a chunk without parts costs one search of it.
+	dec := partial.NewReader(chunk, in.cfg.MessageKey)
+	var ev event.Event
 	b := in.getBatch()
 	for {
 		idx, err := dec.Next(&ev) // the log's index in the chunk, the same on a retry of the chunk
 		if err != nil {
-			if event.IsEnd(err) {
+			if err == io.EOF {
 				break
 			}
 			if errors.Is(err, event.ErrMalformed) {
@@ -341,7 +369,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 			t.resumed++
 			continue
 		}
-		info, fits, err := in.shapeInto(b, &ev, tag, id, maxBytes)
+		info, fits, err := in.shapeInto(b, &ev, tag, id, lim)
 		if err != nil {
 			t.skip(fmt.Errorf("record at byte %d: %w", dec.Offset(), err))
 			continue
@@ -355,16 +383,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 			continue
 		}
 		t.count(info, oldest)
-		if b.Size() > maxBytes { // the new entry starts the next payload
-			nb := in.getBatch()
-			b.MoveLast(nb)
-			f.send(b)
-			b = nb
-		}
-		if b.Len() >= maxEntries {
-			f.send(b)
-			b = in.getBatch()
-		}
+		b = lim.Cut(b, in.getBatch, f.send)
 	}
 	if b.Len() > 0 {
 		f.sendLast(b)
@@ -373,47 +392,29 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	}
 	f.wg.Wait()
 	t.joined, t.incomplete = int64(dec.Joined()), int64(dec.Incomplete())
-	in.report(tag, &t)
+	return t, streamErr
+}
 
-	if n := f.failed.Load(); n > 0 {
-		in.Stats.FlushRetry.Add(1)
-		err := *f.firstErr.Load()
-		in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
-		if prev != nil {
-			f.done.Union(prev)
-		}
-		if f.done.Len() > 0 {
-			if !keyed {
-				key = in.progress.Key(chunk, tag)
-			}
-			if lost := in.progress.Put(key, f.done); lost > 0 {
-				in.Stats.Forgotten.Add(int64(lost))
-				in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
-			}
-		}
-		return Retry
+// remember keeps what was delivered of a chunk handed back for retry.
+func (in *Instance) remember(key progress.Key, done *progress.Ranges) {
+	if lost := in.progress.Put(key, done); lost > 0 {
+		in.Stats.Forgotten.Add(int64(lost))
+		in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
 	}
-	if streamErr != nil {
-		in.Stats.FlushError.Add(1)
-		in.log.Errorf("dropping the rest of a malformed chunk (tag=%s, %d records before the damage delivered): %v", tag, t.records, streamErr)
-		return Error
-	}
-	in.Stats.FlushOK.Add(1)
-	return OK
 }
 
 // shapeInto writes record id as b's next entry. An entry larger than a
 // payload may be (max_batch_bytes, below the intake's 1 MB per-log limit)
 // is written again with its message cut to fit; an entry that still does
 // not fit (its other attributes alone are too large) is left out.
-func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, maxBytes int) (info shape.Info, fits bool, err error) {
+func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, lim batch.Limits) (info shape.Info, fits bool, err error) {
 	buf, info, err := in.shaper.Append(b.Begin(id), ev, tag)
 	if err != nil || info.Excluded {
 		b.Abort()
 		return info, false, err
 	}
 	b.End(buf)
-	over := b.LastEntrySize() + 2 - maxBytes
+	over := lim.Over(b)
 	if over <= 0 {
 		return info, true, nil
 	}
@@ -428,7 +429,7 @@ func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id in
 		return info, false, err
 	}
 	b.End(buf)
-	if b.LastEntrySize()+2 > maxBytes {
+	if lim.Over(b) > 0 {
 		b.Abort()
 		return info, false, nil
 	}
@@ -462,7 +463,7 @@ func (in *Instance) report(tag []byte, t *tally) {
 	s := in.Stats
 	s.RecordsIn.Add(t.records)
 	s.Truncated.Add(t.truncated)
-	s.DropTooOld.Add(t.tooOld)
+	s.TooOld.Add(t.tooOld)
 	s.DropMalformed.Add(t.skipped + t.tooLarge)
 	s.Resumed.Add(t.resumed)
 	s.BadDDTags.Add(t.badTags)
@@ -477,7 +478,7 @@ func (in *Instance) report(tag []byte, t *tally) {
 		in.log.Warnf("%d message(s) truncated to fit the intake's 1 MB per-log limit or max_batch_bytes (attribute %s holds the original size)", t.truncated, shape.TruncatedKey)
 	}
 	if t.tooOld > 0 {
-		in.log.Warnf("%d record(s) older than %s: the intake will not index them", t.tooOld, MaxLogAge)
+		in.log.Warnf("%d record(s) older than %s: the intake will not index them", t.tooOld, limits.MaxLogAge)
 	}
 	if t.skipped > 0 {
 		in.log.Warnf("skipped %d malformed record(s) in chunk tag=%s: %v", t.skipped, tag, t.firstSkip)

@@ -1,4 +1,4 @@
-package output
+package pipeline
 
 import (
 	"encoding/json"
