@@ -180,7 +180,7 @@ func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("
 // counted, and the refresher goes on (it retries). (Before: the process
 // aborted.)
 func TestRefresherPanicRecovered(t *testing.T) {
-	var logs syncBuf
+	var logs logtest.Buffer
 	var panics atomic.Int64
 	c := newClient("http://127.0.0.1:1/v4/x", time.Hour, logging.New(&logs, "t", logging.Info), &panics,
 		&http.Client{Transport: panicTransport{}})
