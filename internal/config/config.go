@@ -42,7 +42,7 @@ type Config struct {
 	TLSVerify      bool          // default true
 	TLSCAFile      string
 	MaxRetries     int           // retries of one payload inside a flush, default 5
-	RetryBudget    time.Duration // per-flush time budget for retries, default 60s
+	RetryBudget    time.Duration // per-flush time budget for retries, default 20s (bounds the exit too)
 	MaxConcurrency int           // payloads of one chunk in flight at once, default 4
 
 	// Wire format.

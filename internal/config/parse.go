@@ -22,11 +22,14 @@ const DefaultSite = "datadoghq.com"
 // Defaults returns the configuration with every default applied.
 func Defaults() Config {
 	return Config{
-		Site:            DefaultSite,
-		Timeout:         30 * time.Second,
-		TLSVerify:       true,
-		MaxRetries:      5,
-		RetryBudget:     60 * time.Second,
+		Site:       DefaultSite,
+		Timeout:    30 * time.Second,
+		TLSVerify:  true,
+		MaxRetries: 5,
+		// Fluent Bit waits for a flush in flight before it exits on
+		// SIGTERM: the budget bounds the router's stop, inside ECS's
+		// default 30 s stopTimeout.
+		RetryBudget:     20 * time.Second,
 		MaxConcurrency:  4,
 		Compression:     compress.Gzip,
 		MaxBatchEntries: limits.MaxEntries,

@@ -65,3 +65,32 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// TestExitWithinStopTimeoutByDefault: the same SIGTERM with the seed's
+// options and no retry_budget set. Fluent Bit holds its exit for the flush,
+// so the default budget must end it inside ECS's default 30 s stopTimeout
+// (with the former 60 s default the exit came after 60 s and ECS would have
+// killed the router first).
+func TestExitWithinStopTimeoutByDefault(t *testing.T) {
+	fbtest.Require(t, fbtest.V4)
+	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, Fault: func(int) intaketest.Fault {
+		return intaketest.Fault{Delay: 5 * time.Minute}
+	}})
+	dir := t.TempDir()
+	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+	fl.Options = fbtest.SeedOptions(srv.URL, apiKey)
+	fl.Service = []string{"Flush 1", "Grace 5"}
+	p := fbtest.Start(t, fbtest.Options{Config: fl.Config(), Dir: dir})
+	send(t, fl.Socket, fl.Tag(), fbtest.Records(1000, 1, fbtest.DefaultContainer))
+	if !fbtest.WaitFor(15*time.Second, func() bool { return srv.Stats().Requests > 0 }) {
+		t.Fatal("no request reached the intake")
+	}
+	t0 := time.Now()
+	if !p.Stop(29 * time.Second) {
+		t.Fatalf("fluent-bit still running 29 s after SIGTERM: ECS's default stopTimeout would kill it")
+	}
+	if !regexp.MustCompile(`exit: records_in=1000 .* flush_ok=0 flush_retry=[1-9]`).MatchString(p.Log()) {
+		t.Errorf("exit counters:\n%s", fbtest.Tail(p.Log(), 2000))
+	}
+	t.Logf("exit %.1f s after SIGTERM with the default retry_budget", time.Since(t0).Seconds())
+}
