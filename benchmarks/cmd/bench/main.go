@@ -190,9 +190,25 @@ func run(so, host string, records, runs int, outPath string) error {
 	report := render(results, stressResults, latency, ref, stress, runs, start) + growth + fb
 	fmt.Print(report)
 	if outPath != "" {
-		return os.WriteFile(outPath, []byte(report), 0o644)
+		return os.WriteFile(outPath, []byte(report+keptNotes(outPath)), 0o644)
 	}
 	return nil
+}
+
+// notesMarker starts the hand-written part of RESULTS.md (why a target is
+// missed, read from profiles): a new run rewrites the figures above it and
+// keeps everything from it on, for the writer to bring up to date.
+const notesMarker = "<!-- notes: kept by make bench -->"
+
+func keptNotes(path string) string {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(old), notesMarker); i >= 0 {
+		return "\n" + string(old[i:])
+	}
+	return ""
 }
 
 // metadataConfig names the rows whose container is described by a task
