@@ -22,7 +22,6 @@
 package fbtest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -34,6 +33,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/logging/logtest"
 )
 
 // The two Fluent Bit lines that run on ECS.
@@ -161,7 +162,7 @@ type Process struct {
 	Dir  string
 	Conf string // path of the config file
 
-	log  *syncBuffer
+	log  *logtest.Buffer
 	done chan struct{}
 	err  error // Wait's result, once done is closed
 }
@@ -220,7 +221,7 @@ func Launch(o Options) (*Process, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), o.Env...)
-	p := &Process{Cmd: cmd, Dir: dir, Conf: conf, log: &syncBuffer{}, done: make(chan struct{})}
+	p := &Process{Cmd: cmd, Dir: dir, Conf: conf, log: &logtest.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("fbtest: starting %s: %w", bin, err)
@@ -393,19 +394,3 @@ func Tail(s string, n int) string {
 	return s
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
