@@ -393,4 +393,3 @@ func Tail(s string, n int) string {
 	}
 	return s
 }
-
