@@ -79,6 +79,9 @@ func newClient(uri string, refresh time.Duration, log *logging.Logger, panics *a
 
 func (c *Client) loop(ok bool) {
 	defer c.wg.Done()
+	// Each fetch recovers on its own and the loop goes on; this catches the
+	// loop itself (the refresh then stops, logged and counted).
+	defer guard.Recover(c.log, c.panics, "ECS task metadata loop", nil)
 	retry := time.Second
 	for {
 		wait := c.refresh

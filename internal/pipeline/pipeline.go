@@ -185,6 +185,7 @@ func headers(hs []config.Header) http.Header {
 
 func (in *Instance) statsLoop(every time.Duration) {
 	defer in.statsWG.Done()
+	defer guard.Recover(in.log, &in.Stats.Panics, "stats loop", nil) // each line recovers too (logStats)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
