@@ -15,15 +15,6 @@ type Ranges struct{ s []span }
 // Len is the number of runs (what an entry costs in memory).
 func (r *Ranges) Len() int { return len(r.s) }
 
-// Count is the number of indexes in the set.
-func (r *Ranges) Count() int {
-	n := 0
-	for _, x := range r.s {
-		n += int(x.hi - x.lo)
-	}
-	return n
-}
-
 // Add inserts [lo, hi), merging with the runs it touches.
 func (r *Ranges) Add(lo, hi int32) {
 	if lo >= hi {
@@ -61,12 +52,6 @@ func (r *Ranges) Union(o *Ranges) {
 	for _, x := range o.s {
 		r.Add(x.lo, x.hi)
 	}
-}
-
-// Contains reports whether i is in the set.
-func (r *Ranges) Contains(i int32) bool {
-	k := sort.Search(len(r.s), func(k int) bool { return r.s[k].hi > i })
-	return k < len(r.s) && r.s[k].lo <= i
 }
 
 // Cursor answers Contains for increasing indexes in O(1) amortised: the
