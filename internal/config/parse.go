@@ -370,13 +370,11 @@ func (c *Config) String() string {
 // Secrets are the values the plugin must never print: the API key, the
 // values of header, and the credentials of the endpoint and proxy URLs.
 func (c *Config) Secrets() *redact.Secrets {
-	s := redact.New(c.APIKey)
-	s.AddURL(c.URL)
-	s.AddURL(c.Proxy)
-	for _, h := range c.Headers {
-		s.Add(h.Value)
+	values := make([]string, len(c.Headers))
+	for i, h := range c.Headers {
+		values[i] = h.Value
 	}
-	return s
+	return redact.Of(c.APIKey, []string{c.URL, c.Proxy}, values)
 }
 
 // headerName is the part of a bad header value safe to echo: its leading

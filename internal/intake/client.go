@@ -149,14 +149,11 @@ func New(o Options) (*Client, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("bad intake URL %q", redact.URL(o.URL))
 	}
-	secrets := redact.New(o.APIKey)
-	secrets.AddURL(o.URL)
-	secrets.AddURL(o.Proxy)
+	var values []string
 	for _, vs := range o.Headers {
-		for _, v := range vs {
-			secrets.Add(v)
-		}
+		values = append(values, vs...)
 	}
+	secrets := redact.Of(o.APIKey, []string{o.URL, o.Proxy}, values)
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: !o.TLSVerify} //nolint:gosec // tls_verify off is the user's explicit choice
 	if o.TLSCAFile != "" {
 		pem, err := os.ReadFile(o.TLSCAFile)
@@ -442,8 +439,9 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 // scrub keeps the API key, header values and URL credentials out of an
 // error (url.Error quotes the request URL).
 func (c *Client) scrub(err error) error {
-	if s := err.Error(); c.secrets.Scrub(s) != s {
-		return errors.New(c.secrets.Scrub(s))
+	s := err.Error()
+	if scrubbed := c.secrets.Scrub(s); scrubbed != s {
+		return errors.New(scrubbed)
 	}
 	return err
 }

@@ -55,6 +55,22 @@ func New(values ...string) *Secrets {
 	return s
 }
 
+// Of holds what a client sending key and values (as request headers) to
+// urls must never print: key, values, and the credentials of each URL. The
+// configuration (for log lines) and the intake client (for answers and
+// errors) build their sets with it, so a new secret-bearing option is added
+// in one place.
+func Of(key string, urls, values []string) *Secrets {
+	s := New(key)
+	for _, u := range urls {
+		s.AddURL(u)
+	}
+	for _, v := range values {
+		s.Add(v)
+	}
+	return s
+}
+
 // MinLen is the shortest value held. Masking every "prod" or "web" of a
 // line (a header value such as `X-Team web` is no secret) would garble the
 // plugin's own log, and a credential that short protects nothing: Datadog
