@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		soPath, hostPath = filepath.Join(dir, "out_datadog_go.so"), filepath.Join(dir, "flbhost")
 		for _, cmd := range [][]string{
 			{"go", "build", "-buildmode=c-shared", "-o", soPath, "./plugin"},
-			{"cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-o", hostPath, "test/flbhost/flbhost.c", "-ldl", "-lpthread"},
+			{"cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-rdynamic", "-o", hostPath, "test/flbhost/flbhost.c", "-ldl", "-lpthread"},
 		} {
 			c := exec.Command(cmd[0], cmd[1:]...)
 			c.Dir = "../.."
