@@ -1,7 +1,6 @@
 package tags
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
@@ -123,28 +122,7 @@ func TestAgentTagSet(t *testing.T) {
 			md := ecstest.Client(t, ecstest.Doc(t, c.doc))
 			tg := NewTagger(Options{ECS: true, Metadata: md, Log: logging.New(&logs, "t", logging.Info)})
 			r := tg.Lookup(&c.f)
-			got := strings.Split(r.Tags, ",")
-			var exp []string
-			for _, w := range c.tags {
-				exp = append(exp, w.tag)
-			}
-			sort.Strings(got)
-			sort.Strings(exp)
-			if strings.Join(got, "\n") != strings.Join(exp, "\n") {
-				have := map[string]bool{}
-				for _, g := range got {
-					have[g] = true
-				}
-				for _, w := range c.tags {
-					if !have[w.tag] {
-						t.Errorf("missing %s (%s)", w.tag, w.rule)
-					}
-					delete(have, w.tag)
-				}
-				for g := range have {
-					t.Errorf("extra %s", g)
-				}
-			}
+			checkTagSet(t, r.Tags, c.tags)
 			if r.Service != c.service || r.Source != c.src || r.Rules.Len() != c.rules {
 				t.Errorf("service %q source %q rules %d; want %q %q %d (%s)", r.Service, r.Source, r.Rules.Len(), c.service, c.src, c.rules, ruleLogsDef)
 			}
@@ -154,6 +132,29 @@ func TestAgentTagSet(t *testing.T) {
 				t.Errorf("%d label reports, want %d:\n%s", n, c.reports, logs.String())
 			}
 		})
+	}
+}
+
+// checkTagSet fails unless tags (comma-joined) is exactly want, each tag
+// once, naming each missing tag with its Agent rule, and each extra one.
+func checkTagSet(t *testing.T, tags string, want []want) {
+	t.Helper()
+	list := strings.Split(tags, ",")
+	if len(list) != len(want) {
+		t.Errorf("%d tags, want %d: %s", len(list), len(want), tags)
+	}
+	have := map[string]bool{}
+	for _, g := range list {
+		have[g] = true
+	}
+	for _, w := range want {
+		if !have[w.tag] {
+			t.Errorf("missing %s (%s)", w.tag, w.rule)
+		}
+		delete(have, w.tag)
+	}
+	for g := range have {
+		t.Errorf("extra %s", g)
 	}
 }
 
@@ -288,16 +289,7 @@ func TestOtherTasksKeepTheirTags(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := tg.Lookup(&c.f)
-			got := strings.Split(r.Tags, ",")
-			var exp []string
-			for _, w := range c.tags {
-				exp = append(exp, w.tag)
-			}
-			sort.Strings(got)
-			sort.Strings(exp)
-			if strings.Join(got, "\n") != strings.Join(exp, "\n") {
-				t.Errorf("tags\n got  %s\n want %s\n(%s)", strings.Join(got, ","), strings.Join(exp, ","), c.tags[len(c.tags)-1].rule)
-			}
+			checkTagSet(t, r.Tags, c.tags)
 			if r.Service != c.service || r.Source != c.src || r.Rules.Len() != c.rules {
 				t.Errorf("service %q source %q rules %d; want %q %q %d (%s)", r.Service, r.Source, r.Rules.Len(), c.service, c.src, c.rules, ruleLogsDef)
 			}

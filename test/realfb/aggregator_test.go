@@ -2,14 +2,11 @@ package realfb
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,17 +103,7 @@ func TestAggregatorTagsEachTaskItsOwn(t *testing.T) {
 }
 
 func runAggregator(t *testing.T, version string, fireLens bool) {
-	doc := aggregatorDoc(t)
-	var taskHits atomic.Int32
-	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v4/agg/task" {
-			http.NotFound(w, r)
-			return
-		}
-		taskHits.Add(1)
-		_, _ = w.Write(doc)
-	}))
-	t.Cleanup(meta.Close)
+	metaURI, taskHits := serveTask(t, "/v4/agg", aggregatorDoc(t))
 	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 
 	dir := t.TempDir()
@@ -130,7 +117,7 @@ func runAggregator(t *testing.T, version string, fireLens bool) {
 			TaskARN: aggARN, TaskDefinition: "log-aggregator:5", Options: options, Service: []string{"Flush 1", "Grace 2"}}.Config()
 	}
 	p := fbtest.Start(t, fbtest.Options{Version: version, Config: config, Dir: dir,
-		Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + meta.URL + "/v4/agg"}})
+		Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
 	if !fbtest.WaitFor(10*time.Second, func() bool { return taskHits.Load() > 0 }) {
 		t.Fatal("the plugin never asked the task metadata endpoint")
 	}
