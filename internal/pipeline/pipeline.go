@@ -488,7 +488,7 @@ func (in *Instance) report(tag []byte, t *tally) {
 		in.log.Errorf("dropped %d record(s) whose attributes other than the message exceed max_batch_bytes", t.tooLarge)
 	}
 	if t.badType > 0 {
-		in.log.Warnf("%d record(s) with a service, ddsource, hostname, status or ddtags of a type the intake does not take for it (an object, array or null): kept as the attribute _service, _ddsource, ...", t.badType)
+		in.log.Warnf("%d record(s) with a service, ddsource, hostname, status or ddtags of a type the intake does not take for it: kept with a leading _ (_service, _ddtags, ...)", t.badType)
 	}
 	if t.resumed > 0 {
 		in.log.Infof("retried chunk tag=%s: %d record(s) delivered by an earlier try not sent again", tag, t.resumed)
