@@ -15,26 +15,40 @@ import (
 
 // SIGTERM (flbhost sets exit_signal as Fluent Bit's handler does) while
 // flushes wait on an intake that never answers, with a budget far longer
-// than the stop: the flushes in flight go on for the allowance (Grace 5 s -
-// 2 s) and are then cut, the queued ones hand their chunks back at once;
-// nothing is reported delivered.
+// than the stop: the flushes in flight go on for the allowance (Grace - 2 s,
+// at least 1 s; Grace from the [SERVICE] of the file named with -c, else
+// Fluent Bit's default 5 s) and are then cut, the queued ones hand their
+// chunks back at once; nothing is reported delivered.
 func TestStopSignalEndsFlushes(t *testing.T) {
 	srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Delay: 5 * time.Minute} }})
 	paths := writeChunks(t, chunkgen.New(4).Chunks(2000, 64<<10))
-	conf := writeFile(t, "c.conf", seedConf(srv.URL, "retry_budget 60s", "timeout 60s"))
-	s, stderr := runHost(t, append([]string{"-conf", conf, "-workers", "2", "-retry-limit", "0", "-term-after-ms", "1000"}, paths...)...)
-	if s.OK != 0 || s.Retry != len(paths) || s.Error != 0 {
-		t.Fatalf("summary %+v\n%s", s, tail(stderr))
-	}
-	// Signal at 1 s, seen within 0.2 s, allowance 3 s: about 4.2 s.
-	if s.FlushMS < 3900 || s.FlushMS > 7000 {
-		t.Errorf("flushes ended %.0f ms after they started, want about 4,200 (SIGTERM at 1,000 + 3,000 allowed)", s.FlushMS)
-	}
-	if !strings.Contains(stderr, "Fluent Bit is stopping: flushes end within 3s") {
-		t.Errorf("no stop line:\n%s", tail(stderr))
-	}
 	if len(paths) < 6 {
-		t.Errorf("only %d chunks: the queued ones are not exercised", len(paths))
+		t.Fatalf("only %d chunks: the queued ones are not exercised", len(paths))
+	}
+	lines := strings.Replace(seedConf(srv.URL, "retry_budget 60s", "timeout 60s"), "Host ignored.example\nTLS on\n", "", 1)
+	for _, tc := range []struct {
+		name, conf string
+		allowed    time.Duration
+	}{
+		{"default Grace", writeFile(t, "c.conf", lines), 3 * time.Second},
+		{"Grace 3", writeFile(t, "fluent-bit.conf", "[SERVICE]\n    Grace 3\n[OUTPUT]\n"+lines), time.Second},
+	} {
+		flag := "-conf"
+		if strings.HasSuffix(tc.conf, "fluent-bit.conf") {
+			flag = "-c"
+		}
+		s, stderr := runHost(t, append([]string{flag, tc.conf, "-workers", "2", "-retry-limit", "0", "-term-after-ms", "1000"}, paths...)...)
+		if s.OK != 0 || s.Retry != len(paths) || s.Error != 0 || s.InitFailed != 0 {
+			t.Fatalf("%s: summary %+v\n%s", tc.name, s, tail(stderr))
+		}
+		// The signal at 1 s, seen within 0.2 s, then the allowance.
+		want := 1000 + 200 + float64(tc.allowed.Milliseconds())
+		if s.FlushMS < want-300 || s.FlushMS > want+2500 {
+			t.Errorf("%s: flushes ended %.0f ms after they started, want about %.0f", tc.name, s.FlushMS, want)
+		}
+		if !strings.Contains(stderr, "Fluent Bit is stopping: flushes end within "+tc.allowed.String()) {
+			t.Errorf("%s: no stop line:\n%s", tc.name, tail(stderr))
+		}
 	}
 }
 

@@ -202,9 +202,11 @@ func TestStopWithinGrace(t *testing.T) {
 }
 
 // TestStopMeasure measures the stop of ours and of the built-in output in
-// every shape, by hand: STOP_MEASURE=N runs each N times with STOP_BACKLOG
-// (default 25s) of backlog and Fluent Bit's defaults (its scheduler
-// included), and logs the times and the crashes.
+// every shape, by hand: STOP_MEASURE=N runs each N times (all at once) with
+// STOP_BACKLOG (default 25s) of backlog and Fluent Bit's defaults (its
+// scheduler included), and logs the times and the crashes. STOP_ONLY
+// keeps the runs whose "version/output/shape" starts with it
+// ("1.9.10/datadog/503").
 func TestStopMeasure(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("STOP_MEASURE"))
 	if n <= 0 {
@@ -220,15 +222,18 @@ func TestStopMeasure(t *testing.T) {
 	for _, v := range versions {
 		for _, builtin := range []bool{false, true} {
 			for _, o := range outages {
+				out := "datadog_go"
+				if builtin {
+					out = "datadog"
+				}
+				if only := os.Getenv("STOP_ONLY"); !strings.HasPrefix(v+"/"+out+"/"+o.name, only) {
+					continue
+				}
 				for i := 0; i < n; i++ {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
 						r, err := stopRun{version: v, builtin: builtin, outage: o, backlog: backlog}.run(t)
-						out := "datadog_go"
-						if builtin {
-							out = "datadog"
-						}
 						line := fmt.Sprintf("%s %-10s %-12s exit %5.1f s exited=%t status=%d sigsegv=%t err=%v", v, out, o.name,
 							r.took.Seconds(), r.exited, r.code, strings.Contains(r.log, "SIGSEGV"), err)
 						mu.Lock()
