@@ -191,7 +191,9 @@ func option(args []string, i int) (name, val string, last int) {
 }
 
 // read reads one file (classic or YAML) and what it includes; root is the
-// main file's directory, which relative includes are read from.
+// main file's directory. Relative includes are read from root in the
+// classic format (src/config_format/flb_cf_fluentbit.c, read_glob) and from
+// the including file's directory in YAML (flb_cf_yaml.c, read_config).
 func (c *Config) read(path, root string) error {
 	for _, f := range c.Files {
 		if f == path {
@@ -207,17 +209,19 @@ func (c *Config) read(path, root string) error {
 	}
 	c.Files = append(c.Files, path)
 	var includes []string
+	base := root
 	if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" {
 		includes, err = c.parseYAML(path, b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		base = filepath.Dir(path)
 	} else {
 		includes = c.parseClassic(path, b)
 	}
 	for _, inc := range includes {
 		if !filepath.IsAbs(inc) {
-			inc = filepath.Join(root, inc)
+			inc = filepath.Join(base, inc)
 		}
 		matches, err := filepath.Glob(inc)
 		if err != nil || len(matches) == 0 {

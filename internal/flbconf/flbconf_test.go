@@ -55,11 +55,13 @@ func TestClassicIncludes(t *testing.T) {
 
 func TestYAML(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, "more.yaml", "pipeline:\n  outputs:\n    - name: datadog_go\n      match: b\n      site: datadoghq.eu\n")
+	// A relative include is read from the including file's directory.
+	write(t, dir, "conf.d/more.yaml", "includes:\n  - last.yaml\n")
+	write(t, dir, "conf.d/last.yaml", "pipeline:\n  outputs:\n    - name: datadog_go\n      match: b\n      site: datadoghq.eu\n")
 	main := write(t, dir, "fluent-bit.yaml", `service:
   grace: 2
 includes:
-  - more.yaml
+  - conf.d/more.yaml
 pipeline:
   inputs:
     - name: dummy
