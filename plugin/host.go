@@ -95,11 +95,13 @@ func watchStop(inst *pipeline.Instance, allowance time.Duration) {
 	})
 }
 
-// unwatchStop forgets inst (its exit was called).
-func unwatchStop(inst *pipeline.Instance) {
+// forget drops inst from the stop watch and the first-flush check (its
+// exit was called).
+func forget(inst *pipeline.Instance) {
 	stopMu.Lock()
 	delete(live, inst)
 	stopMu.Unlock()
+	unwarned.Delete(inst)
 }
 
 // unwarned holds the *logging.Logger of each instance whose first flush

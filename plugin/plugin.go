@@ -155,7 +155,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 		}
 	}()
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
-		unwatchStop(inst)
+		forget(inst)
 		inst.Close()
 		profileStop()
 	}
