@@ -166,13 +166,13 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// replaceOnce replaces the single match of re, failing when the file no
-// longer has exactly one (the compose file changed under the test).
+// replaceOnce replaces the single match of re, failing when the text no
+// longer has exactly one (the file changed under the test).
 func replaceOnce(t *testing.T, s, re, repl string) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	if n := len(rx.FindAllStringIndex(s, -1)); n != 1 {
-		t.Fatalf("docker/router/fluent-bit.conf: %d matches of %s, want 1", n, re)
+		t.Fatalf("%d matches of %s, want 1 in:\n%s", n, re, s)
 	}
 	return rx.ReplaceAllString(s, repl)
 }
