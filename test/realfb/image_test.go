@@ -58,8 +58,9 @@ type router struct {
 	checks  string // the Agent's Autodiscovery template for the router
 }
 
-// layRouter lays out the image under a new root for Fluent Bit v.
-func layRouter(t *testing.T) *router {
+// layRouter lays out the image under a new root, sending to srv (a new
+// intake when nil).
+func layRouter(t *testing.T, srv *intaketest.Server) *router {
 	t.Helper()
 	repo, err := fbtest.RepoRoot()
 	if err != nil {
@@ -77,7 +78,10 @@ func layRouter(t *testing.T) *router {
 	if err := json.Unmarshal(b, &td); err != nil {
 		t.Fatal(err)
 	}
-	r := &router{im: im, srv: intaketest.StartT(t, intaketest.Options{APIKey: apiKey}), port: strconv.Itoa(freePort(t))}
+	if srv == nil {
+		srv = intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
+	}
+	r := &router{im: im, srv: srv, port: strconv.Itoa(freePort(t))}
 	var app map[string]string
 	for _, c := range td.Containers {
 		switch {
@@ -160,7 +164,7 @@ func TestRouterImageStandard(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			fbtest.Require(t, v)
 			t.Parallel()
-			r := layRouter(t)
+			r := layRouter(t, nil)
 			p := r.start(t, v, "/fluent-bit/etc", r.firelensConfig(true))
 			const n = 1000
 			send(t, r.fl.Socket, r.fl.Tag(), fbtest.Records(n, 1, fbtest.DefaultContainer))
@@ -278,7 +282,7 @@ func TestRouterImageInit(t *testing.T) {
 			t.Run(v+"/"+c.name, func(t *testing.T) {
 				fbtest.Require(t, v)
 				t.Parallel()
-				r := layRouter(t)
+				r := layRouter(t, nil)
 				r.writeFireLens(t, c.firelensInclude)
 				initConf := "@INCLUDE /fluent-bit/etc/fluent-bit.conf\n"
 				if c.initFile {
@@ -305,5 +309,51 @@ func TestRouterImageInit(t *testing.T) {
 				checkDelivered(t, r.srv, p, n)
 			})
 		}
+	}
+}
+
+// The bounded buffer of the image's include on Fluent Bit 4.x: during an
+// intake outage FireLens' forward input (which sets no storage.type)
+// buffers on the filesystem and keeps at most storage.max_chunks_up chunks
+// in memory, the rest down on disk, as Fluent Bit's storage metrics show.
+// 250,000 records (about 68 MB as msgpack) fill more chunks than that.
+// Fluent Bit 1.9 has no storage.inherit: README says so.
+func TestRouterImageBoundedBuffer(t *testing.T) {
+	fbtest.Require(t, fbtest.V4)
+	t.Parallel()
+	r := layRouter(t, intaketest.StartT(t, intaketest.Options{APIKey: apiKey,
+		Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: http.StatusServiceUnavailable} }}))
+	inc, err := os.ReadFile(r.im.Path(r.include))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxUp, err := strconv.Atoi(submatch(t, inc, `(?m)^\s*storage\.max_chunks_up\s+(\d+)$`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.start(t, fbtest.V4, "/fluent-bit/etc", r.firelensConfig(true))
+	// The flushes in flight wait on the outage for their retry budget:
+	// nothing to wait for at the end.
+	t.Cleanup(func() { _ = p.Cmd.Process.Kill() })
+	send(t, r.fl.Socket, r.fl.Tag(), fbtest.Records(250_000, 4, fbtest.DefaultContainer))
+
+	var st struct {
+		Inputs map[string]struct {
+			Chunks struct{ Total, Up, Down int } `json:"chunks"`
+		} `json:"input_chunks"`
+	}
+	resp, err := http.Get("http://127.0.0.1:" + r.port + "/api/v1/storage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	c := st.Inputs["forward.0"].Chunks
+	mem, _ := p.Status("VmHWM")
+	t.Logf("forward.0: %d chunks, %d up, %d down; VmHWM %d kB", c.Total, c.Up, c.Down, mem["VmHWM"])
+	if c.Up > maxUp || c.Down == 0 || c.Total != c.Up+c.Down {
+		t.Errorf("forward.0 chunks %+v: want at most %d up (storage.max_chunks_up), the rest down", c, maxUp)
 	}
 }
