@@ -43,7 +43,8 @@ type taskDefinition struct {
 		HealthCheck struct {
 			Command []string `json:"command"`
 		} `json:"healthCheck"`
-		DockerLabels map[string]string `json:"dockerLabels"`
+		DockerLabels      map[string]string `json:"dockerLabels"`
+		MemoryReservation int               `json:"memoryReservation"`
 	} `json:"containerDefinitions"`
 }
 
@@ -56,6 +57,7 @@ type router struct {
 	port    string // Fluent Bit's HTTP server
 	health  string // the health check's URL, on port
 	checks  string // the Agent's Autodiscovery template for the router
+	memMiB  int    // the router's memoryReservation
 }
 
 // layRouter lays out the image under a new root, sending to srv (a new
@@ -94,6 +96,7 @@ func layRouter(t *testing.T, srv *intaketest.Server) *router {
 				r.health = c.HealthCheck.Command[n-1]
 			}
 			r.checks = c.DockerLabels["com.datadoghq.ad.checks"]
+			r.memMiB = c.MemoryReservation
 		}
 	}
 	if app == nil || r.include == "" || !strings.HasPrefix(r.health, "http://127.0.0.1:2020/") || r.checks == "" {
@@ -315,7 +318,9 @@ func TestRouterImageInit(t *testing.T) {
 // The bounded buffer of the image's include on Fluent Bit 4.x: during an
 // intake outage FireLens' forward input (which sets no storage.type)
 // buffers on the filesystem and keeps at most storage.max_chunks_up chunks
-// in memory, the rest down on disk, as Fluent Bit's storage metrics show.
+// in memory, the rest down on disk, as Fluent Bit's storage metrics show;
+// the router's peak memory stays under the task definition's
+// memoryReservation.
 // 250,000 records (about 68 MB as msgpack) fill more chunks than that.
 // Fluent Bit 1.9 has no storage.inherit: README says so.
 func TestRouterImageBoundedBuffer(t *testing.T) {
@@ -337,23 +342,33 @@ func TestRouterImageBoundedBuffer(t *testing.T) {
 	t.Cleanup(func() { _ = p.Cmd.Process.Kill() })
 	send(t, r.fl.Socket, r.fl.Tag(), fbtest.Records(250_000, 4, fbtest.DefaultContainer))
 
-	var st struct {
-		Inputs map[string]struct {
-			Chunks struct{ Total, Up, Down int } `json:"chunks"`
-		} `json:"input_chunks"`
-	}
-	resp, err := http.Get("http://127.0.0.1:" + r.port + "/api/v1/storage")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
-	c := st.Inputs["forward.0"].Chunks
+	type chunks struct{ Total, Up, Down int }
+	var c chunks
+	// Fluent Bit refreshes its storage metrics every few seconds (an empty
+	// answer until the first refresh).
+	fbtest.WaitFor(15*time.Second, func() bool {
+		var st struct {
+			Inputs map[string]struct {
+				Chunks chunks `json:"chunks"`
+			} `json:"input_chunks"`
+		}
+		resp, err := http.Get("http://127.0.0.1:" + r.port + "/api/v1/storage")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if json.NewDecoder(resp.Body).Decode(&st) != nil {
+			return false
+		}
+		c = st.Inputs["forward.0"].Chunks
+		return c.Total > maxUp
+	})
 	mem, _ := p.Status("VmHWM")
 	t.Logf("forward.0: %d chunks, %d up, %d down; VmHWM %d kB", c.Total, c.Up, c.Down, mem["VmHWM"])
 	if c.Up > maxUp || c.Down == 0 || c.Total != c.Up+c.Down {
 		t.Errorf("forward.0 chunks %+v: want at most %d up (storage.max_chunks_up), the rest down", c, maxUp)
+	}
+	if mem["VmHWM"] == 0 || mem["VmHWM"] > int64(r.memMiB)*1024 {
+		t.Errorf("VmHWM %d kB, over the router's memoryReservation of %d MiB", mem["VmHWM"], r.memMiB)
 	}
 }
