@@ -372,3 +372,25 @@ func TestRouterImageBoundedBuffer(t *testing.T) {
 		t.Errorf("VmHWM %d kB, over the router's memoryReservation of %d MiB", mem["VmHWM"], r.memMiB)
 	}
 }
+
+// Without config-file-value (a task definition not updated for the image),
+// nothing registers datadog_go: Fluent Bit refuses to start and names it.
+func TestRouterImageWithoutInclude(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v, func(t *testing.T) {
+			bin := fbtest.Require(t, v)
+			t.Parallel()
+			r := layRouter(t, nil)
+			p, err := fbtest.Launch(fbtest.Options{Binary: bin, Config: r.firelensConfig(false),
+				Dir: r.im.Path("/fluent-bit/etc"), Plugins: []string{}})
+			if err == nil {
+				p.Stop(10 * time.Second)
+				t.Fatal("Fluent Bit started without the include")
+			}
+			if p == nil || p.ExitCode() == 0 ||
+				!strings.Contains(p.Log(), "section 'datadog_go' tried to instance a plugin name that") {
+				t.Errorf("start-up not refused naming datadog_go: %v", err)
+			}
+		})
+	}
+}
