@@ -7,14 +7,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,15 +50,11 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 			fbtest.Require(t, v)
 			intakeURL := startLocalIntake(t, root)
 
-			var taskHits atomic.Int32
-			files := http.FileServer(http.Dir(filepath.Join(root, "docker", "metadata")))
-			meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/v4/local/task" {
-					taskHits.Add(1)
-				}
-				files.ServeHTTP(w, r)
-			}))
-			t.Cleanup(meta.Close)
+			doc, err := os.ReadFile(filepath.Join(root, "docker", "metadata", "v4", "local", "task"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			metaURI, taskHits := serveTask(t, "/v4/local", doc)
 
 			im, err := fbtest.LayImage(root, filepath.Join(root, "docker", "Dockerfile"), t.TempDir())
 			if err != nil {
@@ -85,7 +79,7 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 
 			p := fbtest.Start(t, fbtest.Options{Version: v, Config: router, Dir: filepath.Dir(im.Path(mount)), Plugins: []string{},
 				Env: []string{"DD_ENDPOINT=" + intakeURL, "DD_SITE=datadoghq.com", "DD_API_KEY=local-not-a-secret",
-					"ECS_CONTAINER_METADATA_URI_V4=" + meta.URL + "/v4/local"}})
+					"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
 			if filepath.Base(mount) != "fluent-bit.conf" || p.Conf != im.Path(mount) {
 				t.Fatalf("compose mounts the config at %s; the test wrote %s", mount, p.Conf)
 			}
