@@ -18,7 +18,7 @@ case "${AWS_FOR_FLUENT_BIT_LINE:-3}" in
   3) ;;
   2) # Amazon Linux 2 (glibc 2.26): yum has no frozen repositories there, so
      # only the image release is pinned.
-     : "${BUILDER_IMAGE:=public.ecr.aws/amazonlinux/amazonlinux:2.0.20250305.0}"
+     : "${BUILDER_IMAGE:=public.ecr.aws/amazonlinux/amazonlinux:2.0.20250623.0}"
      : "${AWS_FOR_FLUENT_BIT_VERSION:=2.34.3}" ;;
   *) echo "make image: AWS_FOR_FLUENT_BIT_LINE is 3 or 2" >&2; exit 2 ;;
 esac
