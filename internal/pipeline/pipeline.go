@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -304,28 +305,37 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	// Only chunks handed back earlier are looked up; with none (the normal
 	// case) the chunk is not even hashed.
 	var key progress.Key
-	var prev *progress.Ranges // what earlier tries delivered; read-only
+	var prev *progress.Progress // what earlier tries did; read-only
 	keyed := false
 	if !in.progress.Empty() {
 		key, keyed = in.progress.Key(chunk, tag), true
 		prev, _ = in.progress.Take(key)
 	}
 
-	t, streamErr := f.run(chunk, tag, prev.Cursor())
+	t, streamErr := f.run(chunk, tag, prev)
+	held := in.client.Confirm(ctx, f.d) // records refused alone once, not yet twice
 	in.report(tag, &t)
 
-	if n := f.failed.Load(); n > 0 {
+	if n := f.failed.Load(); n > 0 || len(held) > 0 {
 		in.Stats.FlushRetry.Add(1)
-		err := *f.firstErr.Load()
-		in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
-		if prev != nil {
-			f.done.Union(prev)
+		if n > 0 {
+			err := *f.firstErr.Load()
+			in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
 		}
-		if f.done.Len() > 0 {
+		if len(held) > 0 {
+			in.log.Warnf("%d record(s) of a chunk of %d refused alone by the intake once, not yet twice: chunk handed back to Fluent Bit, its retry sends them alone again", len(held), t.records)
+		}
+		next := &progress.Progress{Done: *f.done}
+		if prev != nil {
+			next.Done.Union(&prev.Done)
+		}
+		slices.Sort(held)
+		next.Refused.AddIDs(held)
+		if next.Len() > 0 {
 			if !keyed {
 				key = in.progress.Key(chunk, tag)
 			}
-			in.remember(key, f.done)
+			in.remember(key, next)
 		}
 		return Retry
 	}
@@ -338,11 +348,13 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	return OK
 }
 
-// run reads the chunk's records, shapes each one not in prevDone into the
-// payload being filled, and sends the payloads (package batch cuts them);
-// it returns when every payload has its outcome. streamErr is set when the
-// chunk's stream is damaged: the records before the damage were sent.
-func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, streamErr error) {
+// run reads the chunk's records, shapes each one prev does not hold as done
+// into the payload being filled, and sends the payloads (package batch cuts
+// them); a record prev holds as refused alone once goes to the Delivery, to
+// be sent alone again (intake.Client.Confirm). It returns when every payload
+// has its outcome. streamErr is set when the chunk's stream is damaged: the
+// records before the damage were sent.
+func (f *flush) run(chunk, tag []byte, prev *progress.Progress) (t tally, streamErr error) {
 	in := f.in
 	lim := batch.Limits{Entries: in.cfg.MaxBatchEntries, Bytes: in.cfg.MaxBatchBytes}
 	oldest := in.now().Add(-limits.MaxLogAge).UnixMilli()
@@ -350,6 +362,7 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 	// (partial); a chunk without parts costs one search of it.
 	dec := partial.NewReader(chunk, in.cfg.MessageKey)
 	var ev event.Event
+	prevDone, prevRefused := prev.Cursors()
 	b := in.getBatch()
 	for {
 		idx, err := dec.Next(&ev) // the log's index in the chunk, the same on a retry of the chunk
@@ -370,7 +383,11 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 			t.resumed++
 			continue
 		}
-		info, fits, err := in.shapeInto(b, &ev, tag, id, lim)
+		into := b
+		if prevRefused.Contains(id) {
+			into = &batch.Batch{}
+		}
+		info, fits, err := in.shapeInto(into, &ev, tag, id, lim)
 		if err != nil {
 			t.skip(fmt.Errorf("record at byte %d: %w", dec.Offset(), err))
 			continue
@@ -384,6 +401,10 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 			continue
 		}
 		t.count(info, oldest)
+		if into != b {
+			f.d.Refused(into)
+			continue
+		}
 		b = lim.Cut(b, in.getBatch, f.send)
 	}
 	if b.Len() > 0 {
@@ -396,9 +417,9 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 	return t, streamErr
 }
 
-// remember keeps what was delivered of a chunk handed back for retry.
-func (in *Instance) remember(key progress.Key, done *progress.Ranges) {
-	if lost := in.progress.Put(key, done); lost > 0 {
+// remember keeps what was done of a chunk handed back for retry.
+func (in *Instance) remember(key progress.Key, p *progress.Progress) {
+	if lost := in.progress.Put(key, p); lost > 0 {
 		in.Stats.Forgotten.Add(int64(lost))
 		in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
 	}
