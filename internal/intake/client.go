@@ -6,6 +6,7 @@
 //	2xx                      accepted
 //	400, 413                 isolate the refused entries (delivery.go); drop one only
 //	                         when refused alone twice while the intake accepts others
+//	1xx final (101...)       not HTTP request-response: an error, retried like a network one
 //	401 / 403                API key or site wrong: keep the chunk (retryable), log loudly
 //	3xx                      never followed: keep the chunk, log the Location loudly
 //	408, 429, 5xx, network   back off (exponential, full jitter, Retry-After) and retry
@@ -322,6 +323,16 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 		return answer{}, c.scrub(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode < 200 {
+		// Go returns a 1xx as final only for 101 Switching Protocols, whose
+		// body is the raw connection: no timeout or context bounds a read
+		// of it. Not an answer to the request: unread, the connection
+		// closed, and send takes it as an unexpected status (retried).
+		return answer{status: resp.StatusCode, msg: http.StatusText(resp.StatusCode) + ", not an answer to a request; connection closed"}, nil
+	}
+	// Reading the body is bounded by the flush's budget whatever the
+	// answer (the client's Timeout bounds it too, for a request-response).
+	defer context.AfterFunc(ctx, func() { resp.Body.Close() })()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	a := answer{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}

@@ -293,3 +293,44 @@ func TestAnswersScrubbed(t *testing.T) {
 	}
 }
 
+// Answers that are not HTTP request-response (a 101 upgrade, a 1xx with no
+// final answer, a connection taken over in silence, a body that never
+// ends) each end within the request's timeout: the payload is retried and
+// delivered once the intake answers again, and while it keeps answering
+// so, the flush's budget ends the delivery. (Before: a 101 hung the flush
+// forever, reading the upgraded connection.)
+func TestHostileAnswersBounded(t *testing.T) {
+	for name, f := range map[string]intaketest.Fault{
+		"101": {Upgrade: true}, "102": {Info: 102}, "hijacked": {Hijack: true}, "endless body": {Endless: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var forever atomic.Bool
+			r := newRig(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+				if n == 1 || forever.Load() {
+					return f
+				}
+				return intaketest.Fault{}
+			}}, func(o *Options) { o.Timeout = 300 * time.Millisecond })
+			start := time.Now()
+			if err := r.c.Deliver(context.Background(), payload(5), nil); err != nil || r.srv.Stats().Entries != 5 {
+				t.Fatalf("err %v, intake holds %d entries", err, r.srv.Stats().Entries)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("delivered after %s with a 300ms timeout", d)
+			}
+			forever.Store(true)
+			r.c.o.Timeout = time.Hour // only the flush's budget is left to end it
+			r.c.hc.Timeout = time.Hour
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			start = time.Now()
+			if err := r.c.Deliver(ctx, payload(5), nil); err == nil {
+				t.Error("delivered while the intake answered so")
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("the flush's budget of 500ms ended it after %s", d)
+			}
+		})
+	}
+}
