@@ -7,29 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tinylib/msgp/msgp"
-
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 )
 
-// markedChunk is a chunk of n records "line seq=i", those at bad reading
-// "BAD seq=i" (the stand-in refuses a payload holding one with 400).
+// markedChunk is one chunk of n FireLens records, those at bad refused by
+// the stand-in (RejectMarker chunkgen.RefuseMarker) with 400.
 func markedChunk(n int, bad func(i int) bool) []byte {
 	g := chunkgen.New(1)
-	now := uint32(time.Now().Unix())
-	var chunk []byte
-	for i := 0; i < n; i++ {
-		word := "line"
-		if bad(i) {
-			word = "BAD"
-		}
-		rec := msgp.AppendMapHeader(nil, 1)
-		rec = msgp.AppendString(msgp.AppendString(rec, "log"), fmt.Sprintf("%s seq=%d", word, i))
-		chunk = g.AppendEvent(chunk, now, uint32(i), rec)
-	}
-	return chunk
+	g.Shapes, g.Refused = []chunkgen.Shape{chunkgen.Access}, bad
+	return g.Chunks(n, 64<<20)[0]
 }
 
 // retryUntilOK flushes chunk as Fluent Bit does with Retry_Limit
@@ -82,7 +70,7 @@ func TestRefusedRecordsAnywhere(t *testing.T) {
 		{"500 of 1001", 1001, func(i int) bool { return i == 500 }, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			srv := intaketest.StartT(t, intaketest.Options{RejectMarker: "BAD"})
+			srv := intaketest.StartT(t, intaketest.Options{RejectMarker: chunkgen.RefuseMarker})
 			in, _ := newInstance(t, srv, nil)
 			fastBackoff(t, in, srv)
 			tries := retryUntilOK(t, in, markedChunk(c.n, c.bad), 50)

@@ -155,15 +155,17 @@ func identicalChunks(t *testing.T, v string) {
 
 // Answers that are not HTTP request-response: a 101 upgrade, a 102 with
 // no final answer, a connection taken over in silence, a 503 whose body
-// never ends. Each request ends within the timeout (1 s): the records
-// arrive once the intake answers again, and with it answering so, Fluent
-// Bit exits within retry_budget (3 s) and its Grace after SIGTERM.
+// never ends. Each request ends within the timeout (2 s; less risks a
+// request the stand-in accepts after the client gave up on a loaded
+// machine, delivered twice by any client): the records arrive once the
+// intake answers again, and with it answering so, Fluent Bit exits within
+// retry_budget (4 s) and its Grace after SIGTERM.
 // (Before: a 101 hung the flush forever; Fluent Bit was still alive 60 s
 // after SIGTERM.)
 func hostileAnswer(t *testing.T, v string, fault intaketest.Fault) {
 	var on atomic.Bool
 	srv := faultyIntake(t, &on, fault)
-	fl, p := edgeRouter(t, v, srv, "timeout 1s", "retry_budget 3s", "max_retries 1")
+	fl, p := edgeRouter(t, v, srv, "timeout 2s", "retry_budget 4s", "max_retries 1")
 	const n = 300
 	send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 32, fbtest.DefaultContainer))
 	if !fbtest.WaitFor(20*time.Second, func() bool { return srv.Stats().Faults >= 2 }) {
@@ -180,7 +182,7 @@ func hostileAnswer(t *testing.T, v string, fault intaketest.Fault) {
 	}
 	start := time.Now()
 	if !p.Stop(25*time.Second) || time.Since(start) > 15*time.Second {
-		t.Errorf("Fluent Bit exited %v after SIGTERM (retry_budget 3s, Grace 2)", time.Since(start))
+		t.Errorf("Fluent Bit exited %v after SIGTERM (retry_budget 4s, Grace 2)", time.Since(start))
 	}
 	t.Logf("exit %v after SIGTERM", time.Since(start).Round(100*time.Millisecond))
 }
