@@ -65,10 +65,6 @@ const (
 	progressRuns   = 1 << 20
 )
 
-// truncationSlack is room for the truncation attribute
-// (`,"ddgo_truncated_from":NNNNNNN`) when a record is cut to fit a payload.
-const truncationSlack = 48
-
 // exitGrace is how long Close lets in-flight flushes finish before it
 // cancels them; Fluent Bit's own default Grace is 5 s, and it calls exit
 // after its grace period, so this stays well inside it.
@@ -274,6 +270,7 @@ func (f *flush) sendLast(b *batch.Batch) {
 // the log lines at its end.
 type tally struct {
 	records, skipped, tooOld, tooLarge, truncated, resumed, badTags int64
+	attrsCut                                                        int64 // entries whose attributes were cut or left out
 	joined, incomplete                                              int64 // split lines (partial)
 	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
@@ -387,7 +384,7 @@ func (f *flush) run(chunk, tag []byte, prev *progress.Progress) (t tally, stream
 		if prevRefused.Contains(id) {
 			into = &batch.Batch{}
 		}
-		info, fits, err := in.shapeInto(into, &ev, tag, id, lim)
+		info, fit, fits, err := in.shapeInto(into, &ev, tag, id, lim)
 		if err != nil {
 			t.skip(fmt.Errorf("record at byte %d: %w", dec.Offset(), err))
 			continue
@@ -400,7 +397,7 @@ func (f *flush) run(chunk, tag []byte, prev *progress.Progress) (t tally, stream
 			t.tooLarge++
 			continue
 		}
-		t.count(info, oldest)
+		t.count(info, fit, oldest)
 		if into != b {
 			f.d.Refused(into)
 			continue
@@ -425,37 +422,28 @@ func (in *Instance) remember(key progress.Key, p *progress.Progress) {
 	}
 }
 
-// shapeInto writes record id as b's next entry. An entry larger than a
-// payload may be (max_batch_bytes, below the intake's 1 MB per-log limit)
-// is written again with its message cut to fit; an entry that still does
-// not fit (its other attributes alone are too large) is left out.
-func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, lim batch.Limits) (info shape.Info, fits bool, err error) {
-	buf, info, err := in.shaper.Append(b.Begin(id), ev, tag)
+// shapeInto writes record id as b's next entry, fitted to the per-log
+// limit: the intake's 1 MB, or less when max_batch_bytes is smaller (see
+// shape.Fitted). An entry that cannot fit (its reserved attributes alone
+// are too large) is left out: fits is false.
+func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, lim batch.Limits) (info shape.Info, fit shape.Fitted, fits bool, err error) {
+	dst := b.Begin(id)
+	start := len(dst)
+	buf, info, err := in.shaper.Append(dst, ev, tag)
 	if err != nil || info.Excluded {
 		b.Abort()
-		return info, false, err
+		return info, fit, false, err
+	}
+	if limit := min(limits.MaxLogBytes, lim.Bytes-2); len(buf)-start > limit {
+		var entry []byte
+		if entry, fit, fits = in.shaper.Fit(buf[start:], limit); !fits {
+			b.Abort()
+			return info, fit, false, nil
+		}
+		buf = append(buf[:start], entry...)
 	}
 	b.End(buf)
-	over := lim.Over(b)
-	if over <= 0 {
-		return info, true, nil
-	}
-	b.Abort()
-	limit := info.MessageBytes - over - truncationSlack
-	if limit < 0 {
-		return info, false, nil
-	}
-	buf, info, err = in.shaper.AppendLimit(b.Begin(id), ev, tag, limit)
-	if err != nil {
-		b.Abort()
-		return info, false, err
-	}
-	b.End(buf)
-	if lim.Over(b) > 0 {
-		b.Abort()
-		return info, false, nil
-	}
-	return info, true, nil
+	return info, fit, true, nil
 }
 
 func (t *tally) skip(err error) {
@@ -465,9 +453,12 @@ func (t *tally) skip(err error) {
 	}
 }
 
-func (t *tally) count(info shape.Info, oldest int64) {
-	if info.Truncated {
+func (t *tally) count(info shape.Info, fit shape.Fitted, oldest int64) {
+	if info.Truncated || fit != (shape.Fitted{}) {
 		t.truncated++
+	}
+	if fit.Cut+fit.Dropped > 0 {
+		t.attrsCut++
 	}
 	if info.UnixMilli < oldest {
 		t.tooOld++
@@ -497,7 +488,9 @@ func (in *Instance) report(tag []byte, t *tally) {
 		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, partial.IncompleteKey)
 	}
 	if t.truncated > 0 {
-		in.log.Warnf("%d message(s) truncated to fit the intake's 1 MB per-log limit or max_batch_bytes (attribute %s holds the original size)", t.truncated, shape.TruncatedKey)
+		in.log.Warnf("%d log(s) cut to fit the intake's 1 MB per-log limit, max_batch_bytes or a mask rule's bound, %d of them in their attributes "+
+			"(attributes %s: the message's size; %s, %s: how many attributes were cut, left out)",
+			t.truncated, t.attrsCut, shape.TruncatedKey, shape.CutAttributesKey, shape.DroppedAttributesKey)
 	}
 	if t.tooOld > 0 {
 		in.log.Warnf("%d record(s) older than %s: the intake will not index them", t.tooOld, limits.MaxLogAge)
@@ -506,7 +499,7 @@ func (in *Instance) report(tag []byte, t *tally) {
 		in.log.Warnf("skipped %d malformed record(s) in chunk tag=%s: %v", t.skipped, tag, t.firstSkip)
 	}
 	if t.tooLarge > 0 {
-		in.log.Errorf("dropped %d record(s) whose attributes other than the message exceed max_batch_bytes", t.tooLarge)
+		in.log.Errorf("dropped %d record(s) whose reserved attributes (ddsource, service, hostname, ddtags, status) alone exceed the per-log limit or max_batch_bytes", t.tooLarge)
 	}
 	if t.badTags > 0 {
 		in.log.Warnf("%d record(s) with a ddtags value that is not a string: kept as the attribute _ddtags", t.badTags)
