@@ -1,14 +1,21 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tinylib/msgp/msgp"
+
 	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs/ecstest"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/labels"
+	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 )
 
 // Delivery at the edges (README, "Delivery") through the C host.
@@ -126,5 +133,99 @@ func TestHostileAnswers(t *testing.T) {
 				t.Errorf("summary %+v after %s (two tries of a 3 s budget)\n%s", s, time.Since(start), tail(stderr))
 			}
 		})
+	}
+}
+
+// appRecord is a FireLens record of the app container of
+// internal/ecs/testdata/fargate-service-task.json with extra pairs.
+func appRecord(pairs ...string) []byte {
+	pairs = append(pairs, "container_id", "5f1a2b3c4d5e6f708192a3b4c5d6e7f8-1234567890", "container_name", "app",
+		"ecs_cluster", "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+		"ecs_task_arn", "arn:aws:ecs:us-east-1:123456789012:task/prod/5f1a2b3c4d5e6f708192a3b4c5d6e7f8", "ecs_task_definition", "users:17")
+	rec := msgp.AppendMapHeader(nil, uint32(len(pairs)/2))
+	for _, s := range pairs {
+		rec = msgp.AppendString(rec, s)
+	}
+	return rec
+}
+
+func chunkOf(records ...[]byte) []byte {
+	g := chunkgen.New(16)
+	var chunk []byte
+	for i, r := range records {
+		chunk = g.AppendEvent(chunk, g.Sec, uint32(i), r)
+	}
+	return chunk
+}
+
+// The 1 MB per-log limit holds for the whole entry: a 2 MB attribute is
+// cut, a 1 MB key and the largest of 100,000 keys are left out, each
+// marked, and the entries arrive with the records around them.
+// (Before: entries of 2.1 MB and more went out.)
+func TestWholeEntryPerLogLimit(t *testing.T) {
+	srv := intaketest.StartT(t, intaketest.Options{})
+	many := []string{"log", "many keys seq=2"}
+	for i := 0; i < 100_000; i++ {
+		many = append(many, fmt.Sprintf("key_%06d", i), "value")
+	}
+	chunk := chunkOf(
+		appRecord("log", "boom seq=0", "stack", strings.Repeat("\tat com.example.Handler.process(Handler.java:42)\n", 40_000)),
+		appRecord("log", "huge key seq=1", strings.Repeat("k", 1_000_000), "v"),
+		appRecord(many...),
+		appRecord("log", "plain seq=3"),
+	)
+	conf := writeFile(t, "c.conf", seedConf(srv.URL, "ecs_metadata_uri off"))
+	s, stderr := runHost(t, "-conf", conf, writeChunks(t, [][]byte{chunk})[0])
+	if s.OK != 1 {
+		t.Fatalf("summary %+v\n%s", s, tail(stderr))
+	}
+	checkContract(t, srv)
+	checkExactlyOnce(t, srv, 4)
+	if st := srv.Stats(); st.MaxEntryBytes > 1_000_000 {
+		t.Errorf("an entry of %d bytes", st.MaxEntryBytes)
+	}
+	marks := map[string]string{"boom": shape.CutAttributesKey, "huge": shape.DroppedAttributesKey, "many": shape.DroppedAttributesKey}
+	for _, l := range srv.Logs() {
+		msg := l["message"].(string)
+		if key, ok := marks[strings.Fields(msg)[0]]; ok && l[key] == nil {
+			t.Errorf("%q arrived without %s", msg, key)
+		}
+	}
+	if !strings.Contains(stderr, "truncated=3 ") {
+		t.Errorf("cut entries not counted:\n%s", tail(stderr))
+	}
+}
+
+// A container's rules from its labels are bounded: a z* mask with a 1 KB
+// placeholder on a 100 KB message and 3,000 rules cost a bounded entry and
+// a bounded time. (Before: 231 MB of heap for the one record.)
+func TestHostileRulesBounded(t *testing.T) {
+	rs := []map[string]string{{"type": "mask_sequences", "name": "z", "pattern": "z*", "replace_placeholder": strings.Repeat("#", 1024)}}
+	for i := 0; i < 3000; i++ {
+		rs = append(rs, map[string]string{"type": "mask_sequences", "name": fmt.Sprint("r", i), "pattern": fmt.Sprintf(`tok%d=\w+`, i), "replace_placeholder": "x"})
+	}
+	label, _ := json.Marshal([]map[string]any{{"log_processing_rules": rs}})
+	doc := ecstest.WithLabel(t, ecstest.Doc(t, "fargate-service-task.json"), "app", labels.ADLogs, string(label))
+	srv := intaketest.StartT(t, intaketest.Options{})
+	records := [][]byte{appRecord("log", strings.Repeat("secret ", 100_000/7)+"seq=0")}
+	for i := 1; i < 200; i++ {
+		records = append(records, appRecord("log", fmt.Sprintf("GET /api/v1/items/%d tok7=abc seq=%d", i, i)))
+	}
+	conf := writeFile(t, "c.conf", seedConf(srv.URL, "ecs_metadata_uri "+ecstest.URL(t, doc)))
+	start := time.Now()
+	s, stderr := runHost(t, "-conf", conf, writeChunks(t, [][]byte{chunkOf(records...)})[0])
+	if s.OK != 1 || time.Since(start) > 20*time.Second {
+		t.Fatalf("summary %+v after %s\n%s", s, time.Since(start), tail(stderr))
+	}
+	if st := srv.Stats(); st.Entries != 200 || st.MaxEntryBytes > 1_000_000 {
+		t.Errorf("%d entries, the largest %d bytes", st.Entries, st.MaxEntryBytes)
+	}
+	for _, l := range srv.Logs() {
+		if strings.Contains(l["message"].(string), "secret secret") || strings.Contains(l["message"].(string), "tok7=abc") {
+			t.Errorf("unmasked text arrived: %.80q", l["message"])
+		}
+	}
+	if !strings.Contains(stderr, "2969 rules past the first 32") || !strings.Contains(stderr, "truncated=1 ") {
+		t.Errorf("bounds not reported:\n%s", tail(stderr))
 	}
 }
