@@ -231,6 +231,12 @@ func FuzzShape(f *testing.F) {
 		if err == nil && (!json.Valid(out) || !utf8.Valid(out)) {
 			t.Fatalf("invalid JSON %q from %x", out, rec)
 		}
+		// Fit keeps it valid JSON within any limit it accepts.
+		if limit := len(out) / 2; err == nil {
+			if fit, _, ok := s.Fit(out, limit); ok && (len(fit) > limit || !json.Valid(fit) || !utf8.Valid(fit)) {
+				t.Fatalf("fitted to %d: %q from %q", limit, fit, out)
+			}
+		}
 	})
 }
 
