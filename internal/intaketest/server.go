@@ -7,6 +7,7 @@
 package intaketest
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
@@ -363,13 +364,19 @@ func (s *Server) decode(enc string, wire []byte) ([]byte, error) {
 	return nil, fmt.Errorf("unsupported encoding")
 }
 
-func hijackReset(w http.ResponseWriter) {
+// hijack takes the connection of w over; ok is false when it cannot.
+func hijack(w http.ResponseWriter) (conn net.Conn, buf *bufio.ReadWriter, ok bool) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		return
+		return nil, nil, false
 	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
+	conn, buf, err := hj.Hijack()
+	return conn, buf, err == nil
+}
+
+func hijackReset(w http.ResponseWriter) {
+	conn, _, ok := hijack(w)
+	if !ok {
 		return
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
@@ -379,12 +386,8 @@ func hijackReset(w http.ResponseWriter) {
 }
 
 func hijackTruncated(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
+	conn, buf, ok := hijack(w)
 	if !ok {
-		return
-	}
-	conn, buf, err := hj.Hijack()
-	if err != nil {
 		return
 	}
 	_, _ = buf.WriteString("HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"partial\":")
@@ -395,12 +398,8 @@ func hijackTruncated(w http.ResponseWriter) {
 // hold takes the connection over, writes what f says (if anything) and
 // keeps it open until the client closes it or the server is closed.
 func (s *Server) hold(w http.ResponseWriter, f Fault) {
-	hj, ok := w.(http.Hijacker)
+	conn, buf, ok := hijack(w)
 	if !ok {
-		return
-	}
-	conn, buf, err := hj.Hijack()
-	if err != nil {
 		return
 	}
 	defer conn.Close()
