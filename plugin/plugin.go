@@ -7,6 +7,17 @@ package main
 /*
 #include <stdlib.h>
 #include <string.h>
+
+// include/fluent-bit/flb_plugin_proxy.h and flb_io.h, the same in 1.9.10
+// and 4.2.8 (4.x appends event_type, which Fluent Bit zeroes).
+struct flb_plugin_proxy_def {
+    int type;
+    int proxy;
+    int flags;
+    char *name;
+    char *description;
+};
+#define FLB_IO_OPT_TLS 4
 */
 import "C"
 
@@ -20,6 +31,7 @@ import (
 	"github.com/fluent/fluent-bit-go/output"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
+	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
 	"github.com/out-datadog-go/out_datadog_go/internal/version"
@@ -43,7 +55,13 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 			ret = output.FLB_ERROR
 		}
 	}()
-	return output.FLBPluginRegister(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
+	ret = output.FLBPluginRegister(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
+	// Registered as taking optional TLS, as the built-in datadog output
+	// is: Fluent Bit 4 then accepts the `TLS on` of a migrated section
+	// (without it, start-up fails with "does not support TLS"); the plugin
+	// always speaks HTTPS to a site itself (config.CheckSections).
+	(*C.struct_flb_plugin_proxy_def)(def).flags = C.FLB_IO_OPT_TLS
+	return ret
 }
 
 //export FLBPluginInit
@@ -56,12 +74,25 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 			ret = output.FLB_ERROR
 		}
 	}()
-	cfg, err := config.Parse(func(key string) string {
-		return output.FLBPluginConfigKey(plugin, key)
-	}, os.Getenv, os.ReadFile)
+	get := func(key string) string { return output.FLBPluginConfigKey(plugin, key) }
+	cfg, err := config.Parse(get, os.Getenv, os.ReadFile)
 	if err != nil {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
+	}
+	// What Fluent Bit's files say of this section (see package flbconf);
+	// unreadable, the checks are skipped and Grace is the default.
+	conf, confErr := flbconf.Self()
+	if confErr != nil {
+		log.Debugf("Fluent Bit's configuration not read (%v): unknown keys and Host are not checked", confErr)
+	}
+	warnings, err := config.CheckSections(cfg, conf.Outputs(PluginName), get)
+	if err != nil {
+		log.Errorf("configuration error: %v", err)
+		return output.FLB_ERROR
+	}
+	for _, w := range warnings {
+		log.Warnf("%s", w)
 	}
 	inst, err := pipeline.New(cfg, name, log)
 	if err != nil {
@@ -70,6 +101,8 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
 	output.FLBPluginSetContext(plugin, inst)
+	watchStop(inst, stopAllowance(conf.Grace()))
+	unwarned.Store(inst, log)
 	profileStart()
 	return output.FLB_OK
 }
@@ -102,6 +135,7 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret
 	if data == nil || length <= 0 {
 		return output.FLB_OK
 	}
+	warnNoWorkers(inst)
 	// Zero-copy views of Fluent Bit's memory, valid only during this call:
 	// Flush copies what it sends and keeps nothing.
 	chunk := unsafe.Slice((*byte)(data), int(length))
@@ -121,6 +155,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 		}
 	}()
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
+		forget(inst)
 		inst.Close()
 		profileStop()
 	}

@@ -15,12 +15,18 @@ import (
 type BadConfig struct{ Key, Line string }
 
 // BadConfigs are the bad values both tiers check. The site case needs an
-// output without endpoint (endpoint overrides site).
+// output without endpoint (endpoint overrides site). The last three are
+// keys Fluent Bit's proxy does not pass the plugin: they are read from the
+// configuration file (package flbconf), so the C host must name its file
+// with -c.
 var BadConfigs = []BadConfig{
 	{"compress", "compress brotli"},
 	{"site", "site example.com"},
 	{"max_batch_entries", "max_batch_entries 5000"},
 	{"timeout", "timeout soon"},
+	{"dd_sevice", "dd_sevice web"},   // a typo: "did you mean dd_service?"
+	{"Host", "Host relay.internal"},  // the built-in's Host next to endpoint
+	{"tls.verify", "tls.verify off"}, // the built-in's TLS keys
 }
 
 // FaultMatrix is an intake that fails about half of the requests in every
