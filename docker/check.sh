@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Engine-free checks of the router image, the compose stack and the ECS
-# examples (`make image-check`; part of `make test`). There is no Docker
-# engine in CI, so nothing is built or run here: files are validated.
+# example (`make image-check`; part of `make test`). There is no Docker
+# engine in CI, so nothing is built or run here: files are validated. What
+# runs the image's files under real Fluent Bit is test/realfb (image_test.go,
+# compose_test.go); the task definition and the Terraform are checked by
+# test/deploy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -12,7 +15,7 @@ bad() { echo "image-check: FAIL $*"; fail=1; }
 if docker-compose -f docker/compose.yaml config -q; then ok "compose.yaml validates (local intake)"; else bad "compose.yaml"; fi
 if DD_ENDPOINT= DD_API_KEY=x DD_SITE=datadoghq.eu docker-compose -f docker/compose.yaml config -q; then
   ok "compose.yaml validates (Datadog site)"; else bad "compose.yaml with DD_* set"; fi
-for f in docker/router/fluent-bit.conf docker/metadata/v4/local/task docker/intake/Dockerfile; do
+for f in docker/local/fluent-bit.conf docker/metadata/v4/local/task docker/intake/Dockerfile; do
   [ -f "$f" ] && ok "compose uses $f" || bad "missing $f"
 done
 jq -e '.TaskARN and (.Containers | length > 0)' docker/metadata/v4/local/task >/dev/null && ok "metadata task document" || bad "metadata task document"
@@ -31,45 +34,40 @@ else
   bad "dockerfilelint not installed (run make deps)"
 fi
 
-# 3. The router image: pinned base, builder matching the runtime's C library, the .so where Fluent Bit loads it.
+# 3. The router image: pinned inputs, AWS's command kept, the plugin loaded
+#    by the shipped include.
 df=docker/Dockerfile
-v=$(sed -n 's/^ARG AWS_FOR_FLUENT_BIT_VERSION=\(.*\)$/\1/p' "$df")
-[[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] && ok "aws-for-fluent-bit pinned to $v" || bad "AWS_FOR_FLUENT_BIT_VERSION not pinned to a release: '$v'"
-grep -q '^FROM public.ecr.aws/aws-observability/aws-for-fluent-bit:\${AWS_FOR_FLUENT_BIT_VERSION}' "$df" && ok "runtime stage is aws-for-fluent-bit" || bad "runtime stage"
-grep -q '^ARG BUILDER_IMAGE=public.ecr.aws/amazonlinux/amazonlinux:2023' "$df" && [[ "$v" == 3.* ]] \
-  && ok "builder Amazon Linux 2023 matches aws-for-fluent-bit 3.x (glibc 2.34)" || bad "builder does not match the runtime line"
-grep -q 'COPY --from=builder /out/out_datadog_go.so /fluent-bit/out_datadog_go.so' "$df" && ok "plugin copied to /fluent-bit/out_datadog_go.so" || bad "plugin path"
-grep -q '"-e", "/fluent-bit/out_datadog_go.so"' "$df" && grep -q '"-c", "/fluent-bit/etc/fluent-bit.conf"' "$df" \
-  && ok "Fluent Bit started with -e out_datadog_go.so and FireLens' config" || bad "CMD does not load the plugin"
+arg() { sed -n "s/^ARG $1=\(.*\)\$/\1/p" "$2"; }
+v=$(arg AWS_FOR_FLUENT_BIT_VERSION "$df")
+[[ "$v" =~ ^3\.[0-9]+\.[0-9]+$ ]] && ok "aws-for-fluent-bit pinned to $v (3.x)" || bad "AWS_FOR_FLUENT_BIT_VERSION not pinned to a 3.x release: '$v'"
+[ -z "$(arg AWS_FOR_FLUENT_BIT_VARIANT "$df")" ] && grep -q '^FROM public.ecr.aws/aws-observability/aws-for-fluent-bit:\${AWS_FOR_FLUENT_BIT_VARIANT}\${AWS_FOR_FLUENT_BIT_VERSION}$' "$df" \
+  && ok "runtime stage is aws-for-fluent-bit (standard by default, init- variant by build arg)" || bad "runtime stage"
+b=$(arg BUILDER_IMAGE "$df")
+[[ "$b" =~ ^public\.ecr\.aws/amazonlinux/amazonlinux:2023\.[0-9]+\.[0-9]{8}\.[0-9]+@sha256:[0-9a-f]{64}$ ]] \
+  && ok "builder Amazon Linux 2023 (glibc 2.34, as aws-for-fluent-bit 3.x) pinned to a release and digest" || bad "builder not a pinned Amazon Linux 2023 release@digest: '$b'"
+tc=$(sed -n 's/^toolchain go\(.*\)$/\1/p' go.mod)
+for f in "$df" docker/intake/Dockerfile; do
+  g=$(arg GO_VERSION "$f")
+  [ -n "$tc" ] && [ "$g" = "$tc" ] && grep -q 'GOTOOLCHAIN=local' "$f" && grep -q '^FROM public.ecr.aws/docker/library/golang:\${GO_VERSION}' "$f" \
+    && ok "$f builds with Go $g, go.mod's toolchain, and no other" || bad "$f: Go '$g', go.mod's toolchain '$tc' (or GOTOOLCHAIN not local)"
+done
+last=$(awk '/^FROM /{s=""} {s=s $0 "\n"} END{printf "%s", s}' "$df")
+grep -Eq '^(CMD|ENTRYPOINT)' <<<"$last" && bad "the runtime stage overrides aws-for-fluent-bit's command" \
+  || ok "aws-for-fluent-bit's entrypoint and command kept"
+dest() { sed -n "s#^COPY $1 \(/.*\)\$#\1#p" <<<"$last"; }
+so=$(dest '--from=builder /out/out_datadog_go.so')
+inc=$(dest docker/router/out_datadog_go.conf)
+plugins=$(dest docker/router/out_datadog_go.plugins.conf)
+[ "$so" = /fluent-bit/out_datadog_go.so ] && ok "plugin at $so, next to AWS's Go plugins" || bad "plugin path '$so'"
+grep -Eq "^\s*Plugins_File\s+$plugins\$" docker/router/out_datadog_go.conf && grep -Eq "^\s*Path\s+$so\$" docker/router/out_datadog_go.plugins.conf \
+  && ok "$inc names $plugins, which names $so" || bad "include ($inc) -> plugins file ($plugins) -> .so ($so) do not chain"
+# aws-for-fluent-bit's init process hands a file holding these section names
+# to -R (parsers) instead of including it.
+grep -Eq '\[(PARSER|MULTILINE_PARSER)\]' docker/router/out_datadog_go.conf && bad "$inc would be taken for a parsers file by the init image" \
+  || ok "$inc is included, not taken for a parsers file, by the init image"
+[ "$(jq -r '.containerDefinitions[] | .firelensConfiguration.options["config-file-value"] // empty' docker/ecs/task-definition.json)" = "$inc" ] \
+  && ok "the task definition's config-file-value is $inc" || bad "task definition's config-file-value is not $inc"
+grep -q '^COPY LICENSE ' "$df" && ok "LICENSE in the image" || bad "LICENSE not copied"
 grep -q 'org.opencontainers.image.version' "$df" && grep -q 'org.opencontainers.image.source' "$df" && ok "OCI labels" || bad "labels"
-
-# 4. The task definition has the shape ECS expects and uses the plugin as the seed did.
-td=docker/ecs/task-definition.json
-if jq -e '
-  (.containerDefinitions | type == "array") and (.requiresCompatibilities == ["FARGATE"]) and
-  ([.containerDefinitions[] | select(.firelensConfiguration.type == "fluentbit")] | length == 1) and
-  ([.containerDefinitions[] | .name, .image, (.essential | type == "boolean")] | all) and
-  (.containerDefinitions[] | select(.logConfiguration.logDriver == "awsfirelens") | .logConfiguration |
-     .options.Name == "datadog_go" and (.options.site | length > 0) and (.options.workers | tonumber > 0) and
-     (.options | has("apikey") | not) and (.options | has("Host") | not) and (.options | has("TLS") | not) and
-     (.secretOptions | map(select(.name == "apikey" and (.valueFrom | startswith("arn:aws:secretsmanager:")))) | length == 1))
-' "$td" >/dev/null; then ok "task-definition.json: FireLens router, datadog_go with site and workers, API key from Secrets Manager"
-else bad "task-definition.json shape"; fi
-
-# 5. The Terraform is well-formed as far as can be told without terraform, and matches the JSON.
-for f in docker/ecs/terraform/*.tf; do
-  o=$(tr -cd '{' < "$f" | wc -c); c=$(tr -cd '}' < "$f" | wc -c)
-  ob=$(tr -cd '[' < "$f" | wc -c); cb=$(tr -cd ']' < "$f" | wc -c)
-  [ "$o" = "$c" ] && [ "$ob" = "$cb" ] && ok "$f balanced" || bad "$f unbalanced braces/brackets"
-done
-tf=docker/ecs/terraform/main.tf
-for key in $(jq -r '.containerDefinitions[] | select(.logConfiguration) | .logConfiguration.options | keys[]' "$td"); do
-  grep -Eq "^\s+$key\s+=" "$tf" && ok "terraform sets $key" || bad "terraform lacks FireLens option $key"
-done
-grep -q 'resource "aws_ecs_task_definition"' "$tf" && grep -q 'secretOptions' "$tf" && grep -q 'firelensConfiguration' "$tf" \
-  && ok "terraform declares the task definition with secretOptions and FireLens" || bad "terraform content"
-for v in $(grep -o 'var\.[a-z_]*' "$tf" | sort -u | cut -d. -f2); do
-  grep -q "variable \"$v\"" docker/ecs/terraform/variables.tf && ok "variable $v declared" || bad "variable $v not declared"
-done
 
 exit $fail

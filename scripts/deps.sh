@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs beyond Go and gcc on a fresh Debian 12
-# machine, idempotently: Go modules (from go.sum) and the Debian packages the
-# engine-free image checks use. Quiet when everything is present.
+# machine, idempotently: Go modules (from go.sum), the Debian packages the
+# engine-free image checks use, and the arm64 cross compiler the arm64 .so is
+# built with. Quiet when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ command -v cc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v jq >/dev/null || need+=(jq)
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/include/stdlib.h ] || need+=(libc6-dev-arm64-cross)
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing Debian packages: ${need[*]}"

@@ -218,11 +218,16 @@ func SiteURL(site string) (string, error) {
 			return s.url, nil
 		}
 	}
+	return "", fmt.Errorf("unknown Datadog site %q (want one of %s)", site, strings.Join(SiteNames(), ", "))
+}
+
+// SiteNames are the sites SiteURL knows, in the table's order.
+func SiteNames() []string {
 	names := make([]string, len(sites))
 	for i, s := range sites {
 		names[i] = s.name
 	}
-	return "", fmt.Errorf("unknown Datadog site %q (want one of %s)", site, strings.Join(names, ", "))
+	return names
 }
 
 func parseEndpoint(v string) (string, error) {

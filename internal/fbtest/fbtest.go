@@ -3,7 +3,9 @@
 // <repo root>/../shared/fluent-bit/), writes a config, starts fluent-bit with
 // the plugin loaded by -e, waits until the engine is up, stops it with
 // SIGTERM and keeps its log and resource usage. forward.go speaks the
-// forward protocol to it; firelens.go writes the config FireLens generates.
+// forward protocol to it; firelens.go writes the config FireLens generates;
+// image.go lays out the router image's files (docker/Dockerfile) so that
+// Fluent Bit loads the plugin the way the image does, without -e.
 //
 // Tests use Require/Start (which skip or fail through testing.TB); programs
 // such as the benchmark use Find/Launch. A test of the FireLens router:

@@ -18,9 +18,10 @@ import (
 //   - one output per container, Match <container>-firelens*, whose keys are
 //     the container's logConfiguration options in order (Name first).
 //
-// FireLens also opens a forward input on TCP 24224 and a tcp health-check
-// input on 8877 routed to null; those fixed ports are left out (other runs
-// on the same machine use them), as is the include of a custom config file.
+// With config-file-type file, FireLens includes config-file-value after
+// the filters, before the outputs (Include). FireLens also opens a forward
+// input on TCP 24224 and a tcp health-check input on 8877 routed to null;
+// those fixed ports are left out (other runs on the same machine use them).
 // FireLens writes no [SERVICE] section; Service adds one when set.
 type FireLens struct {
 	Socket         string   // forward input's unix_path
@@ -28,6 +29,7 @@ type FireLens struct {
 	Cluster        string   // ecs_cluster as FireLens writes it (name or ARN)
 	TaskARN        string   // ecs_task_arn
 	TaskDefinition string   // ecs_task_definition, family:revision
+	Include        string   // config-file-value, @INCLUDE'd before the outputs
 	Options        []string // the output's "key value" lines
 	Service        []string // [SERVICE] lines ("Grace 2"); none by default
 	Extra          string   // appended verbatim (a second output, ...)
@@ -53,6 +55,9 @@ func (f FireLens) Config() string {
 	fmt.Fprintf(&b, "[INPUT]\n    Name forward\n    unix_path %s\n\n", f.Socket)
 	fmt.Fprintf(&b, "[FILTER]\n    Name record_modifier\n    Match *\n    Record ecs_cluster %s\n    Record ecs_task_arn %s\n    Record ecs_task_definition %s\n\n",
 		f.Cluster, f.TaskARN, f.TaskDefinition)
+	if f.Include != "" {
+		fmt.Fprintf(&b, "@INCLUDE %s\n\n", f.Include)
+	}
 	fmt.Fprintf(&b, "[OUTPUT]\n")
 	hasMatch := false
 	for _, l := range f.Options {

@@ -231,91 +231,36 @@ func (s *Server) count(fn func()) {
 	s.mu.Unlock()
 }
 
-// accept checks one request against the contract and records it.
+// accept checks one request against the contract and records it. The
+// checks (decompressing, parsing every entry) run outside the lock, as a
+// real intake handles requests in parallel: under the lock, concurrent
+// payloads queued behind each other on a loaded machine and timed out.
 func (s *Server) accept(r *http.Request) (int, string) {
+	v := s.check(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.Method != http.MethodPost {
-		s.violate("method %s", r.Method)
-		return http.StatusMethodNotAllowed, `{}`
+	for _, msg := range v.violations {
+		s.violate("%s", msg)
 	}
-	key := r.Header.Get("DD-API-KEY")
-	if key == "" {
-		s.violate("no DD-API-KEY header")
-		return http.StatusUnauthorized, `{"errors":["API key missing"]}`
+	if v.encoding {
+		s.stats.ByEncoding[v.enc]++
+		s.stats.ByOrigin[v.origin]++
 	}
-	if s.o.APIKey != "" && key != s.o.APIKey {
-		return http.StatusForbidden, `{"errors":["Forbidden"]}`
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		s.violate("Content-Type %q", ct)
-	}
-	if r.Header.Get("User-Agent") == "" {
-		s.violate("no User-Agent")
-	}
-	wire, err := io.ReadAll(r.Body)
-	if err != nil {
-		return http.StatusBadRequest, `{"errors":["body read"]}`
-	}
-	enc := r.Header.Get("Content-Encoding")
-	raw, err := s.decode(enc, wire)
-	if err != nil {
-		s.violate("Content-Encoding %q: %v", enc, err)
-		return http.StatusBadRequest, `{"errors":["bad encoding"]}`
-	}
-	s.stats.ByEncoding[enc]++
-	s.stats.ByOrigin[r.Header.Get("DD-EVP-ORIGIN")+" "+r.Header.Get("DD-EVP-ORIGIN-VERSION")]++
-	if len(raw) > s.o.MaxBytes {
-		return http.StatusRequestEntityTooLarge, `{"errors":["payload too large"]}`
-	}
-	if !utf8.Valid(raw) {
-		s.violate("payload is not valid UTF-8")
-		return http.StatusBadRequest, `{"errors":["invalid UTF-8"]}`
-	}
-	var entries []json.RawMessage
-	if err := json.Unmarshal(raw, &entries); err != nil {
-		s.violate("payload is not a JSON array: %v", err)
-		return http.StatusBadRequest, `{"errors":["bad JSON"]}`
-	}
-	if len(entries) > MaxEntries {
-		s.violate("%d entries in one payload", len(entries))
-		if !s.o.Lenient {
-			return http.StatusBadRequest, `{"errors":["too many entries"]}`
-		}
-	}
-	if s.o.RejectMarker != "" && bytes.Contains(raw, []byte(s.o.RejectMarker)) {
+	if v.rejected {
 		s.stats.Rejected++
-		return http.StatusBadRequest, `{"errors":[{"status":"400","title":"Bad Request","detail":"invalid log entry"}]}`
 	}
-	maxEntry := 0
-	var parsed []map[string]any
-	for _, e := range entries {
-		if len(e) == 0 || e[0] != '{' {
-			s.violate("entry is not an object: %.80s", e)
-			return http.StatusBadRequest, `{"errors":["entry not an object"]}`
-		}
-		maxEntry = max(maxEntry, len(e))
-		if !s.o.Discard {
-			var m map[string]any
-			if err := json.Unmarshal(e, &m); err != nil {
-				s.violate("entry: %v", err)
-				continue
-			}
-			if why := schemaViolation(m); why != "" {
-				s.violate("entry: %s: %.80s", why, e)
-			}
-			parsed = append(parsed, m)
-		}
+	if v.status != http.StatusAccepted {
+		return v.status, v.msg
 	}
 	if r.Context().Err() != nil {
 		// The client gave up while this request was checked (a loaded
-		// machine, the lock above): not accepted, as with a stall. An
-		// intake that commits such a request makes any client send it
-		// twice; the README says so, and the tests stay about the plugin.
+		// machine): not accepted, as with a stall. An intake that commits
+		// such a request makes any client send it twice; the README says
+		// so, and the tests stay about the plugin.
 		s.stats.Faults++
 		return http.StatusServiceUnavailable, `{"errors":["client gone"]}`
 	}
-	for _, m := range parsed {
+	for _, m := range v.parsed {
 		s.logs = append(s.logs, m)
 		if msg, ok := m["message"].(string); ok {
 			if sm := seqRe.FindStringSubmatch(msg); sm != nil {
@@ -325,21 +270,117 @@ func (s *Server) accept(r *http.Request) (int, string) {
 		}
 	}
 	st := &s.stats
+	st.RefGzipBytes += v.refGzip
+	st.Accepted++
+	st.Entries += v.entries
+	st.RawBytes += int64(v.raw)
+	st.WireBytes += int64(v.wire)
+	st.MaxEntries = max(st.MaxEntries, v.entries)
+	st.MaxRawBytes = max(st.MaxRawBytes, v.raw)
+	st.MaxEntryBytes = max(st.MaxEntryBytes, v.maxEntry)
+	return http.StatusAccepted, `{}`
+}
+
+// verdict is what check found of one request, for accept to record.
+type verdict struct {
+	status     int
+	msg        string
+	violations []string
+	encoding   bool // the body was decoded: enc and origin are counted
+	enc        string
+	origin     string
+	rejected   bool // refused for RejectMarker
+	parsed     []map[string]any
+	entries    int
+	raw, wire  int
+	maxEntry   int
+	refGzip    int64
+}
+
+// check applies the contract to one request without touching the
+// server's state (s.o and s.zdec are safe for concurrent use).
+func (s *Server) check(r *http.Request) (v verdict) {
+	violate := func(format string, args ...any) { v.violations = append(v.violations, fmt.Sprintf(format, args...)) }
+	refuse := func(status int, msg string) verdict { v.status, v.msg = status, msg; return v }
+	if r.Method != http.MethodPost {
+		violate("method %s", r.Method)
+		return refuse(http.StatusMethodNotAllowed, `{}`)
+	}
+	key := r.Header.Get("DD-API-KEY")
+	if key == "" {
+		violate("no DD-API-KEY header")
+		return refuse(http.StatusUnauthorized, `{"errors":["API key missing"]}`)
+	}
+	if s.o.APIKey != "" && key != s.o.APIKey {
+		return refuse(http.StatusForbidden, `{"errors":["Forbidden"]}`)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		violate("Content-Type %q", ct)
+	}
+	if r.Header.Get("User-Agent") == "" {
+		violate("no User-Agent")
+	}
+	wire, err := io.ReadAll(r.Body)
+	if err != nil {
+		return refuse(http.StatusBadRequest, `{"errors":["body read"]}`)
+	}
+	enc := r.Header.Get("Content-Encoding")
+	raw, err := s.decode(enc, wire)
+	if err != nil {
+		violate("Content-Encoding %q: %v", enc, err)
+		return refuse(http.StatusBadRequest, `{"errors":["bad encoding"]}`)
+	}
+	v.encoding, v.enc = true, enc
+	v.origin = r.Header.Get("DD-EVP-ORIGIN") + " " + r.Header.Get("DD-EVP-ORIGIN-VERSION")
+	if len(raw) > s.o.MaxBytes {
+		return refuse(http.StatusRequestEntityTooLarge, `{"errors":["payload too large"]}`)
+	}
+	if !utf8.Valid(raw) {
+		violate("payload is not valid UTF-8")
+		return refuse(http.StatusBadRequest, `{"errors":["invalid UTF-8"]}`)
+	}
+	var entries []json.RawMessage
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		violate("payload is not a JSON array: %v", err)
+		return refuse(http.StatusBadRequest, `{"errors":["bad JSON"]}`)
+	}
+	if len(entries) > MaxEntries {
+		violate("%d entries in one payload", len(entries))
+		if !s.o.Lenient {
+			return refuse(http.StatusBadRequest, `{"errors":["too many entries"]}`)
+		}
+	}
+	if s.o.RejectMarker != "" && bytes.Contains(raw, []byte(s.o.RejectMarker)) {
+		v.rejected = true
+		return refuse(http.StatusBadRequest, `{"errors":[{"status":"400","title":"Bad Request","detail":"invalid log entry"}]}`)
+	}
+	for _, e := range entries {
+		if len(e) == 0 || e[0] != '{' {
+			violate("entry is not an object: %.80s", e)
+			return refuse(http.StatusBadRequest, `{"errors":["entry not an object"]}`)
+		}
+		v.maxEntry = max(v.maxEntry, len(e))
+		if !s.o.Discard {
+			var m map[string]any
+			if err := json.Unmarshal(e, &m); err != nil {
+				violate("entry: %v", err)
+				continue
+			}
+			if why := schemaViolation(m); why != "" {
+				violate("entry: %s: %.80s", why, e)
+			}
+			v.parsed = append(v.parsed, m)
+		}
+	}
 	if s.o.RefGzip {
 		var ref countWriter
 		zw, _ := gzip.NewWriterLevel(&ref, gzip.DefaultCompression)
 		_, _ = zw.Write(raw)
 		_ = zw.Close()
-		st.RefGzipBytes += int64(ref)
+		v.refGzip = int64(ref)
 	}
-	st.Accepted++
-	st.Entries += len(entries)
-	st.RawBytes += int64(len(raw))
-	st.WireBytes += int64(len(wire))
-	st.MaxEntries = max(st.MaxEntries, len(entries))
-	st.MaxRawBytes = max(st.MaxRawBytes, len(raw))
-	st.MaxEntryBytes = max(st.MaxEntryBytes, maxEntry)
-	return http.StatusAccepted, `{}`
+	v.status, v.entries, v.raw, v.wire = http.StatusAccepted, len(entries), len(raw), len(wire)
+	return v
 }
 
 func (s *Server) decode(enc string, wire []byte) ([]byte, error) {

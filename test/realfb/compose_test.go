@@ -3,16 +3,16 @@ package realfb
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,47 +21,68 @@ import (
 )
 
 // TestComposeFilesAsProcesses runs the compose stack's own files without a
-// container engine: docker/router/fluent-bit.conf under real Fluent Bit
-// with the plugin, the task document of docker/metadata/ served at
-// ECS_CONTAINER_METADATA_URI_V4, and test/localintake as the intake, with
-// the router's environment as docker/compose.yaml sets it. The only edits
-// to the router's config are its listen address and port (0.0.0.0:24224 in
-// the container; a free loopback port here) and its storage.path (a
-// temporary directory). Records come as the compose
-// app's log driver sends them, under its tag.
+// container engine: the router image's files laid out as docker/Dockerfile
+// puts them, docker/local/fluent-bit.conf where compose mounts it (the
+// stand-in for FireLens' generated config, which includes the image's
+// out_datadog_go.conf), started with nothing loaded by -e as the image's
+// command does; the task document of docker/metadata/ served at
+// ECS_CONTAINER_METADATA_URI_V4; test/localintake as the intake; the
+// router's environment as docker/compose.yaml sets it. The only edits are the
+// image's absolute paths (under a temporary root), the listen address and
+// port (0.0.0.0:24224 in the container; a free loopback port here) and the
+// HTTP port. Records come as the app's fluentd log driver sends them: under
+// its tag, with a 64-hex container ID Docker picks at run time (the
+// document cannot know it) and the container name compose.yaml fixes.
 func TestComposeFilesAsProcesses(t *testing.T) {
 	root, err := fbtest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	compose, err := os.ReadFile(filepath.Join(root, "docker", "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appName := submatch(t, compose, `(?m)^  app:\n(?:    .*\n)*?    container_name: (\S+)$`)
+	tag := submatch(t, compose, `(?m)^        tag: (\S+)$`)
+	mount := submatch(t, compose, `(?m)^      - \./local/fluent-bit\.conf:(\S+):ro$`)
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
 			fbtest.Require(t, v)
 			intakeURL := startLocalIntake(t, root)
 
-			var taskHits atomic.Int32
-			files := http.FileServer(http.Dir(filepath.Join(root, "docker", "metadata")))
-			meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/v4/local/task" {
-					taskHits.Add(1)
-				}
-				files.ServeHTTP(w, r)
-			}))
-			t.Cleanup(meta.Close)
+			doc, err := os.ReadFile(filepath.Join(root, "docker", "metadata", "v4", "local", "task"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			metaURI, taskHits := serveTask(t, "/v4/local", doc)
 
-			conf, err := os.ReadFile(filepath.Join(root, "docker", "router", "fluent-bit.conf"))
+			im, err := fbtest.LayImage(root, filepath.Join(root, "docker", "Dockerfile"), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			inc := im.Path("/fluent-bit/etc/out_datadog_go.conf")
+			b, err := os.ReadFile(inc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edited := replaceOnce(t, string(b), `(?m)^(\s*HTTP_Port\s+)2020$`, "${1}"+strconv.Itoa(freePort(t)))
+			if err := os.WriteFile(inc, []byte(edited), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			conf, err := os.ReadFile(filepath.Join(root, "docker", "local", "fluent-bit.conf"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			port := freePort(t)
-			router := replaceOnce(t, string(conf), `(?m)^(\s*Listen\s+)0\.0\.0\.0$`, "${1}127.0.0.1")
+			router := replaceOnce(t, im.Rewrite(string(conf)), `(?m)^(\s*Listen\s+)0\.0\.0\.0$`, "${1}127.0.0.1")
 			router = replaceOnce(t, router, `(?m)^(\s*Port\s+)24224$`, "${1}"+strconv.Itoa(port))
-			router = replaceOnce(t, router, `(?m)^(\s*storage\.path\s+)/var/fluent-bit/storage$`, "${1}"+filepath.Join(t.TempDir(), "storage"))
 
-			p := fbtest.Start(t, fbtest.Options{Version: v, Config: router, Env: []string{
-				"DD_ENDPOINT=" + intakeURL, "DD_SITE=datadoghq.com", "DD_API_KEY=local-not-a-secret",
-				"ECS_CONTAINER_METADATA_URI_V4=" + meta.URL + "/v4/local",
-			}})
+			p := fbtest.Start(t, fbtest.Options{Version: v, Config: router, Dir: filepath.Dir(im.Path(mount)), Plugins: []string{},
+				Env: []string{"DD_ENDPOINT=" + intakeURL, "DD_SITE=datadoghq.com", "DD_API_KEY=local-not-a-secret",
+					"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
+			if filepath.Base(mount) != "fluent-bit.conf" || p.Conf != im.Path(mount) {
+				t.Fatalf("compose mounts the config at %s; the test wrote %s", mount, p.Conf)
+			}
 			if !fbtest.WaitFor(10*time.Second, func() bool { return taskHits.Load() > 0 }) {
 				t.Fatal("the plugin never asked the metadata endpoint for the task")
 			}
@@ -73,9 +94,8 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 			}
 			defer f.Close()
 			const n = 2000
-			// docker/compose.yaml: the app's fluentd log driver tag.
-			if err := fbtest.SendRecords(f, "app-firelens-e9028f8d5d8e4f258373e7b93ce9a3c3",
-				fbtest.Records(n, 3, fbtest.Container{ID: "app", Name: "/app"}), 100); err != nil {
+			id := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
+			if err := fbtest.SendRecords(f, tag, fbtest.Records(n, 3, fbtest.Container{ID: id, Name: "/" + appName}), 100); err != nil {
 				t.Fatal(err)
 			}
 
@@ -96,14 +116,16 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 			}
 			for _, l := range logs {
 				tags := strings.Split(l["ddtags"].(string), ",")
-				// From the router config (dd_tags, provider ecs, record_modifier)
-				// and from the metadata document (image, zone, labels; the Agent sends
-				// no launch type tag).
+				// From the router config (dd_tags, provider ecs, record_modifier),
+				// the records (the container's ID and name) and the metadata
+				// document (image, zone, labels; the Agent sends no launch type
+				// tag).
 				for _, want := range []string{
 					"env:local", "ecs_cluster_name:local", "task_family:local-demo", "task_version:1",
-					"ecs_container_name:app", "image_name:public.ecr.aws/docker/library/busybox",
-					"short_image:busybox", "image_tag:1.37", "availability_zone:us-west-2a",
-					"availability-zone:us-west-2a", "cluster_name:local", "service:local-demo", "version:1.0.0",
+					"container_id:" + id, "container_name:" + appName, "ecs_container_name:app",
+					"image_name:public.ecr.aws/docker/library/busybox", "short_image:busybox", "image_tag:1.37",
+					"availability_zone:us-west-2a", "availability-zone:us-west-2a", "cluster_name:local",
+					"service:local-demo", "version:1.0.0",
 				} {
 					if !contains(tags, want) {
 						t.Errorf("ddtags %q lack %q", l["ddtags"], want)
@@ -118,6 +140,17 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// submatch is re's first group in b, failing when re does not match (the
+// file changed under the test).
+func submatch(t *testing.T, b []byte, re string) string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no match of %s", re)
+	}
+	return string(m[1])
 }
 
 // startLocalIntake builds and runs test/localintake on a free port and
@@ -166,13 +199,13 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// replaceOnce replaces the single match of re, failing when the file no
-// longer has exactly one (the compose file changed under the test).
+// replaceOnce replaces the single match of re, failing when the text no
+// longer has exactly one (the file changed under the test).
 func replaceOnce(t *testing.T, s, re, repl string) string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
 	if n := len(rx.FindAllStringIndex(s, -1)); n != 1 {
-		t.Fatalf("docker/router/fluent-bit.conf: %d matches of %s, want 1", n, re)
+		t.Fatalf("%d matches of %s, want 1 in:\n%s", n, re, s)
 	}
 	return rx.ReplaceAllString(s, repl)
 }

@@ -1,5 +1,30 @@
 # The seed's task definition with out_datadog_go as the FireLens output.
-# Equivalent to ../task-definition.json.
+# Equivalent to ../task-definition.json (a test in docker/ecs keeps the two
+# equal).
+
+locals {
+  # The Datadog Agent sidecar collects Fluent Bit's metrics, the plugin's
+  # included, from the router's HTTP server (Autodiscovery label, openmetrics
+  # check).
+  router_checks = {
+    openmetrics = {
+      init_config = {}
+      instances = [
+        {
+          openmetrics_endpoint = "http://%%host%%:2020/api/v2/metrics/prometheus"
+          namespace            = "fluentbit"
+          raw_metric_prefix    = "fluentbit_"
+          metrics              = ["input_.*", "output_.*", "storage_.*", "datadog_go_.*", "uptime"]
+        }
+      ]
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_group" "task" {
+  name              = "/ecs/${var.family_name}"
+  retention_in_days = var.log_retention_days
+}
 
 resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
   family                   = var.family_name
@@ -19,18 +44,25 @@ resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
           hostPort      = 8080
         }
       ]
+      dependsOn = [
+        {
+          containerName = "log-router"
+          condition     = "START"
+        }
+      ]
       logConfiguration = {
         logDriver = "awsfirelens"
         options = {
-          Name           = "datadog_go"
-          dd_message_key = "log"
-          dd_service     = var.service_name
-          dd_source      = "httpd"
-          dd_tags        = "env:prod"
-          provider       = "ecs"
-          site           = var.datadog_site
-          workers        = "2"
-          Retry_Limit    = "no_limits"
+          Name                       = "datadog_go"
+          dd_message_key             = "log"
+          dd_service                 = var.service_name
+          dd_source                  = "httpd"
+          dd_tags                    = "env:prod"
+          provider                   = "ecs"
+          site                       = var.datadog_site
+          workers                    = "2"
+          Retry_Limit                = "no_limits"
+          "storage.total_limit_size" = "1G"
         }
         secretOptions = [
           {
@@ -41,20 +73,43 @@ resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
       }
     },
     {
-      name      = "log-router"
-      image     = var.log_router_image
-      essential = true
+      name              = "log-router"
+      image             = var.log_router_image
+      essential         = true
+      memoryReservation = 128
+      stopTimeout       = 40
       firelensConfiguration = {
         type = "fluentbit"
         options = {
           "enable-ecs-log-metadata" = "true"
+          "config-file-type"        = "file"
+          "config-file-value"       = "/fluent-bit/etc/out_datadog_go.conf"
+        }
+      }
+      healthCheck = {
+        command     = ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:2020/api/v1/uptime"]
+        interval    = 10
+        timeout     = 5
+        retries     = 3
+        startPeriod = 15
+      }
+      dockerLabels = {
+        "com.datadoghq.ad.checks" = jsonencode(local.router_checks)
+      }
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          "awslogs-group"         = aws_cloudwatch_log_group.task.name
+          "awslogs-region"        = var.aws_region
+          "awslogs-stream-prefix" = "log-router"
         }
       }
     },
     {
-      name      = "datadog-agent"
-      image     = "public.ecr.aws/datadog/agent:latest"
-      essential = true
+      name              = "datadog-agent"
+      image             = var.datadog_agent_image
+      essential         = true
+      memoryReservation = 256
       environment = [
         {
           name  = "DD_SITE"
@@ -77,6 +132,14 @@ resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
         timeout     = 5
         retries     = 2
         startPeriod = 60
+      }
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          "awslogs-group"         = aws_cloudwatch_log_group.task.name
+          "awslogs-region"        = var.aws_region
+          "awslogs-stream-prefix" = "datadog-agent"
+        }
       }
     }
   ])
