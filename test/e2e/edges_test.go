@@ -29,7 +29,8 @@ func TestRefusedRecordsSpread(t *testing.T) {
 	g := chunkgen.New(12)
 	g.Refused = func(seq int) bool { return bad[seq] }
 	paths := writeChunks(t, g.Chunks(1000, 64<<20))
-	s, stderr := runHost(t, append([]string{"-conf", writeFile(t, "c.conf", seedConf(srv.URL))}, paths...)...)
+	// A budget the subject does not test: 4 s can end a bisection under -race on a loaded machine.
+	s, stderr := runHost(t, append([]string{"-conf", writeFile(t, "c.conf", seedConf(srv.URL, "retry_budget 20s"))}, paths...)...)
 	if s.OK != 1 || s.Retry != 0 {
 		t.Fatalf("summary %+v\n%s", s, tail(stderr))
 	}
@@ -59,7 +60,7 @@ func TestRandom400s(t *testing.T) {
 	}})
 	const n = 2000
 	paths := writeChunks(t, chunkgen.New(13).Chunks(n, 256<<10))
-	conf := writeFile(t, "c.conf", seedConf(srv.URL, "max_retries 2"))
+	conf := writeFile(t, "c.conf", seedConf(srv.URL, "max_retries 2", "retry_budget 20s"))
 	s, stderr := runHost(t, append([]string{"-conf", conf, "-retry-limit", "-1", "-retry-wait-ms", "10"}, paths...)...)
 	if s.OK != len(paths) || s.GaveUp+s.Error != 0 {
 		t.Fatalf("summary %+v\n%s", s, tail(stderr))
@@ -83,7 +84,7 @@ func TestIdenticalChunksTwoWorkers(t *testing.T) {
 	}})
 	const n, copies = 600, 8
 	paths := writeChunks(t, chunkgen.New(14).Chunks(n, 64<<20))
-	conf := writeFile(t, "c.conf", seedConf(srv.URL, "max_retries 0", "max_batch_entries 100"))
+	conf := writeFile(t, "c.conf", seedConf(srv.URL, "max_retries 0", "max_batch_entries 100", "retry_budget 20s"))
 	s, stderr := runHost(t, append([]string{"-conf", conf, "-workers", "2", "-repeat", "8", "-retry-limit", "-1", "-retry-wait-ms", "5"}, paths...)...)
 	if s.OK != copies || s.Retry == 0 {
 		t.Fatalf("summary %+v\n%s", s, tail(stderr))
@@ -174,7 +175,7 @@ func TestWholeEntryPerLogLimit(t *testing.T) {
 		appRecord(many...),
 		appRecord("log", "plain seq=3"),
 	)
-	conf := writeFile(t, "c.conf", seedConf(srv.URL, "ecs_metadata_uri off"))
+	conf := writeFile(t, "c.conf", seedConf(srv.URL, "ecs_metadata_uri off", "retry_budget 20s"))
 	s, stderr := runHost(t, "-conf", conf, writeChunks(t, [][]byte{chunk})[0])
 	if s.OK != 1 {
 		t.Fatalf("summary %+v\n%s", s, tail(stderr))
@@ -211,7 +212,7 @@ func TestHostileRulesBounded(t *testing.T) {
 	for i := 1; i < 200; i++ {
 		records = append(records, appRecord("log", fmt.Sprintf("GET /api/v1/items/%d tok7=abc seq=%d", i, i)))
 	}
-	conf := writeFile(t, "c.conf", seedConf(srv.URL, "ecs_metadata_uri "+ecstest.URL(t, doc)))
+	conf := writeFile(t, "c.conf", seedConf(srv.URL, "ecs_metadata_uri "+ecstest.URL(t, doc), "retry_budget 20s"))
 	start := time.Now()
 	s, stderr := runHost(t, "-conf", conf, writeChunks(t, [][]byte{chunkOf(records...)})[0])
 	if s.OK != 1 || time.Since(start) > 20*time.Second {

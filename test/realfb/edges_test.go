@@ -3,6 +3,7 @@ package realfb
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,13 +47,20 @@ func TestDeliveryEdges(t *testing.T) {
 }
 
 // edgeRouter starts the seed's FireLens router on Fluent Bit v against
-// srv, with the seed's options but lines (a key set twice takes the first)
-// and Fluent Bit's fast retry.
+// srv, with the seed's options, lines replacing those of the same key, and
+// Fluent Bit's fast retry. Cases whose subject is not the budget set
+// retry_budget 20s: the 4 s default can end a flush on a loaded machine.
 func edgeRouter(t *testing.T, v string, srv *intaketest.Server, lines ...string) (fbtest.FireLens, *fbtest.Process) {
 	t.Helper()
 	dir := t.TempDir()
 	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
-	fl.Options = append(lines, fbtest.SeedOptions(srv.URL, apiKey)...)
+	key := func(line string) string { k, _, _ := strings.Cut(line, " "); return strings.ToLower(k) }
+	fl.Options = lines
+	for _, o := range fbtest.SeedOptions(srv.URL, apiKey) {
+		if !slices.ContainsFunc(lines, func(l string) bool { return key(l) == key(o) }) {
+			fl.Options = append(fl.Options, o)
+		}
+	}
 	fl.Service = fastRetry
 	return fl, fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
 }
@@ -82,7 +90,7 @@ func markedRecords(n int, bad map[int]bool) [][]byte {
 // "cannot be retried": all 1,000 lost.)
 func refusedSpread(t *testing.T, v string) {
 	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, RejectMarker: "REFUSE-ME"})
-	fl, p := edgeRouter(t, v, srv, "Retry_Limit 1")
+	fl, p := edgeRouter(t, v, srv, "Retry_Limit 1", "retry_budget 20s")
 	bad := map[int]bool{10: true, 260: true, 510: true, 760: true}
 	send(t, fl.Socket, fl.Tag(), markedRecords(1000, bad))
 	if !fbtest.WaitFor(30*time.Second, func() bool { return srv.Stats().Entries >= 996 }) {
@@ -116,7 +124,7 @@ func identicalChunks(t *testing.T, v string) {
 		}
 		return intaketest.Fault{}
 	}})
-	fl, p := edgeRouter(t, v, srv, "max_retries 0", "max_batch_entries 100")
+	fl, p := edgeRouter(t, v, srv, "max_retries 0", "max_batch_entries 100", "retry_budget 20s")
 	records := fbtest.Records(300, 31, fbtest.DefaultContainer)
 	at := time.Now().Truncate(time.Second)
 	events := make([]fbtest.Event, len(records))
