@@ -128,9 +128,9 @@ func TestMatrix(t *testing.T) {
 func TestBadEntryIsolated(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `seq=37"`}, nil)
 	var done idSet
-	err := r.c.Deliver(context.Background(), payload(100), NewDelivery(done.add, 0))
-	if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || accepted != 99 || rejected != 1 {
-		t.Fatalf("accepted %d rejected %d err %v", accepted, rejected, err)
+	err, held := r.settle(payload(100), NewDelivery(done.add, 0))
+	if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || len(held) != 0 || accepted != 99 || rejected != 1 {
+		t.Fatalf("accepted %d rejected %d err %v held %v", accepted, rejected, err, held)
 	}
 	seqs := r.srv.Seqs()
 	if len(seqs) != 99 || seqs[37] != 0 {
@@ -149,8 +149,9 @@ func TestBadEntryIsolated(t *testing.T) {
 	if done.count() != 100 {
 		t.Errorf("%d entries reported done, want 100", done.count())
 	}
-	// k bad entries among n cost O(k log n) requests: 1 + 2 per level.
-	if st := r.srv.Stats(); st.Requests > 1+2*7 {
+	// k bad entries among n cost O(k log n) requests: 1, the evidence, 2
+	// per level, the confirmation.
+	if st := r.srv.Stats(); st.Requests > 1+evidenceProbes+2*7+1 {
 		t.Errorf("%d requests to isolate one entry among 100", st.Requests)
 	}
 }

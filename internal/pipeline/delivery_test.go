@@ -154,6 +154,36 @@ func TestOversizeRecordCutToFit(t *testing.T) {
 	}
 }
 
+// A record whose reserved attributes alone exceed the per-log limit (here
+// max_batch_bytes) cannot be cut to fit: it is dropped, counted and
+// logged, and the records around it are delivered.
+func TestReservedTooLargeDropped(t *testing.T) {
+	srv := intaketest.StartT(t, intaketest.Options{})
+	in, logs := newInstance(t, srv, map[string]string{"max_batch_bytes": "100K"})
+	rec := func(pairs ...string) []byte {
+		b := msgp.AppendMapHeader(nil, uint32(len(pairs)/2))
+		for _, p := range pairs {
+			b = msgp.AppendString(b, p)
+		}
+		return b
+	}
+	g := chunkgen.New(9)
+	now := uint32(time.Now().Unix())
+	chunk := g.AppendEvent(nil, now, 0, rec("log", "before seq=0"))
+	chunk = g.AppendEvent(chunk, now, 1, rec("log", "huge host seq=1", "hostname", strings.Repeat("h", 150_000)))
+	chunk = g.AppendEvent(chunk, now, 2, rec("log", "after seq=2"))
+	if code := in.Flush(chunk, nil); code != OK {
+		t.Fatalf("flush: %v", code)
+	}
+	in.Close()
+	if seqs := srv.Seqs(); len(seqs) != 2 || seqs[1] != 0 || in.Stats.DropMalformed.Load() != 1 {
+		t.Errorf("intake holds %v, dropped %d", seqs, in.Stats.DropMalformed.Load())
+	}
+	if !strings.Contains(logs.String(), "dropped 1 record(s) whose reserved attributes") {
+		t.Errorf("log:\n%s", logs)
+	}
+}
+
 // panicky is an encoder that panics, as a bug in compression would.
 type panicky struct{}
 

@@ -19,7 +19,7 @@ type Counters struct {
 	DropMalformed atomic.Int64 // records or chunks dropped as undecodable
 	DropRejected  atomic.Int64 // records the intake refused with 400
 	TooOld        atomic.Int64 // records sent although older than the intake indexes (a warning, not a drop)
-	Truncated     atomic.Int64 // messages truncated to the 1 MB per-log limit
+	Truncated     atomic.Int64 // entries cut to the per-log limit (message or attributes) or by a mask rule's bound
 	Resumed       atomic.Int64 // records of a retried chunk not resent: an earlier try delivered them
 	Forgotten     atomic.Int64 // retried chunks whose progress was forgotten at the memory bound
 	BadType       atomic.Int64 // records with a reserved attribute of a type the intake does not take (kept as _service, ...)
