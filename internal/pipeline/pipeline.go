@@ -73,6 +73,10 @@ const truncationSlack = 48
 // after its grace period, so this stays well inside it.
 const exitGrace = 2 * time.Second
 
+// mirrorEvery is how often Mirror copies the counters to Fluent Bit's
+// metrics: finer than any scrape, and a few calls a second at most.
+const mirrorEvery = time.Second
+
 // Instance is one configured output. Create with New, release with Close.
 type Instance struct {
 	name   string
@@ -97,7 +101,8 @@ type Instance struct {
 
 	batches   sync.Pool // *batch.Batch
 	statsDone chan struct{}
-	statsWG   sync.WaitGroup
+	statsWG   sync.WaitGroup // the stats line's and the mirror's loops
+	mirror    *stats.Mirror
 }
 
 // New builds an instance from a validated configuration. Nothing here
@@ -203,6 +208,36 @@ func (in *Instance) logStats() {
 	in.log.Infof("stats %s", in.Stats.Snapshot())
 }
 
+// Logger is the instance's logger.
+func (in *Instance) Logger() *logging.Logger { return in.log }
+
+// Mirror copies the counters through set (see stats.Mirror) at once, on
+// the caller's thread, then every second and a last time at Close. Call it
+// once, before the first Flush.
+func (in *Instance) Mirror(set func(i int, v float64)) {
+	in.mirror = stats.NewMirror(in.Stats, set)
+	in.syncMirror()
+	in.statsWG.Add(1)
+	go func() {
+		defer in.statsWG.Done()
+		t := time.NewTicker(mirrorEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				in.syncMirror()
+			case <-in.statsDone:
+				return
+			}
+		}
+	}()
+}
+
+func (in *Instance) syncMirror() {
+	defer guard.Recover(in.log, &in.Stats.Panics, "metrics mirror", nil)
+	in.mirror.Sync()
+}
+
 func (in *Instance) getBatch() *batch.Batch {
 	if b, ok := in.batches.Get().(*batch.Batch); ok {
 		b.Reset()
@@ -276,6 +311,7 @@ type tally struct {
 	joined, incomplete                                              int64 // split lines (partial)
 	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
+	retried                                                         bool // the chunk came back after a flush handed it back
 }
 
 // Flush delivers one chunk. chunk and tag are Fluent Bit's memory: they are
@@ -305,13 +341,14 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	// case) the chunk is not even hashed.
 	var key progress.Key
 	var prev *progress.Ranges // what earlier tries delivered; read-only
-	keyed := false
+	keyed, retried := false, false
 	if !in.progress.Empty() {
 		key, keyed = in.progress.Key(chunk, tag), true
-		prev, _ = in.progress.Take(key)
+		prev, retried = in.progress.Take(key)
 	}
 
 	t, streamErr := f.run(chunk, tag, prev.Cursor())
+	t.retried = retried
 	in.report(tag, &t)
 
 	if n := f.failed.Load(); n > 0 {
@@ -321,12 +358,13 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		if prev != nil {
 			f.done.Union(prev)
 		}
-		if f.done.Len() > 0 {
-			if !keyed {
-				key = in.progress.Key(chunk, tag)
-			}
-			in.remember(key, f.done)
+		// Remembered even when nothing was delivered: Fluent Bit's retry of
+		// the chunk is then known as one, and its records are not counted
+		// in again.
+		if !keyed {
+			key = in.progress.Key(chunk, tag)
 		}
+		in.remember(key, f.done)
 		return Retry
 	}
 	if streamErr != nil {
@@ -462,16 +500,22 @@ func (t *tally) count(info shape.Info, oldest int64) {
 // report adds a flush's tally to the counters and logs what needs a word.
 func (in *Instance) report(tag []byte, t *tally) {
 	s := in.Stats
-	s.RecordsIn.Add(t.records)
-	s.Truncated.Add(t.truncated)
-	s.TooOld.Add(t.tooOld)
-	s.DropMalformed.Add(t.skipped + t.tooLarge)
 	s.Resumed.Add(t.resumed)
-	s.BadDDTags.Add(t.badTags)
-	s.Excluded.Add(t.excluded)
-	s.Masked.Add(t.masked)
-	s.PartialJoined.Add(t.joined)
-	s.Incomplete.Add(t.incomplete)
+	// Every record of a chunk is read and shaped at its first flush, so a
+	// retry of the chunk counts nothing again (the log lines still say
+	// what this try met).
+	if !t.retried {
+		s.RecordsIn.Add(t.records)
+		s.Truncated.Add(t.truncated)
+		s.TooOld.Add(t.tooOld)
+		s.DropMalformed.Add(t.skipped)
+		s.DropOversize.Add(t.tooLarge)
+		s.BadDDTags.Add(t.badTags)
+		s.Excluded.Add(t.excluded)
+		s.Masked.Add(t.masked)
+		s.PartialJoined.Add(t.joined)
+		s.Incomplete.Add(t.incomplete)
+	}
 	if t.incomplete > 0 {
 		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, partial.IncompleteKey)
 	}
@@ -523,6 +567,9 @@ func (in *Instance) Close() {
 	in.cancel()
 	close(in.statsDone)
 	in.statsWG.Wait()
+	if in.mirror != nil {
+		in.syncMirror()
+	}
 	if in.meta != nil {
 		in.meta.Close()
 	}
