@@ -7,6 +7,7 @@ package main
 /*
 #include <stdlib.h>
 #include <string.h>
+#include "fluentbit.h"
 */
 import "C"
 
@@ -29,10 +30,13 @@ import (
 // built-in C output's "datadog".
 const PluginName = "datadog_go"
 
-// instances numbers the [OUTPUT] sections for log lines: Fluent Bit keeps
-// `alias` to itself, so the plugin cannot see the instance's own name.
-var instances atomic.Int64
+// instances numbers the [OUTPUT] sections for log lines in a host that
+// does not say an instance's name (Fluent Bit does: its Alias or
+// datadog_go.N); live counts those not exited yet.
+var instances, live atomic.Int64
 
+// bootLog prints what no instance can: stderr, then Fluent Bit's logger
+// once an instance found it.
 var bootLog = logging.New(os.Stderr, "init", logging.Info)
 
 //export FLBPluginRegister
@@ -48,8 +52,16 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
-	name := fmt.Sprintf("%s.%d", PluginName, instances.Add(1)-1)
+	h := openHost(plugin)
+	name := h.name
+	if name == "" {
+		name = fmt.Sprintf("%s.%d", PluginName, instances.Add(1)-1)
+	}
 	log := logging.New(os.Stderr, name, logging.Info)
+	if h.log {
+		log = logging.NewSink(fluentBitLog{}, name, h.level)
+		bootLog.SetSink(fluentBitLog{}, h.level)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			log.Errorf("panic in FLBPluginInit: %v\n%s", r, debug.Stack())
@@ -69,6 +81,8 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		return output.FLB_ERROR
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
+	mirrorMetrics(inst, h, name)
+	live.Add(1)
 	output.FLBPluginSetContext(plugin, inst)
 	profileStart()
 	return output.FLB_OK
@@ -88,10 +102,12 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret
 	inst, _ := output.FLBPluginGetContext(ctx).(*pipeline.Instance)
 	defer func() {
 		if r := recover(); r != nil {
-			bootLog.Errorf("panic in FLBPluginFlushCtx (chunk kept for retry): %v\n%s", r, debug.Stack())
+			log := bootLog
 			if inst != nil {
+				log = inst.Logger()
 				inst.Stats.Panics.Add(1)
 			}
+			log.Errorf("panic in FLBPluginFlushCtx (chunk kept for retry): %v\n%s", r, debug.Stack())
 			ret = output.FLB_RETRY
 		}
 	}()
@@ -122,7 +138,14 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 	}()
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
 		inst.Close()
+		releaseMetrics(inst)
 		profileStop()
+		if live.Add(-1) == 0 {
+			// Fluent Bit's logging context ends with the engine: lines
+			// from now on go to stderr.
+			bootLog.SetSink(logging.WriterSink(os.Stderr), logging.Info)
+			C.ddgo_log_close()
+		}
 	}
 	return output.FLB_OK
 }
