@@ -17,7 +17,7 @@ deps:
 	@bash scripts/deps.sh
 
 build: $(SO)
-$(SO): $(shell find plugin internal -name '*.go' -not -name '*_test.go') go.mod go.sum
+$(SO): $(shell find plugin internal -name '*.go' -not -name '*_test.go') $(wildcard plugin/*.c plugin/*.h) go.mod go.sum
 	@mkdir -p $(BUILD)
 	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -ldflags '$(LDFLAGS)' -o $@ ./plugin
 

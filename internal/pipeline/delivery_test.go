@@ -217,7 +217,7 @@ func TestRetriedChunkCountedOnce(t *testing.T) {
 	if s := in.Stats.Snapshot(); s.RecordsIn != 301 || s.RecordsOut != 301 || s.Pending() != 0 || s.Truncated != 1 || s.FlushRetry != 3 {
 		t.Errorf("after delivery: %s", s)
 	}
-	if !in.progress.Empty() {
-		t.Errorf("memory holds %d chunks after the retry was delivered", in.progress.Len())
+	if len(in.handedBack.set) != 0 {
+		t.Errorf("%d chunks still held as handed back after the retry was delivered", len(in.handedBack.set))
 	}
 }

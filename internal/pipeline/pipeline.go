@@ -89,8 +89,9 @@ type Instance struct {
 	meta   *ecs.Client
 	// progress remembers which records of a chunk handed back for retry
 	// were delivered, so Fluent Bit's retry of it sends only the rest.
-	progress *progress.Memory
-	now      func() time.Time
+	progress   *progress.Memory
+	handedBack *handedBack // chunks handed back, for the counters
+	now        func() time.Time
 
 	ctx    context.Context // cancelled by Close: aborts in-flight requests
 	cancel context.CancelFunc
@@ -120,6 +121,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	in.codec = codec
 	log.Redact(cfg.Secrets())
 	in.progress = progress.New(progressChunks, progressRuns)
+	in.handedBack = newHandedBack()
 	in.client, err = intake.New(intake.Options{
 		URL:         cfg.URL,
 		APIKey:      cfg.APIKey,
@@ -341,11 +343,13 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	// case) the chunk is not even hashed.
 	var key progress.Key
 	var prev *progress.Ranges // what earlier tries delivered; read-only
-	keyed, retried := false, false
+	keyed := false
 	if !in.progress.Empty() {
 		key, keyed = in.progress.Key(chunk, tag), true
-		prev, retried = in.progress.Take(key)
+		prev, _ = in.progress.Take(key)
 	}
+	fp := in.handedBack.fingerprint(chunk, tag)
+	retried := in.handedBack.take(fp)
 
 	t, streamErr := f.run(chunk, tag, prev.Cursor())
 	t.retried = retried
@@ -358,13 +362,13 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		if prev != nil {
 			f.done.Union(prev)
 		}
-		// Remembered even when nothing was delivered: Fluent Bit's retry of
-		// the chunk is then known as one, and its records are not counted
-		// in again.
-		if !keyed {
-			key = in.progress.Key(chunk, tag)
+		if f.done.Len() > 0 {
+			if !keyed {
+				key = in.progress.Key(chunk, tag)
+			}
+			in.remember(key, f.done)
 		}
-		in.remember(key, f.done)
+		in.handedBack.put(fp)
 		return Retry
 	}
 	if streamErr != nil {

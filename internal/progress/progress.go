@@ -2,10 +2,9 @@
 // to Fluent Bit, so that when Fluent Bit retries the same chunk the records
 // the intake already accepted are not sent again.
 //
-// A flush that returns FLB_RETRY leaves an entry: the indexes of the
-// records that are done (accepted, or deliberately dropped), none when
-// nothing was delivered (the entry then only says the chunk was handed
-// back, so its retry is known as one). A chunk is identified by a 128-bit hash of its bytes
+// Only a flush that returns FLB_RETRY after delivering part of its chunk
+// leaves an entry: the indexes of the records that are done (accepted, or
+// deliberately dropped). A chunk is identified by a 128-bit hash of its bytes
 // and its tag: Fluent Bit's chunks carry nanosecond event times, so two
 // genuinely different chunks do not collide in practice, and a new chunk is
 // never compared with anything but the chunks being retried. When a retried
@@ -104,8 +103,8 @@ func (m *Memory) Take(k Key) (*Ranges, bool) {
 // it forgot to stay within the bounds. An entry larger than the whole run
 // bound is not kept at all and counts as forgotten.
 func (m *Memory) Put(k Key, r *Ranges) (forgotten int) {
-	if r == nil {
-		r = &Ranges{}
+	if r == nil || r.Len() == 0 {
+		return 0
 	}
 	if r.Len() > m.maxRuns {
 		return 1
