@@ -196,16 +196,56 @@ type Container struct {
 
 // Container describes a record's container from the cached document, or
 // returns the zero Container when there is none yet.
-func (c *Client) Container(containerID, containerName string) Container {
+func (c *Client) Container(f FireLens) Container {
 	doc := c.Document()
 	if doc == nil {
 		return Container{}
 	}
-	return Describe(doc, containerID, containerName)
+	return Describe(doc, f)
 }
 
-// Describe is Container on a given document: the container is joined on its
-// Docker ID, else on its name (task definition name or Docker name).
+// Owns reports whether a record with FireLens fields f belongs to the
+// document's task: its ecs_task_arn is the document's TaskARN, or it names
+// no task and its container_id is one of the task's containers. The
+// Datadog Agent gives a task's tags only to the containers the task lists,
+// joined on the container ID (comp/core/tagger/collectors/
+// workloadmeta_extract.go handleECSTask; comp/core/workloadmeta/collectors/
+// util/ecs_util.go ParseV4TaskContainers): a router that also receives
+// other tasks' logs over forward must not give them its own task.
+func (doc *TaskMetadata) Owns(f FireLens) bool {
+	if f.TaskARN != "" {
+		return f.TaskARN == doc.TaskARN
+	}
+	return f.ContainerID != "" && doc.container(f.ContainerID, "") != nil
+}
+
+// container finds the task's container with Docker ID id, else (name not
+// empty) the one named name (task definition name or Docker name) whose
+// Docker ID is not known yet or is id's: a container whose ID the document
+// knows and differs is another container, whatever its name.
+func (doc *TaskMetadata) container(id, name string) *ContainerMetadata {
+	for i := range doc.Containers {
+		if id != "" && doc.Containers[i].DockerID == id {
+			return &doc.Containers[i]
+		}
+	}
+	if name == "" {
+		return nil
+	}
+	for i := range doc.Containers {
+		ct := &doc.Containers[i]
+		if (ct.DockerID == "" || id == "") && (ct.Name == name || strings.TrimPrefix(ct.DockerName, "/") == name) {
+			return ct
+		}
+	}
+	return nil
+}
+
+// Describe is Container on a given document. A record the document's task
+// does not own (Owns) gets the zero Container: no tag, label, rule or image
+// of another task. Inside the task the container is joined on its Docker
+// ID, else on its name (see container); a container the document does not
+// list gets the task-level tags only.
 //
 // Task-level tags follow the Agent's tagger for an ECS task
 // (comp/core/tagger/collectors/workloadmeta_extract.go, handleECSTask) and
@@ -213,8 +253,11 @@ func (c *Client) Container(containerID, containerName string) Container {
 // (comp/core/workloadmeta/collectors/util/ecs_util.go, ParseV4Task);
 // container-level ones its handleContainer, with the image split as
 // workloadmeta.NewContainerImage does.
-func Describe(doc *TaskMetadata, containerID, containerName string) Container {
+func Describe(doc *TaskMetadata, f FireLens) Container {
 	var out Container
+	if !doc.Owns(f) {
+		return out
+	}
 	add := func(k, v string) {
 		if v != "" {
 			out.Tags = append(out.Tags, [2]string{k, v})
@@ -249,22 +292,7 @@ func Describe(doc *TaskMetadata, containerID, containerName string) Container {
 	}
 	add("ecs_service", strings.ToLower(doc.ServiceName))
 
-	name := strings.TrimPrefix(containerName, "/")
-	var ct *ContainerMetadata
-	for i := range doc.Containers {
-		if containerID != "" && doc.Containers[i].DockerID == containerID {
-			ct = &doc.Containers[i]
-			break
-		}
-	}
-	if ct == nil && name != "" {
-		for i := range doc.Containers {
-			if doc.Containers[i].Name == name || strings.TrimPrefix(doc.Containers[i].DockerName, "/") == name {
-				ct = &doc.Containers[i]
-				break
-			}
-		}
-	}
+	ct := doc.container(f.ContainerID, strings.TrimPrefix(f.ContainerName, "/"))
 	if ct == nil {
 		return out
 	}

@@ -28,7 +28,16 @@ func loadDoc(t *testing.T, name string) *TaskMetadata {
 	return &d
 }
 
-func TestDescribeTags(t *testing.T) {
+// Where each expectation of TestDescribe comes from, in the Datadog Agent's
+// source.
+const (
+	ruleTask   = "comp/core/tagger/collectors/workloadmeta_extract.go handleECSTask: task tags, to the containers the task lists only"
+	ruleJoin   = "comp/core/workloadmeta/collectors/util/ecs_util.go ParseV4TaskContainers: a task's containers are its DockerIds"
+	ruleImage  = "workloadmeta_extract.go handleContainer + NewContainerImage: container and image tags"
+	ruleDocker = "handleContainer: docker_image for the Docker runtime only (EC2)"
+)
+
+func TestDescribe(t *testing.T) {
 	// The Agent's tags for an ECS task and container (see Describe), on the
 	// documents of earlier tests: Fargate gets both availability zone tags
 	// and no docker_image; EC2 gets no zone tag and docker_image name:tag
@@ -42,39 +51,78 @@ func TestDescribeTags(t *testing.T) {
 		"task_arn:arn:aws:ecs:eu-west-1:444455556666:task/158d1c8083dd49d6b527399fd6414f5c," +
 		"task_definition_arn:arn:aws:ecs:eu-west-1:444455556666:task-definition/web:42," +
 		"cluster_name:prod-ec2,ecs_cluster_name:prod-ec2,cluster_arn:arn:aws:ecs:eu-west-1:444455556666:cluster/prod-ec2"
+	curl := ",container_name:curl,container_id:e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603," +
+		"image_name:111122223333.dkr.ecr.us-west-2.amazonaws.com/curltest,short_image:curltest,image_tag:latest," +
+		"image_id:sha256:25f3695bedfb454a50f12d127839a68ad3caf91e451c1da073db34c542c4d2cb,ecs_container_name:curl"
+	const (
+		fargateARN = "arn:aws:ecs:us-west-2:111122223333:task/default/e9028f8d5d8e4f258373e7b93ce9a3c3"
+		ec2ARN     = "arn:aws:ecs:eu-west-1:444455556666:task/158d1c8083dd49d6b527399fd6414f5c"
+		otherARN   = "arn:aws:ecs:us-west-2:111122223333:task/default/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		curlID     = "e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603"
+	)
 	cases := []struct {
-		doc, id, name string
-		want          string
-		labels        int
+		name, doc string
+		f         FireLens
+		want      string
+		labels    int
+		rule      string
 	}{
-		{"fargate-task.json", "e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603", "curl",
-			fargateTask + ",container_name:curl,container_id:e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603," +
-				"image_name:111122223333.dkr.ecr.us-west-2.amazonaws.com/curltest,short_image:curltest,image_tag:latest," +
-				"image_id:sha256:25f3695bedfb454a50f12d127839a68ad3caf91e451c1da073db34c542c4d2cb,ecs_container_name:curl", 8},
-		// Joined on the name when the ID is unknown.
-		{"fargate-task.json", "", "log-router",
+		{"own task, joined on the ID", "fargate-task.json",
+			FireLens{TaskARN: fargateARN, ContainerID: curlID, ContainerName: "curl"}, fargateTask + curl, 8, ruleTask},
+		{"no task ARN, the ID is one of the task's", "fargate-task.json",
+			FireLens{ContainerID: curlID, ContainerName: "curl"}, fargateTask + curl, 8, ruleJoin},
+		{"own task, joined on the name when the record has no ID", "fargate-task.json",
+			FireLens{TaskARN: fargateARN, ContainerName: "log-router"},
 			fargateTask + ",container_name:log-router,container_id:e9028f8d5d8e4f258373e7b93ce9a3c3-3020118441," +
-				"image_name:public.ecr.aws/aws-observability/aws-for-fluent-bit,short_image:aws-for-fluent-bit,image_tag:3.2.2,ecs_container_name:log-router", 0},
+				"image_name:public.ecr.aws/aws-observability/aws-for-fluent-bit,short_image:aws-for-fluent-bit,image_tag:3.2.2,ecs_container_name:log-router", 0, ruleJoin},
 		// EC2, old ARN, cluster given by name, image with registry port, tag and digest.
-		{"ec2-task.json", "731a0d6a3b4210e2448339bc7015aaa79bfe4fa256384f4102db86ef94cbbc4c", "/ecs-web-42-app-f0ccd4b6c8e1a7b5e201",
+		{"EC2, joined on the ID", "ec2-task.json",
+			FireLens{TaskARN: ec2ARN, ContainerID: "731a0d6a3b4210e2448339bc7015aaa79bfe4fa256384f4102db86ef94cbbc4c", ContainerName: "/ecs-web-42-app-f0ccd4b6c8e1a7b5e201"},
 			ec2Task + ",container_name:ecs-web-42-app-f0ccd4b6c8e1a7b5e201,container_id:731a0d6a3b4210e2448339bc7015aaa79bfe4fa256384f4102db86ef94cbbc4c," +
 				"image_name:registry.example.com:5000/team/web-app,short_image:web-app,image_tag:2.7.1," +
-				"docker_image:registry.example.com:5000/team/web-app:2.7.1,ecs_container_name:app", 1},
-		// EC2 Docker name join, image without tag.
-		{"ec2-task.json", "", "/ecs-web-42-sidecar-8a9b",
+				"docker_image:registry.example.com:5000/team/web-app:2.7.1,ecs_container_name:app", 1, ruleDocker},
+		{"EC2, joined on the Docker name, image without tag", "ec2-task.json",
+			FireLens{TaskARN: ec2ARN, ContainerName: "/ecs-web-42-sidecar-8a9b"},
 			ec2Task + ",container_name:ecs-web-42-sidecar-8a9b,container_id:9d1b3b8d4f1c," +
-				"image_name:busybox,short_image:busybox,image_tag:latest,docker_image:busybox:latest,ecs_container_name:sidecar", 0},
-		// Unknown container: task-level tags only.
-		{"ec2-task.json", "nope", "nope", ec2Task, 0},
+				"image_name:busybox,short_image:busybox,image_tag:latest,docker_image:busybox:latest,ecs_container_name:sidecar", 0, ruleImage},
+		{"own task, a container it does not list: task tags only", "ec2-task.json",
+			FireLens{TaskARN: ec2ARN, ContainerID: "nope", ContainerName: "nope"}, ec2Task, 0, ruleTask},
+		{"own task, another container's name under an ID the task does not list", "ec2-task.json",
+			FireLens{TaskARN: ec2ARN, ContainerID: "d1ffe4e47", ContainerName: "/ecs-web-42-sidecar-8a9b"}, ec2Task, 0, ruleJoin},
+		// Another task's records, as an aggregator receives them over forward.
+		{"another task, same container name and ID", "fargate-task.json",
+			FireLens{TaskARN: otherARN, ContainerID: curlID, ContainerName: "curl"}, "", 0, ruleTask},
+		{"another task, same container name", "fargate-task.json",
+			FireLens{TaskARN: otherARN, ContainerID: "bbbb-1", ContainerName: "log-router"}, "", 0, ruleTask},
+		{"no task ARN, an ID the task does not list, a colliding name", "fargate-task.json",
+			FireLens{ContainerID: "bbbb-1", ContainerName: "curl"}, "", 0, ruleJoin},
+		{"no task ARN, no ID: a name alone names no task", "fargate-task.json",
+			FireLens{ContainerName: "curl"}, "", 0, ruleJoin},
+		{"no FireLens field", "fargate-task.json", FireLens{}, "", 0, ruleTask},
 	}
 	for _, c := range cases {
-		tags, labels := DescribeTags(loadDoc(t, c.doc), c.id, c.name)
-		if got := join(tags); got != c.want {
-			t.Errorf("%s %s:\ngot  %s\nwant %s", c.doc, c.name, got, c.want)
+		got := Describe(loadDoc(t, c.doc), c.f)
+		if join(got.Tags) != c.want || len(got.Labels) != c.labels {
+			t.Errorf("%s (%s):\ngot  %s (%d labels)\nwant %s (%d labels)", c.name, c.rule, join(got.Tags), len(got.Labels), c.want, c.labels)
 		}
-		if len(labels) != c.labels {
-			t.Errorf("%s %s: %d labels", c.doc, c.name, len(labels))
+		if got.Found != (c.labels > 0 || strings.Contains(c.want, "container_id:")) {
+			t.Errorf("%s: Found %v", c.name, got.Found)
 		}
+	}
+}
+
+// A container the document lists without a Docker ID yet (created after
+// the fetch, or not started) is joined on its name; once the document knows
+// its ID, a record under another ID is another container.
+func TestDescribeNameBeforeID(t *testing.T) {
+	doc := loadDoc(t, "fargate-task.json")
+	f := FireLens{TaskARN: doc.TaskARN, ContainerID: "e9028f8d5d8e4f258373e7b93ce9a3c3-0000000001", ContainerName: "curl"}
+	if c := Describe(doc, f); c.Found {
+		t.Fatalf("joined on the name although the document knows curl's ID: %s", join(c.Tags))
+	}
+	doc.Containers[0].DockerID = ""
+	if c := Describe(doc, f); !c.Found || !strings.Contains(join(c.Tags), "ecs_container_name:curl") {
+		t.Errorf("not joined on the name while the document has no ID for it: %s", join(c.Tags))
 	}
 }
 
@@ -149,7 +197,7 @@ func TestClientDownSlowUp(t *testing.T) {
 	if c.Document() == nil || c.Generation() == 0 {
 		t.Fatalf("no document after the endpoint came up (%d requests)", hits.Load())
 	}
-	tags, _ := c.Container("e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603", "").Tags, 0
+	tags := c.Container(FireLens{ContainerID: "e9028f8d5d8e4f258373e7b93ce9a3c3-2495160603"}).Tags
 	if !strings.Contains(join(tags), "availability_zone:us-west-2a") {
 		t.Errorf("tags %s", join(tags))
 	}
@@ -163,11 +211,6 @@ func TestClientDownSlowUp(t *testing.T) {
 	if nilClient.Generation() != 0 || nilClient.Document() != nil {
 		t.Error("nil client")
 	}
-}
-
-func DescribeTags(d *TaskMetadata, id, name string) ([][2]string, map[string]string) {
-	c := Describe(d, id, name)
-	return c.Tags, c.Labels
 }
 
 // panicTransport panics in the refresher's own goroutine, as a bug in

@@ -34,6 +34,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
+	"github.com/out-datadog-go/out_datadog_go/internal/version"
 )
 
 // Compressor encodes request bodies (*compress.Codec in production).
@@ -433,6 +434,11 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 			h.Set(name, v)
 		}
 	}
+	// The sender's name, as Fluent Bit's built-in output (plugins/out_datadog:
+	// "Fluent-Bit" and its version) and Vector's sink ("vector") name
+	// themselves; set last, as Vector does, so `header` cannot change them.
+	h.Set("DD-EVP-ORIGIN", version.Origin)
+	h.Set("DD-EVP-ORIGIN-VERSION", version.Version)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return answer{}, c.scrub(err)

@@ -81,7 +81,10 @@ type Stats struct {
 	Rejected      int            `json:"rejected_payloads"`
 	Violations    int            `json:"violations"`
 	ByEncoding    map[string]int `json:"by_encoding"`
-	RefGzipBytes  int64          `json:"ref_gzip_bytes,omitempty"`
+	// ByOrigin counts payloads by their DD-EVP-ORIGIN and
+	// DD-EVP-ORIGIN-VERSION headers ("name version").
+	ByOrigin     map[string]int `json:"by_origin"`
+	RefGzipBytes int64          `json:"ref_gzip_bytes,omitempty"`
 }
 
 // Server is an intake stand-in on a loopback port.
@@ -117,6 +120,7 @@ func Start(o Options) (*Server, error) {
 	zdec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
 	s := &Server{URL: "http://" + ln.Addr().String(), o: o, ln: ln, seqs: map[int]int{}, zdec: zdec}
 	s.stats.ByEncoding = map[string]int{}
+	s.stats.ByOrigin = map[string]int{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v2/logs", s.handleLogs)
 	mux.HandleFunc("/_stats", s.handleStats)
@@ -239,6 +243,7 @@ func (s *Server) accept(r *http.Request) (int, string) {
 		return http.StatusBadRequest, `{"errors":["bad encoding"]}`
 	}
 	s.stats.ByEncoding[enc]++
+	s.stats.ByOrigin[r.Header.Get("DD-EVP-ORIGIN")+" "+r.Header.Get("DD-EVP-ORIGIN-VERSION")]++
 	if len(raw) > s.o.MaxBytes {
 		return http.StatusRequestEntityTooLarge, `{"errors":["payload too large"]}`
 	}
@@ -274,6 +279,9 @@ func (s *Server) accept(r *http.Request) (int, string) {
 			if err := json.Unmarshal(e, &m); err != nil {
 				s.violate("entry: %v", err)
 				continue
+			}
+			if why := schemaViolation(m); why != "" {
+				s.violate("entry: %s: %.80s", why, e)
 			}
 			parsed = append(parsed, m)
 		}
@@ -393,7 +401,29 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.stats.ByEncoding {
 		st.ByEncoding[k] = v
 	}
+	st.ByOrigin = map[string]int{}
+	for k, v := range s.stats.ByOrigin {
+		st.ByOrigin[k] = v
+	}
 	return st
+}
+
+// schemaViolation checks an entry's reserved attributes against the
+// intake's schema (datadog-api-client-go HTTPLogItem: message required,
+// ddsource, ddtags, hostname, message and service strings); "" when it
+// conforms.
+func schemaViolation(m map[string]any) string {
+	if _, ok := m["message"]; !ok {
+		return "no message"
+	}
+	for _, k := range [...]string{"message", "ddsource", "ddtags", "hostname", "service"} {
+		if v, ok := m[k]; ok {
+			if _, str := v.(string); !str {
+				return fmt.Sprintf("%s is %T, not a string", k, v)
+			}
+		}
+	}
+	return ""
 }
 
 // Logs returns the accepted logs (not in Discard mode).

@@ -36,3 +36,30 @@ func TestTooManyEntries(t *testing.T) {
 		}
 	}
 }
+
+// Entries are checked against the intake's schema (datadog-api-client-go
+// HTTPLogItem): a missing message or a reserved attribute that is not a
+// string is a violation; payloads are counted by their DD-EVP-ORIGIN.
+func TestSchemaAndOrigin(t *testing.T) {
+	srv := StartT(t, Options{})
+	for _, body := range []string{`[{"message":"x","service":"s"}]`, `[{"service":1}]`, `[{"message":"x","ddtags":["a"]}]`} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v2/logs", strings.NewReader(body))
+		req.Header.Set("DD-API-KEY", "k")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", "test")
+		req.Header.Set("DD-EVP-ORIGIN", "o")
+		req.Header.Set("DD-EVP-ORIGIN-VERSION", "1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	v := srv.Violations()
+	if len(v) != 2 || !strings.Contains(v[0], "no message") || !strings.Contains(v[1], "ddtags is []interface {}") {
+		t.Errorf("violations %q", v)
+	}
+	if st := srv.Stats(); st.ByOrigin["o 1"] != 3 {
+		t.Errorf("by origin %v", st.ByOrigin)
+	}
+}

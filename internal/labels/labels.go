@@ -5,7 +5,10 @@
 package labels
 
 import (
+	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	jsoniter "github.com/json-iterator/go"
@@ -58,30 +61,99 @@ func Tags(l map[string]string) (tags [][2]string, err error) {
 
 // LogConfig is the part of com.datadoghq.ad.logs an output can honour.
 type LogConfig struct {
-	Source  string       `json:"source"`
-	Service string       `json:"service"`
-	Rules   []rules.Spec `json:"log_processing_rules"`
+	Source  string `json:"source"`
+	Service string `json:"service"`
+	// SourceCategory and Tags are added to the container's tags, as the
+	// Agent adds them to its logs: "sourcecategory:" + SourceCategory, then
+	// each entry of Tags as written (pkg/logs/message/origin.go,
+	// tagsToStringArray).
+	SourceCategory string       `json:"sourcecategory"`
+	Tags           []string     `json:"tags"`
+	Rules          []rules.Spec `json:"log_processing_rules"`
 }
 
+// entry is one configuration of the label as written. The Agent reads a
+// label's JSON into its LogsConfig with Go's encoding/json
+// (comp/logs/agent/config/parser.go ParseJSON, integration_config.go): its
+// SourceCategory field has no json tag, so the key it takes is
+// "sourcecategory", in any case. "source_category", the name of its YAML
+// configurations, is taken too.
+type entry struct {
+	LogConfig
+	SourceCategoryYAML string `json:"source_category"`
+}
+
+// honoured are the keys of a log configuration the plugin applies (lower
+// case: the Agent's decoding matches keys case-insensitively).
+var honoured = map[string]bool{"source": true, "service": true, "sourcecategory": true, "source_category": true,
+	"tags": true, "log_processing_rules": true}
+
+// maxListed bounds the keys named in one report.
+const maxListed = 8
+
 // Logs parses com.datadoghq.ad.logs, a JSON list of log configurations
-// (`[{"source": "python", "service": "users-api", "log_processing_rules":
-// [...]}]`). ok is false when the label is absent. The first entry is the
-// container's configuration; err reports a value that does not parse, or
-// extra entries, which are ignored.
+// (`[{"source": "python", "service": "users-api", "tags": ["team:x"],
+// "log_processing_rules": [...]}]`). ok is false when the label is absent.
+// The first entry is the container's configuration. err reports a value
+// that does not parse (nothing of it applies, as with the Agent, whose
+// ParseJSON fails on it), and what of a parsed one is ignored: extra
+// entries and keys an output cannot honour (auto_multi_line_detection,
+// paths, ...); the rest of such a configuration applies.
 func Logs(l map[string]string) (c LogConfig, ok bool, err error) {
 	v, ok := l[ADLogs]
 	if !ok {
 		return c, false, nil
 	}
-	var list []LogConfig
+	var list []entry
 	if e := jsoniter.ConfigCompatibleWithStandardLibrary.UnmarshalFromString(v, &list); e != nil {
 		return c, true, fmt.Errorf("label %s is not a JSON list of log configurations, ignored: %w", ADLogs, e)
 	}
 	if len(list) == 0 {
 		return c, true, nil
 	}
-	if len(list) > 1 {
-		err = fmt.Errorf("label %s has %d configurations; only the first applies to a FireLens container's logs", ADLogs, len(list))
+	c = list[0].LogConfig
+	if c.SourceCategory == "" {
+		c.SourceCategory = list[0].SourceCategoryYAML
 	}
-	return list[0], true, err
+	var problems []string
+	if len(list) > 1 {
+		problems = append(problems, fmt.Sprintf("label %s has %d configurations; only the first applies to a FireLens container's logs", ADLogs, len(list)))
+	}
+	if keys := ignoredKeys(v); len(keys) > 0 {
+		problems = append(problems, keys)
+	}
+	if len(problems) > 0 {
+		err = errors.New(strings.Join(problems, "; "))
+	}
+	return c, true, err
+}
+
+// ignoredKeys describes the keys of the label's first configuration that
+// the plugin does not apply, "" when there are none.
+func ignoredKeys(v string) string {
+	var list []map[string]jsoniter.RawMessage
+	if jsoniter.ConfigCompatibleWithStandardLibrary.UnmarshalFromString(v, &list) != nil || len(list) == 0 {
+		return ""
+	}
+	var keys []string
+	multiline := false
+	for k := range list[0] {
+		lk := strings.ToLower(k)
+		if !honoured[lk] {
+			keys = append(keys, strconv.Quote(k))
+			multiline = multiline || strings.HasPrefix(lk, "auto_multi_line")
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	sort.Strings(keys)
+	if len(keys) > maxListed {
+		keys = append(keys[:maxListed], fmt.Sprintf("and %d more", len(keys)-maxListed))
+	}
+	msg := fmt.Sprintf("label %s: %s not applied by an output, ignored", ADLogs, strings.Join(keys, ", "))
+	if multiline {
+		msg += " (multi-line aggregation needs lines from several chunks: use Fluent Bit's multiline filter)"
+	}
+	return msg
 }

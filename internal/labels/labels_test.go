@@ -56,6 +56,48 @@ func TestLogs(t *testing.T) {
 	}
 }
 
+// The keys of a log configuration the Agent turns into tags
+// (pkg/logs/message/origin.go: "sourcecategory:" + source category, then
+// the tags list), read as the Agent's ParseJSON reads them
+// (comp/logs/agent/config/parser.go: encoding/json into LogsConfig, keys
+// matched case-insensitively, tags a JSON list of strings), and the keys an
+// output cannot honour, reported.
+func TestLogsTagsAndIgnoredKeys(t *testing.T) {
+	cases := []struct {
+		name, label string
+		cat         string
+		tags        []string
+		err         string // "" none; else a part of the report
+	}{
+		{"tags and sourcecategory", `[{"source":"a","sourcecategory":"web","tags":["team:x","pii"]}]`, "web", []string{"team:x", "pii"}, ""},
+		{"any case, as encoding/json matches", `[{"Tags":["a:b"],"SourceCategory":"web"}]`, "web", []string{"a:b"}, ""},
+		{"source_category, the YAML name", `[{"source_category":"web"}]`, "web", nil, ""},
+		{"tags not a list: the label does not parse, as in the Agent", `[{"source":"a","tags":"a:b,c:d"}]`, "", nil, "not a JSON list"},
+		{"auto_multi_line_detection reported with the way out", `[{"source":"a","auto_multi_line_detection":true}]`, "", nil,
+			`"auto_multi_line_detection" not applied by an output, ignored (multi-line aggregation needs lines from several chunks: use Fluent Bit's multiline filter)`},
+		{"other keys reported, sorted", `[{"source":"a","path":"/x","type":"file"}]`, "", nil, `"path", "type" not applied`},
+		{"a hostile number of keys: the report is bounded", `[{"k0":1,"k1":1,"k2":1,"k3":1,"k4":1,"k5":1,"k6":1,"k7":1,"k8":1,"k9":1,"source":"a"}]`, "", nil, `"k7", and 2 more not applied`},
+	}
+	for _, c := range cases {
+		cfg, ok, err := Logs(map[string]string{ADLogs: c.label})
+		if !ok || cfg.SourceCategory != c.cat || strings.Join(cfg.Tags, ",") != strings.Join(c.tags, ",") {
+			t.Errorf("%s: %+v", c.name, cfg)
+		}
+		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s: err %v, want one with %q", c.name, err, c.err)
+		}
+		// A configuration that parses applies, reported keys aside; one that
+		// does not, not at all.
+		wantSource := ""
+		if strings.Contains(c.label, `"source":"a"`) && !strings.Contains(c.err, "not a JSON list") {
+			wantSource = "a"
+		}
+		if cfg.Source != wantSource {
+			t.Errorf("%s: source %q, want %q", c.name, cfg.Source, wantSource)
+		}
+	}
+}
+
 // Labels come from task definitions, not from us: whatever their value,
 // parsing them and running the rules they hold never panics, and a label
 // that does not parse yields an error, not a configuration.
@@ -69,7 +111,7 @@ func FuzzLabels(f *testing.F) {
 		if !ok {
 			t.Fatal("label present but not seen")
 		}
-		if err != nil && !strings.Contains(err.Error(), "configurations;") && (cfg.Source != "" || cfg.Service != "" || len(cfg.Rules) > 0) {
+		if err != nil && strings.Contains(err.Error(), "is not a JSON list") && (cfg.Source != "" || cfg.Service != "" || len(cfg.Rules) > 0 || len(cfg.Tags) > 0) {
 			t.Fatalf("a label that does not parse gave a configuration: %+v", cfg)
 		}
 		s, _ := rules.Compile(cfg.Rules)

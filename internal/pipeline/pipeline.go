@@ -309,7 +309,7 @@ func (f *flush) sendLast(b *batch.Batch) {
 // tally counts what one flush did with its records, for the counters and
 // the log lines at its end.
 type tally struct {
-	records, skipped, tooOld, tooLarge, truncated, resumed, badTags int64
+	records, skipped, tooOld, tooLarge, truncated, resumed, badType int64
 	joined, incomplete                                              int64 // split lines (partial)
 	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
@@ -493,8 +493,8 @@ func (t *tally) count(info shape.Info, oldest int64) {
 	if info.UnixMilli < oldest {
 		t.tooOld++
 	}
-	if info.BadDDTags {
-		t.badTags++
+	if info.BadType {
+		t.badType++
 	}
 	if info.Masked {
 		t.masked++
@@ -514,7 +514,7 @@ func (in *Instance) report(tag []byte, t *tally) {
 		s.TooOld.Add(t.tooOld)
 		s.DropMalformed.Add(t.skipped)
 		s.DropOversize.Add(t.tooLarge)
-		s.BadDDTags.Add(t.badTags)
+		s.BadType.Add(t.badType)
 		s.Excluded.Add(t.excluded)
 		s.Masked.Add(t.masked)
 		s.PartialJoined.Add(t.joined)
@@ -535,8 +535,8 @@ func (in *Instance) report(tag []byte, t *tally) {
 	if t.tooLarge > 0 {
 		in.log.Errorf("dropped %d record(s) whose attributes other than the message exceed max_batch_bytes", t.tooLarge)
 	}
-	if t.badTags > 0 {
-		in.log.Warnf("%d record(s) with a ddtags value that is not a string: kept as the attribute _ddtags", t.badTags)
+	if t.badType > 0 {
+		in.log.Warnf("%d record(s) with a service, ddsource, hostname, status or ddtags of a type the intake does not take for it: kept with a leading _ (_service, _ddtags, ...)", t.badType)
 	}
 	if t.resumed > 0 {
 		in.log.Infof("retried chunk tag=%s: %d record(s) delivered by an earlier try not sent again", tag, t.resumed)

@@ -24,16 +24,23 @@ func TestExtMessage(t *testing.T) {
 	}
 }
 
-// A ddtags value that is not a string is kept as the attribute _ddtags and
-// reported, never dropped silently. (Before: it vanished.)
+// A ddtags value that is an array of strings is joined into the tag string,
+// as Vector's datadog_logs sink does (src/sinks/datadog/logs/sink.rs
+// normalize_event); any other non-string is kept as the attribute _ddtags
+// and reported, never dropped silently. (Before: arrays went to _ddtags.)
 func TestNonStringDDTags(t *testing.T) {
 	arr := msgp.AppendString(msgp.AppendString(msgp.AppendArrayHeader(nil, 2), "a:b"), "c:d")
 	js, info := shapeOne(t, New(Options{Source: "s"}), kv("log", "x", "ddtags", rawMsgpack(arr)))
-	if !info.BadDDTags || !strings.Contains(js, `"_ddtags":["a:b","c:d"]`) {
-		t.Errorf("info %+v, entry %s", info, js)
+	if info.BadType || !strings.Contains(js, `"ddtags":"a:b,c:d"`) || strings.Contains(js, "_ddtags") {
+		t.Errorf("array: info %+v, entry %s", info, js)
+	}
+	mixed := msgp.AppendInt(msgp.AppendString(msgp.AppendArrayHeader(nil, 2), "a:b"), 1)
+	js, info = shapeOne(t, New(Options{Source: "s"}), kv("log", "x", "ddtags", rawMsgpack(mixed)))
+	if !info.BadType || !strings.Contains(js, `"_ddtags":["a:b",1]`) {
+		t.Errorf("array with a number: info %+v, entry %s", info, js)
 	}
 	js, info = shapeOne(t, New(Options{}), kv("log", "x", "ddtags", "a:b"))
-	if info.BadDDTags || !strings.Contains(js, `"ddtags":"a:b"`) || strings.Contains(js, "_ddtags") {
+	if info.BadType || !strings.Contains(js, `"ddtags":"a:b"`) || strings.Contains(js, "_ddtags") {
 		t.Errorf("string ddtags: info %+v, entry %s", info, js)
 	}
 }

@@ -91,8 +91,12 @@ func appendField(dst []byte, k, v string) []byte {
 type Info struct {
 	Truncated    bool
 	UnixMilli    int64
-	MessageBytes int  // the message's JSON-escaped length as written
-	BadDDTags    bool // the record's ddtags was not a string: kept as _ddtags
+	MessageBytes int // the message's JSON-escaped length as written
+	// BadType: a record value for a reserved attribute was of a type the
+	// intake does not take for it (an object, array or null service,
+	// ddsource, hostname or status; a ddtags neither a string nor an array
+	// of strings): kept with a leading "_" (_service, ...).
+	BadType bool
 	// Excluded: the container's log_processing_rules exclude the record
 	// (exclude_at_match matched, or include_at_match did not). Nothing was
 	// written: dst is returned as it came, and the caller drops the entry.
@@ -108,7 +112,8 @@ type found struct {
 	service, ddsource, hostname, ddtags  []byte
 	statusVal, level, severity, logLevel []byte
 	source, ddService, ddEnv, ddVersion  []byte
-	msgStr, tagsStr                      []byte // msg and ddtags when they are strings, else nil
+	msgStr, tagsStr                      []byte    // msg when a string; ddtags as a string (an array's joined)
+	bad                                  [4][]byte // values kept as "_"+key (see typeReserved)
 	fireLens                             ecs.View
 	hasFireLens                          bool
 }
@@ -161,7 +166,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 	}
 	// The container's log_processing_rules; containers without rules run
 	// none (res.Rules is nil).
-	if res != nil && res.Rules != nil && f.msg != nil {
+	if res != nil && res.Rules != nil && !isNil(f.msg) {
 		out, excluded, masked := res.Rules.Apply(msgText)
 		if excluded {
 			info.Excluded = true
@@ -173,12 +178,10 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 	// Pass 2: write the reserved attributes, then every other key.
 	dst = append(dst, '{')
 	open := len(dst)
-	if f.msg != nil {
-		dst = member(dst, open, "message")
-		mark := len(dst)
-		dst, info.Truncated = transcode.AppendStringLimit(dst, msgText, maxMsg)
-		info.MessageBytes = len(dst) - mark - 2
-	}
+	dst = member(dst, open, "message") // always: the intake's schema requires it
+	mark := len(dst)
+	dst, info.Truncated = transcode.AppendStringLimit(dst, msgText, maxMsg)
+	info.MessageBytes = len(dst) - mark - 2
 	if dst, err = s.appendSource(dst, open, &f, res); err != nil {
 		return dst, info, err
 	}
@@ -186,8 +189,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		return dst, info, err
 	}
 	if f.hostname != nil {
-		dst = member(dst, open, "hostname")
-		if dst, _, err = transcode.AppendValue(dst, f.hostname); err != nil {
+		if dst, err = appendText(member(dst, open, "hostname"), f.hostname); err != nil {
 			return dst, info, err
 		}
 	} else if s.hostJSON != nil {
@@ -289,16 +291,113 @@ func (s *Shaper) scan(rec []byte, pairs []pair, f *found) ([]pair, error) {
 		case "dd.version":
 			f.ddVersion = v
 		default:
-			if p := f.fireLens.Field(k); p != nil {
+			// The first value wins: FireLens' record_modifier appends its
+			// own task's fields to every record, also to one another
+			// task's router forwarded with that task's fields.
+			if p := f.fireLens.Field(k); p != nil && *p == nil {
 				*p, f.hasFireLens = strVal(v), true
 			}
 		}
 	}
-	if msgKey == "" && f.msg == nil {
-		f.msg, f.msgAlt = f.msgAlt, nil // no "log": "message" is the message
+	if isNil(f.msg) && f.msgAlt != nil {
+		f.msg, f.msgAlt = f.msgAlt, nil // no message key, or a null one: "message" is the message
 	}
-	f.msgStr, f.tagsStr = strVal(f.msg), strVal(f.ddtags)
+	f.msgStr = strVal(f.msg)
+	f.typeReserved()
 	return pairs, nil
+}
+
+// typeReserved applies the types the intake's schema gives the reserved
+// attributes (datadog-api-client-go HTTPLogItem: ddsource, ddtags,
+// hostname, message and service are strings) to the record's values:
+// service, ddsource and hostname may be a string, a number or a bool
+// (written as its text, appendText); an object, array or null is set
+// aside in bad, kept as "_"+key, and the attribute comes from the next
+// source (container, configuration). ddtags is a string or an array of
+// strings, joined with commas as Vector's datadog_logs sink joins it
+// (src/sinks/datadog/logs/sink.rs normalize_event); anything else is bad.
+// A status that is an object, array or null is bad too (other statuses
+// are levels, or attributes: see status).
+func (f *found) typeReserved() {
+	n := 0
+	for _, p := range [...]*[]byte{&f.service, &f.ddsource, &f.hostname, &f.statusVal} {
+		if *p != nil && !scalar(*p) {
+			f.bad[n], *p = *p, nil
+			n++
+		}
+	}
+	f.tagsStr = strVal(f.ddtags)
+	if f.tagsStr == nil && f.ddtags != nil {
+		f.tagsStr = joinStrings(f.ddtags) // nil when not an array of strings: kept as _ddtags
+	}
+}
+
+// isBad reports whether v is a value typeReserved set aside.
+func (f *found) isBad(v []byte) bool {
+	for _, b := range f.bad {
+		if sameSlice(v, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// stringAttr reports whether k names a reserved attribute the intake types
+// as a string.
+func stringAttr(k []byte) bool {
+	switch string(k) {
+	case "message", "service", "ddsource", "hostname", "ddtags":
+		return true
+	}
+	return false
+}
+
+// isNil reports whether v is absent or msgpack nil.
+func isNil(v []byte) bool { return v == nil || msgp.NextType(v) == msgp.NilType }
+
+// scalar reports whether v is a string, binary, number or bool.
+func scalar(v []byte) bool {
+	switch msgp.NextType(v) {
+	case msgp.StrType, msgp.BinType, msgp.IntType, msgp.UintType, msgp.Float32Type, msgp.Float64Type, msgp.BoolType:
+		return true
+	}
+	return false
+}
+
+// joinStrings joins v, a msgpack array of strings, with commas; nil when v
+// is not one (an empty array joins to an empty, non-nil slice).
+func joinStrings(v []byte) []byte {
+	n, rest, err := msgp.ReadArrayHeaderBytes(v)
+	if err != nil || int(n) > len(rest) {
+		return nil
+	}
+	out := make([]byte, 0, len(rest))
+	for i := uint32(0); i < n; i++ {
+		t := msgp.NextType(rest)
+		if t != msgp.StrType && t != msgp.BinType {
+			return nil
+		}
+		var s []byte
+		if s, rest, err = transcode.ReadKey(rest); err != nil {
+			return nil
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s...)
+	}
+	return out
+}
+
+// appendText writes v, a scalar, as a JSON string: a string as is, a
+// number or bool as its JSON text ("123", "1.5", "true").
+func appendText(dst, v []byte) ([]byte, error) {
+	if t := msgp.NextType(v); t == msgp.StrType || t == msgp.BinType {
+		return transcode.AppendString(dst, strVal(v)), nil
+	}
+	dst = append(dst, '"')
+	dst, _, err := transcode.AppendValue(dst, v) // a number or bool: nothing to escape
+	return append(dst, '"'), err
 }
 
 // status is the record's status: its own level (status, then level,
@@ -339,10 +438,10 @@ func (s *Shaper) lookup(f *found) *tags.Result {
 	return s.o.Tagger.Lookup(&tags.Fields{})
 }
 
-// messageText is the message as text: a string as is, a structured value
-// as its JSON.
+// messageText is the message as text: a string as is, another value as
+// its JSON; empty when the record has no message or a null one.
 func messageText(f *found) ([]byte, error) {
-	if f.msg == nil || f.msgStr != nil {
+	if isNil(f.msg) || f.msgStr != nil {
 		return f.msgStr, nil
 	}
 	text, _, err := transcode.AppendValue(nil, f.msg)
@@ -362,9 +461,7 @@ func messageText(f *found) ([]byte, error) {
 func (s *Shaper) appendSource(dst []byte, open int, f *found, res *tags.Result) ([]byte, error) {
 	switch {
 	case f.ddsource != nil:
-		dst = member(dst, open, "ddsource")
-		dst, _, err := transcode.AppendValue(dst, f.ddsource)
-		return dst, err
+		return appendText(member(dst, open, "ddsource"), f.ddsource)
 	case res != nil && res.Source != "":
 		dst = member(dst, open, "ddsource")
 		return transcode.AppendString(dst, bytesOf(res.Source)), nil
@@ -374,13 +471,11 @@ func (s *Shaper) appendSource(dst []byte, open int, f *found, res *tags.Result) 
 	return dst, nil
 }
 
-// appendService writes service: the record's (any type), else its
+// appendService writes service: the record's (see typeReserved), else its
 // dd.service string, else the container's, else dd_service.
 func (s *Shaper) appendService(dst []byte, open int, f *found, res *tags.Result) ([]byte, error) {
 	if f.service != nil {
-		dst = member(dst, open, "service")
-		dst, _, err := transcode.AppendValue(dst, f.service)
-		return dst, err
+		return appendText(member(dst, open, "service"), f.service)
 	}
 	var svc []byte
 	switch {
@@ -456,7 +551,9 @@ func (s *Shaper) appendAttributes(dst []byte, open int, pairs []pair, f *found, 
 				continue
 			}
 			switch {
-			case string(k) == "message" && f.msg != nil:
+			case f.isBad(v), sameSlice(v, f.ddtags): // a type the intake does not take for it
+				rename, info.BadType = true, true
+			case stringAttr(k): // another value of a key written above (the message always is)
 				rename = true
 			case string(k) == "status" && hasStatus:
 				rename = true
@@ -464,8 +561,6 @@ func (s *Shaper) appendAttributes(dst []byte, open int, pairs []pair, f *found, 
 				rename = true
 			case s.tagKeyJSON != nil && string(k) == s.o.TagKey:
 				rename = true
-			case sameSlice(v, f.ddtags): // not a string: the intake wants one
-				rename, info.BadDDTags = true, true
 			}
 		}
 		dst = comma(dst, open)

@@ -129,9 +129,9 @@ func TestShape(t *testing.T) {
 		{"firelens fields become tags only with provider ecs", func(o *Options) { o.ECS = true },
 			kv("log", "x", "container_id", "abc", "ecs_cluster", "c", "source", "stdout"),
 			`{"message":"x","ddsource":"httpd","service":"web","hostname":"h1","timestamp":1795000000123,"source":"stdout"}`},
-		{"empty record", nil,
+		{"empty record: an empty message, the intake's schema requires one", nil,
 			kv(),
-			`{"ddsource":"httpd","service":"web","hostname":"h1","timestamp":1795000000123}`},
+			`{"message":"","ddsource":"httpd","service":"web","hostname":"h1","timestamp":1795000000123}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -202,11 +202,7 @@ func TestRealChunks(t *testing.T) {
 			if !json.Valid(out) || !utf8.Valid(out) {
 				t.Fatalf("%s: invalid JSON %.200s", name, out)
 			}
-			var m map[string]any
-			_ = json.Unmarshal(out, &m)
-			if _, ok := m["message"].(string); !ok && name != "dummy-typed-a.msgpack" && name != "dummy-typed-b.msgpack" {
-				t.Fatalf("%s: no message in %.200s", name, out)
-			}
+			checkSchema(t, string(out))
 			if info.Truncated {
 				truncated++
 			}
@@ -224,12 +220,16 @@ func TestRealChunks(t *testing.T) {
 func FuzzShape(f *testing.F) {
 	f.Add(kv("log", "x", "level", "warn", "n", rawMsgpack(kv("a", 1))))
 	f.Add(kv("message", []byte("\xff"), "container_id", "c"))
+	f.Add(kv("service", rawMsgpack(kv("a", 1)), "service", "x", "hostname", 1, "hostname", nil, "log", nil, "ddtags", rawMsgpack(msgp.AppendArrayHeader(nil, 0))))
 	s := New(Options{DateKey: "timestamp", ECS: true, DetectStatus: true, StderrStatus: "error", IncludeTagKey: true})
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		ev := event.Event{Record: rec}
 		out, _, err := s.Append(nil, &ev, []byte("tag"))
 		if err == nil && (!json.Valid(out) || !utf8.Valid(out)) {
 			t.Fatalf("invalid JSON %q from %x", out, rec)
+		}
+		if err == nil {
+			checkSchema(t, string(out))
 		}
 	})
 }

@@ -24,7 +24,7 @@ type Counters struct {
 	Truncated     atomic.Int64 // messages truncated to the 1 MB per-log limit
 	Resumed       atomic.Int64 // records of a retried chunk not resent: an earlier try delivered them
 	Forgotten     atomic.Int64 // retried chunks whose progress was forgotten at the memory bound
-	BadDDTags     atomic.Int64 // records whose ddtags was not a string (kept as _ddtags)
+	BadType       atomic.Int64 // records with a reserved attribute of a type the intake does not take (kept as _service, ...)
 	PartialJoined atomic.Int64 // logs joined from the 16 KB parts of one container line
 	Incomplete    atomic.Int64 // parts sent on their own: their line was not complete in the chunk
 	Excluded      atomic.Int64 // records a container's log_processing_rules exclude (never sent)
@@ -46,7 +46,7 @@ type Counters struct {
 type Snapshot struct {
 	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries int64
 	DropMalformed, DropOversize, DropRejected, TooOld, Truncated  int64
-	Resumed, Forgotten, BadDDTags, PartialJoined, Incomplete      int64
+	Resumed, Forgotten, BadType, PartialJoined, Incomplete      int64
 	Excluded, Masked                                              int64
 	FlushOK, FlushRetry, FlushError, Panics                       int64
 	RequestsAccepted, RequestsRefused, RequestsFailed             int64
@@ -59,7 +59,7 @@ func (c *Counters) Snapshot() Snapshot {
 		BytesRaw: c.BytesRaw.Load(), BytesWire: c.BytesWire.Load(), Retries: c.Retries.Load(),
 		DropMalformed: c.DropMalformed.Load(), DropOversize: c.DropOversize.Load(), DropRejected: c.DropRejected.Load(),
 		TooOld: c.TooOld.Load(), Truncated: c.Truncated.Load(),
-		Resumed: c.Resumed.Load(), Forgotten: c.Forgotten.Load(), BadDDTags: c.BadDDTags.Load(),
+		Resumed: c.Resumed.Load(), Forgotten: c.Forgotten.Load(), BadType: c.BadType.Load(),
 		PartialJoined: c.PartialJoined.Load(), Incomplete: c.Incomplete.Load(),
 		Excluded: c.Excluded.Load(), Masked: c.Masked.Load(),
 		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
@@ -85,11 +85,11 @@ func (s Snapshot) String() string {
 	}
 	return fmt.Sprintf("records_in=%d records_out=%d pending=%d payloads=%d bytes_raw=%d bytes_wire=%d ratio=%.2f "+
 		"requests_accepted=%d requests_refused=%d requests_failed=%d retries=%d "+
-		"drop_malformed=%d drop_oversize=%d drop_rejected=%d too_old=%d truncated=%d resumed=%d forgotten=%d bad_ddtags=%d "+
+		"drop_malformed=%d drop_oversize=%d drop_rejected=%d too_old=%d truncated=%d resumed=%d forgotten=%d bad_type=%d "+
 		"partial_joined=%d partial_incomplete=%d excluded=%d masked=%d flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
 		s.RecordsIn, s.RecordsOut, s.Pending(), s.Payloads, s.BytesRaw, s.BytesWire, ratio,
 		s.RequestsAccepted, s.RequestsRefused, s.RequestsFailed, s.Retries,
-		s.DropMalformed, s.DropOversize, s.DropRejected, s.TooOld, s.Truncated, s.Resumed, s.Forgotten, s.BadDDTags,
+		s.DropMalformed, s.DropOversize, s.DropRejected, s.TooOld, s.Truncated, s.Resumed, s.Forgotten, s.BadType,
 		s.PartialJoined, s.Incomplete, s.Excluded, s.Masked,
 		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
 }

@@ -1,7 +1,6 @@
 package tags
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
@@ -55,6 +54,7 @@ func TestAgentTagSet(t *testing.T) {
 			},
 			tags:    loadWant(t, "fargate-service-task.app.tags"),
 			service: "users-api-logs", src: "python", rules: 2,
+			reports: 1, // auto_multi_line_detection in com.datadoghq.ad.logs: not applied, said once
 		},
 		{
 			name: "ec2 china, tagged image with digest", doc: "ec2-cn-task.json",
@@ -122,28 +122,7 @@ func TestAgentTagSet(t *testing.T) {
 			md := ecstest.Client(t, ecstest.Doc(t, c.doc))
 			tg := NewTagger(Options{ECS: true, Metadata: md, Log: logging.New(&logs, "t", logging.Info)})
 			r := tg.Lookup(&c.f)
-			got := strings.Split(r.Tags, ",")
-			var exp []string
-			for _, w := range c.tags {
-				exp = append(exp, w.tag)
-			}
-			sort.Strings(got)
-			sort.Strings(exp)
-			if strings.Join(got, "\n") != strings.Join(exp, "\n") {
-				have := map[string]bool{}
-				for _, g := range got {
-					have[g] = true
-				}
-				for _, w := range c.tags {
-					if !have[w.tag] {
-						t.Errorf("missing %s (%s)", w.tag, w.rule)
-					}
-					delete(have, w.tag)
-				}
-				for g := range have {
-					t.Errorf("extra %s", g)
-				}
-			}
+			checkTagSet(t, r.Tags, c.tags)
 			if r.Service != c.service || r.Source != c.src || r.Rules.Len() != c.rules {
 				t.Errorf("service %q source %q rules %d; want %q %q %d (%s)", r.Service, r.Source, r.Rules.Len(), c.service, c.src, c.rules, ruleLogsDef)
 			}
@@ -153,6 +132,29 @@ func TestAgentTagSet(t *testing.T) {
 				t.Errorf("%d label reports, want %d:\n%s", n, c.reports, logs.String())
 			}
 		})
+	}
+}
+
+// checkTagSet fails unless tags (comma-joined) is exactly want, each tag
+// once, naming each missing tag with its Agent rule, and each extra one.
+func checkTagSet(t *testing.T, tags string, want []want) {
+	t.Helper()
+	list := strings.Split(tags, ",")
+	if len(list) != len(want) {
+		t.Errorf("%d tags, want %d: %s", len(list), len(want), tags)
+	}
+	have := map[string]bool{}
+	for _, g := range list {
+		have[g] = true
+	}
+	for _, w := range want {
+		if !have[w.tag] {
+			t.Errorf("missing %s (%s)", w.tag, w.rule)
+		}
+		delete(have, w.tag)
+	}
+	for g := range have {
+		t.Errorf("extra %s", g)
 	}
 }
 
@@ -198,8 +200,12 @@ func TestLabelProblemsReportedOnce(t *testing.T) {
 	var logs strings.Builder // the tagger logs on the caller's goroutine
 	tg := NewTagger(Options{ECS: true, Metadata: ecstest.Client(t, []byte(doc)), Log: logging.New(&logs, "t", logging.Info)})
 	for _, arn := range []string{"", "arn:aws:ecs:us-east-1:123456789012:task/c/1", "arn:aws:ecs:us-east-1:123456789012:task/c/2"} {
-		if r := tg.Lookup(&Fields{ContainerID: []byte("d1"), TaskARN: []byte(arn)}); r.Rules.Len() != 1 {
-			t.Fatalf("%d rules, want the one that compiles", r.Rules.Len())
+		want := 1 // the one that compiles
+		if strings.HasSuffix(arn, "/2") {
+			want = 0 // another task's container: not the document's (handleECSTask)
+		}
+		if r := tg.Lookup(&Fields{ContainerID: []byte("d1"), TaskARN: []byte(arn)}); r.Rules.Len() != want {
+			t.Fatalf("task %q: %d rules, want %d", arn, r.Rules.Len(), want)
 		}
 	}
 	out := logs.String()
@@ -223,5 +229,70 @@ func TestOneECSContainerName(t *testing.T) {
 	}
 	if strings.Count(with, "ecs_container_name:") != 1 || !strings.Contains(with, "ecs_container_name:api.v2") {
 		t.Errorf("with the endpoint: %s", with)
+	}
+}
+
+// A router that also receives other tasks' logs (an aggregator behind a
+// load balancer, a sidecar with a forward port open) tags each record with
+// its own task. The task metadata document describes the router's task
+// only: the Agent gives a task's tags, labels and log configuration to the
+// containers that task lists, joined on the container ID
+// (comp/core/tagger/collectors/workloadmeta_extract.go handleECSTask;
+// comp/core/workloadmeta/collectors/util/ecs_util.go ParseV4TaskContainers).
+// Another task's record gets what its own FireLens fields say (the Agent
+// running in that task would give the same values), no label, rule or
+// image default of the router's containers, even when its container names
+// collide with them; a record with no FireLens field gets no ECS tag.
+func TestOtherTasksKeepTheirTags(t *testing.T) {
+	const (
+		ordersARN = "arn:aws:ecs:us-east-1:123456789012:task/orders/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		usersARN  = "arn:aws:ecs:us-east-1:123456789012:task/prod/5f1a2b3c4d5e6f708192a3b4c5d6e7f8"
+		usersApp  = "5f1a2b3c4d5e6f708192a3b4c5d6e7f8-1234567890" // the document's app container
+	)
+	// What the FireLens fields of the orders task give, tag by tag.
+	orders := func(id, name, ecsName string) []want {
+		return []want{
+			{"env:staging", "dd_tags"},
+			{"ecs_cluster_name:orders", ruleCluster}, {"cluster_name:orders", ruleCluster},
+			{"cluster_arn:arn:aws:ecs:us-east-1:123456789012:cluster/orders", ruleCluster},
+			{"task_arn:" + ordersARN, ruleTask}, {"task_family:orders", ruleTask}, {"task_name:orders", ruleTask},
+			{"task_version:3", ruleTask}, {"task_definition_arn:arn:aws:ecs:us-east-1:123456789012:task-definition/orders:3", ruleARN},
+			{"region:us-east-1", ruleRegion}, {"aws_account:123456789012", ruleRegion},
+			{"container_id:" + id, ruleContainer}, {"container_name:" + name, ruleContainer}, {"ecs_container_name:" + ecsName, ruleECSName},
+		}
+	}
+	ordersFields := func(id, name string) Fields {
+		return Fields{Cluster: []byte("arn:aws:ecs:us-east-1:123456789012:cluster/orders"), TaskARN: []byte(ordersARN),
+			TaskDefinition: []byte("orders:3"), ContainerID: []byte(id), ContainerName: []byte(name)}
+	}
+	cases := []struct {
+		name         string
+		f            Fields
+		tags         []want
+		service, src string
+		rules        int
+	}{
+		{"another task's app, its name the router task's app's", ordersFields("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-1111111111", "app"),
+			orders("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-1111111111", "app", "app"), "cfg-svc", "cfg-src", 0},
+		{"another task's container named like the router", ordersFields("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-2222222222", "log_router"),
+			orders("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-2222222222", "log_router", "log_router"), "cfg-svc", "cfg-src", 0},
+		{"another task's record claiming the router app's container ID", ordersFields(usersApp, "app"),
+			orders(usersApp, "app", "app"), "cfg-svc", "cfg-src", 0},
+		{"no FireLens field: no ECS tag", Fields{}, []want{{"env:staging", "dd_tags"}}, "cfg-svc", "cfg-src", 0},
+		{"no task ARN, the router app's container ID: the router's own container", Fields{ContainerID: []byte(usersApp), ContainerName: []byte("app")},
+			loadWant(t, "fargate-service-task.app.tags"), "users-api-logs", "python", 2},
+		{"the router task's ARN, a name alone", Fields{TaskARN: []byte(usersARN), ContainerName: []byte("app")},
+			loadWant(t, "fargate-service-task.app.tags"), "users-api-logs", "python", 2},
+	}
+	md := ecstest.Client(t, ecstest.Doc(t, "fargate-service-task.json"))
+	tg := NewTagger(Options{ECS: true, Metadata: md, ConfigTags: "env:staging", ConfigService: "cfg-svc", ConfigSource: "cfg-src"})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := tg.Lookup(&c.f)
+			checkTagSet(t, r.Tags, c.tags)
+			if r.Service != c.service || r.Source != c.src || r.Rules.Len() != c.rules {
+				t.Errorf("service %q source %q rules %d; want %q %q %d (%s)", r.Service, r.Source, r.Rules.Len(), c.service, c.src, c.rules, ruleLogsDef)
+			}
+		})
 	}
 }

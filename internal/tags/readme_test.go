@@ -64,7 +64,9 @@ func TestREADMETagsTable(t *testing.T) {
 			TaskARN:     []byte("arn:aws-cn:ecs:cn-north-1:555566667777:task/prod-cn/a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"),
 			ContainerID: []byte("c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00"), ContainerName: []byte("/ecs-billing-8-api_v2-aa11bb22cc33dd44ee55")}),
 	}
-	adTags := map[string]bool{"team": true, "tier": true} // the label's custom tags: the "any" row
+	// The labels' custom tags (com.datadoghq.ad.tags, com.datadoghq.ad.logs
+	// tags): the "any" rows.
+	adTags := map[string]bool{"team": true, "tier": true, "log_pipeline": true, "pii": true}
 	for launch, keys := range sets {
 		for k := range keys {
 			if _, ok := table[k]; !ok && !adTags[k] {

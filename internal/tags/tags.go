@@ -161,15 +161,20 @@ func (t *Tagger) Lookup(f *Fields) *Result {
 // dd_service > the image's short name; source: the ad.logs label >
 // dd_source > the image's short name, as the Agent defaults a container's
 // logs (pkg/logs/launchers/container/tailerfactory/defaults.go). A record's
-// own values win over all of these (package shape).
+// own values win over all of these (package shape). The ad.logs label's
+// source category and tags come last, as the Agent appends them
+// (pkg/logs/message/origin.go).
 func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 	env, vers, svc, src := t.env, t.vers, t.svc, t.o.ConfigSource
 	var fire, meta, fromLabels [][2]string
+	var logTags []string // the ad.logs label's, as written
 	var rs *rules.Set
-	if t.o.ECS {
+	// A record without FireLens fields names no task or container: it gets
+	// no ECS tag, whatever the router's own task is.
+	if t.o.ECS && !f.Empty() {
 		fire = ecs.Tags(f, t.o.Style)
 		if md := t.o.Metadata; md != nil {
-			c := md.Container(f.ContainerID, f.ContainerName)
+			c := md.Container(f)
 			meta = c.Tags
 			l := c.Labels
 			env = first(l[labels.Env], env)
@@ -184,11 +189,15 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 			for _, msg := range skipped {
 				t.reportOnce(f, fmt.Errorf("label %s: %s", labels.ADLogs, msg))
 			}
+			if lc.SourceCategory != "" {
+				logTags = append(logTags, "sourcecategory:"+lc.SourceCategory)
+			}
+			logTags = append(logTags, lc.Tags...)
 			svc = first(lc.Service, l[labels.Service], svc, c.ShortImage)
 			src = first(lc.Source, src, c.ShortImage)
 		}
 	}
-	list := make([]string, 0, len(t.base)+len(fire)+len(meta)+len(fromLabels)+2)
+	list := make([]string, 0, len(t.base)+len(fire)+len(meta)+len(fromLabels)+len(logTags)+2)
 	seen := make(map[string]bool, cap(list))
 	add := func(tag string) {
 		if tag != "" && !seen[tag] {
@@ -222,6 +231,9 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 	}
 	for _, kv := range fromLabels {
 		add(Normalize(kv[0] + ":" + kv[1]))
+	}
+	for _, tag := range logTags {
+		add(Normalize(tag))
 	}
 	joined := strings.Join(list, ",")
 	return &Result{Tags: joined, TagsJSON: transcode.AppendString(nil, []byte(joined)), Service: svc, Source: src, Rules: rs, gen: gen, tagList: list}

@@ -39,16 +39,7 @@ func TestAgentTagsEndToEnd(t *testing.T) {
 	}
 	want := readTags(t, filepath.Join(testdata, "fargate-service-task.app.tags"))
 
-	var taskHits atomic.Int32
-	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v4/users/task" {
-			http.NotFound(w, r)
-			return
-		}
-		taskHits.Add(1)
-		_, _ = w.Write(doc)
-	}))
-	t.Cleanup(meta.Close)
+	metaURI, taskHits := serveTask(t, "/v4/users", doc)
 	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 
 	dir := t.TempDir()
@@ -63,7 +54,7 @@ func TestAgentTagsEndToEnd(t *testing.T) {
 			"Retry_Limit no_limits", "stats_interval 1s"},
 	}
 	p := fbtest.Start(t, fbtest.Options{Version: fbtest.V4, Config: fl.Config(), Dir: dir,
-		Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + meta.URL + "/v4/users"}})
+		Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
 	if !fbtest.WaitFor(10*time.Second, func() bool { return taskHits.Load() > 0 }) {
 		t.Fatal("the plugin never asked the task metadata endpoint")
 	}
@@ -141,4 +132,22 @@ func readTags(t *testing.T, path string) []string {
 		}
 	}
 	return out
+}
+
+// serveTask serves doc as the task metadata endpoint v4 at base (GET
+// base+"/task", as ECS_CONTAINER_METADATA_URI_V4 names it) until the test
+// ends; it returns the URI to set and the count of requests for the task.
+func serveTask(t *testing.T, base string, doc []byte) (uri string, hits *atomic.Int32) {
+	t.Helper()
+	hits = new(atomic.Int32)
+	meta := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != base+"/task" {
+			http.NotFound(w, r)
+			return
+		}
+		hits.Add(1)
+		_, _ = w.Write(doc)
+	}))
+	t.Cleanup(meta.Close)
+	return meta.URL + base, hits
 }
