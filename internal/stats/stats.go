@@ -46,7 +46,7 @@ type Counters struct {
 type Snapshot struct {
 	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries int64
 	DropMalformed, DropOversize, DropRejected, TooOld, Truncated  int64
-	Resumed, Forgotten, BadType, PartialJoined, Incomplete      int64
+	Resumed, Forgotten, BadType, PartialJoined, Incomplete        int64
 	Excluded, Masked                                              int64
 	FlushOK, FlushRetry, FlushError, Panics                       int64
 	RequestsAccepted, RequestsRefused, RequestsFailed             int64
