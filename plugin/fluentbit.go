@@ -155,11 +155,15 @@ func (m *metrics) free() {
 
 // mirrorMetrics shows the instance's counters on Fluent Bit's metrics
 // endpoints when the host has a metrics context for it, and says once
-// why not otherwise.
+// why not otherwise (a warning in Fluent Bit, a debug line elsewhere).
 func mirrorMetrics(inst *pipeline.Instance, h host, name string) {
 	log := inst.Logger()
 	if h.cmt == nil {
-		log.Infof("counters not on Fluent Bit's metrics endpoints (%s): the stats line has them", h.noCmt)
+		say := log.Debugf
+		if h.log {
+			say = log.Warnf
+		}
+		say("counters not on Fluent Bit's metrics endpoints (%s): the stats line has them", h.noCmt)
 		return
 	}
 	m, failed := newMetrics(h.cmt, name)

@@ -171,8 +171,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	})
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	if cfg.StatsInterval > 0 {
-		in.statsWG.Add(1)
-		go in.statsLoop(cfg.StatsInterval)
+		in.every(cfg.StatsInterval, "stats loop", in.logStats)
 	}
 	return in, nil
 }
@@ -190,19 +189,24 @@ func headers(hs []config.Header) http.Header {
 	return h
 }
 
-func (in *Instance) statsLoop(every time.Duration) {
-	defer in.statsWG.Done()
-	defer guard.Recover(in.log, &in.Stats.Panics, "stats loop", nil) // each line recovers too (logStats)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			in.logStats()
-		case <-in.statsDone:
-			return
+// every runs fn each period on its own goroutine until Close. fn
+// recovers its own panics; the loop recovers at its top too.
+func (in *Instance) every(period time.Duration, what string, fn func()) {
+	in.statsWG.Add(1)
+	go func() {
+		defer in.statsWG.Done()
+		defer guard.Recover(in.log, &in.Stats.Panics, what, nil)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fn()
+			case <-in.statsDone:
+				return
+			}
 		}
-	}
+	}()
 }
 
 func (in *Instance) logStats() {
@@ -219,20 +223,7 @@ func (in *Instance) Logger() *logging.Logger { return in.log }
 func (in *Instance) Mirror(set func(i int, v float64)) {
 	in.mirror = stats.NewMirror(in.Stats, set)
 	in.syncMirror()
-	in.statsWG.Add(1)
-	go func() {
-		defer in.statsWG.Done()
-		t := time.NewTicker(mirrorEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				in.syncMirror()
-			case <-in.statsDone:
-				return
-			}
-		}
-	}()
+	in.every(mirrorEvery, "metrics mirror loop", in.syncMirror)
 }
 
 func (in *Instance) syncMirror() {
