@@ -314,8 +314,11 @@ func (p *Process) WaitLog(s string, timeout time.Duration) bool {
 		if strings.Contains(p.Log(), s) {
 			return true
 		}
+		if p.LogFile == "" {
+			return false
+		}
 		b, _ := os.ReadFile(p.LogFile)
-		return p.LogFile != "" && strings.Contains(string(b), s)
+		return strings.Contains(string(b), s)
 	}
 	WaitFor(timeout, func() bool { return p.Exited() || has() })
 	// Exited or found: one last look, the final write may race with exit.
