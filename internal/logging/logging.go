@@ -80,9 +80,6 @@ func (l *Logger) Redact(s *redact.Secrets) { l.secrets.Store(s) }
 // Discard returns a logger that writes nothing (tests, benchmarks).
 func Discard() *Logger { return New(io.Discard, "", Off) }
 
-// Enabled reports whether a line at lv would be printed.
-func (l *Logger) Enabled(lv Level) bool { return l != nil && lv >= l.out.Load().level }
-
 func (l *Logger) logf(lv Level, format string, args ...any) {
 	if l == nil {
 		return
