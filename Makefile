@@ -24,7 +24,7 @@ $(SO): $(shell find plugin internal -name '*.go' -not -name '*_test.go') $(wildc
 host: $(HOST)
 $(HOST): test/flbhost/flbhost.c
 	@mkdir -p $(BUILD)
-	$(CC) -O2 -g -Wall -Wextra -std=c11 -D_GNU_SOURCE -o $@ $< -ldl -lpthread
+	$(CC) -O2 -g -Wall -Wextra -std=c11 -D_GNU_SOURCE -rdynamic -o $@ $< -ldl -lpthread
 
 vet:
 	$(GO) vet ./...

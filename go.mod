@@ -8,6 +8,7 @@ require (
 	github.com/json-iterator/go v1.1.12
 	github.com/klauspost/compress v1.20.4
 	github.com/tinylib/msgp v1.6.5
+	go.yaml.in/yaml/v3 v3.0.6
 )
 
 require (

@@ -16,10 +16,10 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
 )
 
-// host is what the Fluent Bit running the plugin offers one [OUTPUT]
+// fluentBit is what the Fluent Bit running the plugin offers one [OUTPUT]
 // instance (fluentbit.c): its name, its logger at the instance's level,
 // its metrics context. Each is absent in a host that is not Fluent Bit.
-type host struct {
+type fluentBit struct {
 	name  string        // "" when unknown
 	log   bool          // Fluent Bit's logger takes the lines
 	level logging.Level // the instance's level, when log
@@ -27,11 +27,11 @@ type host struct {
 	noCmt string // why cmt is nil
 }
 
-// openHost asks the host about the instance FLBPluginInit got. It runs on
-// the thread Fluent Bit initialises outputs on.
-func openHost(plugin unsafe.Pointer) host {
+// openFluentBit asks the host about the instance FLBPluginInit got. It
+// runs on the thread Fluent Bit initialises outputs on.
+func openFluentBit(plugin unsafe.Pointer) fluentBit {
 	C.ddgo_open()
-	var h host
+	var h fluentBit
 	if name := C.ddgo_instance_name(plugin); name != nil {
 		h.name = C.GoString(name)
 	}
@@ -156,7 +156,7 @@ func (m *metrics) free() {
 // mirrorMetrics shows the instance's counters on Fluent Bit's metrics
 // endpoints when the host has a metrics context for it, and says once
 // why not otherwise (a warning in Fluent Bit, a debug line elsewhere).
-func mirrorMetrics(inst *pipeline.Instance, h host, name string) {
+func mirrorMetrics(inst *pipeline.Instance, h fluentBit, name string) {
 	log := inst.Logger()
 	if h.cmt == nil {
 		say := log.Debugf

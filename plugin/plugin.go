@@ -8,6 +8,17 @@ package main
 #include <stdlib.h>
 #include <string.h>
 #include "fluentbit.h"
+
+// include/fluent-bit/flb_plugin_proxy.h and flb_io.h, the same in 1.9.10
+// and 4.2.8 (4.x appends event_type, which Fluent Bit zeroes).
+struct flb_plugin_proxy_def {
+    int type;
+    int proxy;
+    int flags;
+    char *name;
+    char *description;
+};
+#define FLB_IO_OPT_TLS 4
 */
 import "C"
 
@@ -22,6 +33,7 @@ import (
 	"github.com/fluent/fluent-bit-go/output"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
+	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
 	"github.com/out-datadog-go/out_datadog_go/internal/version"
@@ -33,8 +45,8 @@ const PluginName = "datadog_go"
 
 // instances numbers the [OUTPUT] sections for log lines in a host that
 // does not say an instance's name (Fluent Bit does: its Alias or
-// datadog_go.N); live counts those not exited yet.
-var instances, live atomic.Int64
+// datadog_go.N); running counts those not exited yet.
+var instances, running atomic.Int64
 
 // exitLogPause is how long an instance's exit waits after its last line
 // when Fluent Bit's logger has it (see FLBPluginExitCtx).
@@ -52,12 +64,18 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 			ret = output.FLB_ERROR
 		}
 	}()
-	return output.FLBPluginRegister(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
+	ret = output.FLBPluginRegister(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
+	// Registered as taking optional TLS, as the built-in datadog output
+	// is: Fluent Bit 4 then accepts the `TLS on` of a migrated section
+	// (without it, start-up fails with "does not support TLS"); the plugin
+	// always speaks HTTPS to a site itself (config.CheckSections).
+	(*C.struct_flb_plugin_proxy_def)(def).flags = C.FLB_IO_OPT_TLS
+	return ret
 }
 
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
-	h := openHost(plugin)
+	h := openFluentBit(plugin)
 	name := h.name
 	if name == "" {
 		name = fmt.Sprintf("%s.%d", PluginName, instances.Add(1)-1)
@@ -73,12 +91,25 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 			ret = output.FLB_ERROR
 		}
 	}()
-	cfg, err := config.Parse(func(key string) string {
-		return output.FLBPluginConfigKey(plugin, key)
-	}, os.Getenv, os.ReadFile)
+	get := func(key string) string { return output.FLBPluginConfigKey(plugin, key) }
+	cfg, err := config.Parse(get, os.Getenv, os.ReadFile)
 	if err != nil {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
+	}
+	// What Fluent Bit's files say of this section (see package flbconf);
+	// unreadable, the checks are skipped and Grace is the default.
+	conf, confErr := flbconf.Self()
+	if confErr != nil {
+		log.Debugf("Fluent Bit's configuration not read (%v): unknown keys and Host are not checked", confErr)
+	}
+	warnings, err := config.CheckSections(cfg, conf.Outputs(PluginName), get)
+	if err != nil {
+		log.Errorf("configuration error: %v", err)
+		return output.FLB_ERROR
+	}
+	for _, w := range warnings {
+		log.Warnf("%s", w)
 	}
 	inst, err := pipeline.New(cfg, name, log)
 	if err != nil {
@@ -87,8 +118,10 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
 	mirrorMetrics(inst, h, name)
-	live.Add(1)
+	running.Add(1)
 	output.FLBPluginSetContext(plugin, inst)
+	watchStop(inst, stopAllowance(conf.Grace()))
+	unwarned.Store(inst, log)
 	profileStart()
 	return output.FLB_OK
 }
@@ -123,6 +156,7 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret
 	if data == nil || length <= 0 {
 		return output.FLB_OK
 	}
+	warnNoWorkers(inst)
 	// Zero-copy views of Fluent Bit's memory, valid only during this call:
 	// Flush copies what it sends and keeps nothing.
 	chunk := unsafe.Slice((*byte)(data), int(length))
@@ -142,6 +176,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 		}
 	}()
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
+		forget(inst)
 		inst.Close()
 		if C.ddgo_log_ready() != 0 {
 			// Fluent Bit's log collector loses lines written just before
@@ -152,7 +187,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 		}
 		releaseMetrics(inst)
 		profileStop()
-		if live.Add(-1) == 0 {
+		if running.Add(-1) == 0 {
 			// Fluent Bit's logging context ends with the engine: lines
 			// from now on go to stderr.
 			bootLog.SetSink(logging.WriterSink(os.Stderr), logging.Info)

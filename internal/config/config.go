@@ -38,11 +38,11 @@ type Config struct {
 	Headers   []Header
 
 	// Transport.
-	Timeout        time.Duration // per HTTP request, default 30s
+	Timeout        time.Duration // per HTTP request, default 30s; never past the flush's RetryBudget
 	TLSVerify      bool          // default true
 	TLSCAFile      string
 	MaxRetries     int           // retries of one payload inside a flush, default 5
-	RetryBudget    time.Duration // per-flush time budget for retries, default 20s (bounds the exit too)
+	RetryBudget    time.Duration // per-flush time budget, requests and retries included, default 4s (bounds the exit too)
 	MaxConcurrency int           // payloads of one chunk in flight at once, default 4
 
 	// Wire format.

@@ -27,9 +27,9 @@ func Defaults() Config {
 		TLSVerify:  true,
 		MaxRetries: 5,
 		// Fluent Bit waits for a flush in flight before it exits on
-		// SIGTERM: the budget bounds the router's stop, inside ECS's
-		// default 30 s stopTimeout.
-		RetryBudget:     20 * time.Second,
+		// SIGTERM, and 1.9 crashes when that flush outlives Grace (5 s by
+		// default): the budget ends a flush inside it.
+		RetryBudget:     4 * time.Second,
 		MaxConcurrency:  4,
 		Compression:     compress.Gzip,
 		MaxBatchEntries: limits.MaxEntries,

@@ -145,10 +145,13 @@ const ReadyLine = "stream processor started"
 
 // Options describe one fluent-bit process.
 type Options struct {
-	Version string   // V4 (default) or V19
-	Binary  string   // overrides Version's lookup
-	Config  string   // classic-format config, written to Dir/fluent-bit.conf
-	Env     []string // added to the process environment ("K=V")
+	Version string // V4 (default) or V19
+	Binary  string // overrides Version's lookup
+	Config  string // the config, written to Dir/fluent-bit.conf (or ConfigName)
+	// ConfigName is the config's file name in Dir; Fluent Bit 4 reads a
+	// name ending in .yaml as YAML. Default fluent-bit.conf.
+	ConfigName string
+	Env        []string // added to the process environment ("K=V")
 	// Plugins are loaded with -e. Nil loads the plugin (Plugin()); an empty
 	// non-nil slice loads none (built-in outputs only).
 	Plugins []string
@@ -213,7 +216,11 @@ func Launch(o Options) (*Process, error) {
 			return nil, err
 		}
 	}
-	conf := filepath.Join(dir, "fluent-bit.conf")
+	name := o.ConfigName
+	if name == "" {
+		name = "fluent-bit.conf"
+	}
+	conf := filepath.Join(dir, name)
 	if err := os.WriteFile(conf, []byte(o.Config), 0o600); err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
+	"github.com/out-datadog-go/out_datadog_go/internal/circuit"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -66,6 +67,9 @@ type Options struct {
 	Logger      *logging.Logger
 	Stats       *stats.Counters
 	Concurrency int // requests in flight at once (sizes the idle pool)
+	// Health, when set, is the output's shared view of the intake: send
+	// reports every outcome to it and retries nothing while it is open.
+	Health *circuit.Breaker
 }
 
 // Error is a delivery failure. The chunk stays with Fluent Bit.
@@ -341,6 +345,7 @@ func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 		case rerr != nil:
 			failure = &Error{Err: rerr}
 		case a.status == http.StatusUnauthorized || a.status == http.StatusForbidden:
+			c.o.Health.Answered()
 			c.o.Logger.Errorf("intake %s answered HTTP %d (%s): the API key is missing or invalid, or belongs to another Datadog site than %s; "+
 				"chunk kept for retry", c.host, a.status, a.msg, c.host)
 			return answer{}, &Error{Status: a.status, Auth: true, Err: errors.New(a.msg)}
@@ -349,10 +354,12 @@ func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 			// (and count its 200 as delivered) and take DD-API-KEY to another
 			// host on 307/308: redirects are refused (CheckRedirect) and
 			// reported here, never followed.
+			c.o.Health.Answered()
 			c.o.Logger.Errorf("intake %s answered HTTP %d redirecting to %q: redirects are not followed; "+
 				"set endpoint (or site) to the intake's real address; chunk kept for retry", c.host, a.status, a.location)
 			return answer{}, &Error{Status: a.status, Err: fmt.Errorf("redirect to %q not followed", a.location)}
 		case a.ok(), a.status == http.StatusBadRequest, a.status == http.StatusRequestEntityTooLarge:
+			c.o.Health.Answered()
 			return a, nil
 		case a.status == http.StatusRequestTimeout, a.status == http.StatusTooManyRequests, a.status >= 500:
 			failure = &Error{Status: a.status, Err: errors.New(a.msg)}
@@ -360,7 +367,8 @@ func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 			c.o.Logger.Errorf("intake %s answered unexpected HTTP %d (%s); chunk kept for retry", c.host, a.status, a.msg)
 			failure = &Error{Status: a.status, Err: errors.New(a.msg)}
 		}
-		if attempt >= c.o.MaxRetries || ctx.Err() != nil {
+		c.o.Health.Failed()
+		if attempt >= c.o.MaxRetries || ctx.Err() != nil || c.o.Health.Open() {
 			return answer{}, failure
 		}
 		wait := c.backoff(attempt)
@@ -416,8 +424,12 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return c.o.BackoffBase + j
 }
 
-// post makes one HTTP request.
+// post makes one HTTP request. It ends by timeout or by ctx's deadline
+// (what is left of the flush's budget), whichever comes first, reading the
+// answer included.
 func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.URL, bytes.NewReader(body))
 	if err != nil {
 		return answer{}, c.scrub(err)
@@ -444,6 +456,10 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 		return answer{}, c.scrub(err)
 	}
 	defer resp.Body.Close()
+	// Neither the request's context nor the client's Timeout ends a read
+	// from a connection the answer took over (101 Switching Protocols):
+	// closing the body at the deadline does.
+	defer context.AfterFunc(ctx, func() { resp.Body.Close() })()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	a := answer{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
+	"github.com/out-datadog-go/out_datadog_go/internal/circuit"
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
@@ -86,6 +87,7 @@ type Instance struct {
 	shaper *shape.Shaper
 	codec  *compress.Codec
 	client *intake.Client
+	health *circuit.Breaker // the intake's health as this output's flushes saw it
 	meta   *ecs.Client
 	// progress remembers which records of a chunk handed back for retry
 	// were delivered, so Fluent Bit's retry of it sends only the rest.
@@ -93,8 +95,9 @@ type Instance struct {
 	handedBack *handedBack // chunks handed back, for the counters
 	now        func() time.Time
 
-	ctx    context.Context // cancelled by Close: aborts in-flight requests
-	cancel context.CancelFunc
+	ctx      context.Context // cancelled by Close, or when Fluent Bit stops (Stopping): aborts in-flight requests
+	cancel   context.CancelFunc
+	stopping sync.Once
 
 	mu       sync.Mutex // guards closed and the in-flight count's Add
 	closed   bool
@@ -122,6 +125,10 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	log.Redact(cfg.Secrets())
 	in.progress = progress.New(progressChunks, progressRuns)
 	in.handedBack = newHandedBack()
+	// Open after one flush's budget of failures; then at most one probe per
+	// budget, so the flushes Fluent Bit queues on a worker at exit each
+	// cost nothing, or one bounded request.
+	in.health = circuit.New(cfg.RetryBudget, cfg.RetryBudget, log)
 	in.client, err = intake.New(intake.Options{
 		URL:         cfg.URL,
 		APIKey:      cfg.APIKey,
@@ -136,6 +143,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		Logger:      log,
 		Stats:       in.Stats,
 		Concurrency: cfg.MaxConcurrency,
+		Health:      in.health,
 	})
 	if err != nil {
 		codec.Close()
@@ -316,13 +324,20 @@ type tally struct {
 // back again, what is now delivered is remembered for the next.
 func (in *Instance) Flush(chunk, tag []byte) Code {
 	in.mu.Lock()
-	if in.closed {
+	if in.closed || in.ctx.Err() != nil { // exit called, or Fluent Bit's stop allowance over
 		in.mu.Unlock()
 		return Retry
 	}
 	in.inflight.Add(1)
 	in.mu.Unlock()
 	defer in.inflight.Done()
+
+	mode := in.health.Admit()
+	if mode == circuit.Skip { // the intake is down and another flush probes it
+		in.Stats.FlushRetry.Add(1)
+		return Retry
+	}
+	defer in.health.Done(mode)
 
 	// config.Parse bounds the budget, the concurrency and the batch limits.
 	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.RetryBudget)
@@ -532,6 +547,20 @@ func (in *Instance) report(tag []byte, t *tally) {
 	if t.resumed > 0 {
 		in.log.Infof("retried chunk tag=%s: %d record(s) delivered by an earlier try not sent again", tag, t.resumed)
 	}
+}
+
+// Stopping tells the instance that Fluent Bit is stopping (it caught
+// SIGTERM or SIGINT). Fluent Bit waits for the flushes in flight, and those
+// queued on its workers, before it calls the exit callback, and Fluent Bit
+// 1.9 crashes at exit when a flush outlives its Grace: so flushes go on
+// delivering for allowance (part of Grace) and are then cut, and later
+// flushes hand their chunks back at once. What is cut reports Retry: the
+// chunk stays with Fluent Bit (kept on disk with filesystem buffering).
+func (in *Instance) Stopping(allowance time.Duration) {
+	in.stopping.Do(func() {
+		in.log.Infof("Fluent Bit is stopping: flushes end within %s; a chunk not delivered by then stays with Fluent Bit", allowance)
+		time.AfterFunc(allowance, in.cancel)
+	})
 }
 
 // Close stops the instance: in-flight flushes get a short grace to finish,

@@ -26,7 +26,11 @@ func newInstance(t testing.TB, srv *intaketest.Server, props map[string]string) 
 func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instance, *logtest.Buffer) {
 	t.Helper()
 	p := map[string]string{"endpoint": url, "apikey": "k", "dd_service": "svc", "dd_source": "src",
-		"dd_tags": "env:test", "provider": "ecs", "stats_interval": "0"}
+		"dd_tags": "env:test", "provider": "ecs", "stats_interval": "0",
+		// Tests of what a flush does, not of its budget: the default (4 s)
+		// is shorter than one payload's checks can take under -race on a
+		// loaded 2-core machine. Budget tests set their own.
+		"retry_budget": "20s"}
 	for k, v := range props {
 		p[k] = v
 	}

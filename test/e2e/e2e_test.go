@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		soPath, hostPath = filepath.Join(dir, "out_datadog_go.so"), filepath.Join(dir, "flbhost")
 		for _, cmd := range [][]string{
 			{"go", "build", "-buildmode=c-shared", "-o", soPath, "./plugin"},
-			{"cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-o", hostPath, "test/flbhost/flbhost.c", "-ldl", "-lpthread"},
+			{"cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-rdynamic", "-o", hostPath, "test/flbhost/flbhost.c", "-ldl", "-lpthread"},
 		} {
 			c := exec.Command(cmd[0], cmd[1:]...)
 			c.Dir = "../.."
@@ -56,6 +56,7 @@ type Summary struct {
 	Dropped    int     `json:"dropped"`
 	GaveUp     int     `json:"gave_up"`
 	InitFailed int     `json:"init_failed"`
+	FlushMS    float64 `json:"flush_ms"`
 	ExitMS     float64 `json:"exit_ms"`
 }
 
@@ -339,14 +340,17 @@ func TestBadRecordIsolated(t *testing.T) {
 }
 
 // A bad configuration fails init with a message naming the key (the same
-// table as test/realfb's TestBadKeyFailsStartUp under real Fluent Bit).
+// table as test/realfb's TestBadKeyFailsStartUp under real Fluent Bit). The
+// file is named with -c, as Fluent Bit's, and is an [OUTPUT] section: the
+// plugin reads it for the keys Fluent Bit does not pass (unknown ones, Host).
 func TestBadConfig(t *testing.T) {
 	for _, c := range fbtest.BadConfigs {
-		conf := writeFile(t, "bad.conf", seedConf("http://127.0.0.1:1", c.Line))
+		lines := strings.Replace(seedConf("http://127.0.0.1:1", c.Line), "Host ignored.example\nTLS on\n", "", 1)
 		if c.Key == "site" {
-			conf = writeFile(t, "bad.conf", strings.Replace(seedConf("", c.Line), "endpoint \n", "", 1))
+			lines = strings.Replace(seedConf("", c.Line), "endpoint \n", "", 1)
 		}
-		s, stderr := runHost(t, "-conf", conf, filepath.Join("..", "..", "testdata", "dummy-typed-b.msgpack"))
+		conf := writeFile(t, "bad.conf", "[OUTPUT]\n"+lines)
+		s, stderr := runHost(t, "-c", conf, filepath.Join("..", "..", "testdata", "dummy-typed-b.msgpack"))
 		if s.InitFailed != 1 || s.Calls != 0 {
 			t.Errorf("%s: summary %+v", c.Key, s)
 		}

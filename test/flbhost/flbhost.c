@@ -11,8 +11,12 @@
  *
  * usage: flbhost -so PLUGIN.so -conf A.conf [-conf B.conf ...] [-workers N]
  *                [-retry-limit N] [-retry-wait-ms N] [-repeat N] [-tag TAG]
- *                [-abi 4|1.9] [-cpu] CHUNK.msgpack...
- * Config files hold "key value" or "key=value" lines ('#' comments).
+ *                [-abi 4|1.9] [-cpu] [-term-after-ms N] CHUNK.msgpack...
+ * Config files hold "key value" or "key=value" lines ('#' comments, '['
+ * section lines skipped). -c is -conf under Fluent Bit's name for it: the
+ * plugin reads that file as Fluent Bit's configuration (package flbconf).
+ * -term-after-ms sets exit_signal to SIGTERM that long after the flushes
+ * start, as Fluent Bit's signal handler does (src/fluent-bit.c).
  * Prints one JSON summary line on stdout.
  */
 #include <dlfcn.h>
@@ -27,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <ctype.h>
+#include <signal.h>
 
 #define FLB_ERROR 0
 #define FLB_OK    1
@@ -102,6 +107,22 @@ static int nchunks;
 static int repeat = 1, retry_limit = 1, retry_wait_ms = 20;
 static const char *tag = "app-firelens-0123456789abcdef";
 static flush_ctx_fn flush_ctx;
+
+/* Fluent Bit's main exports these (the binary is linked with its symbols
+ * exported, as flbhost is with -rdynamic): the plugin watches exit_signal
+ * to learn that Fluent Bit stops. */
+volatile sig_atomic_t exit_signal = 0;
+int flb_engine_exit(void *config) { (void) config; return 0; }
+static int term_after_ms = -1;
+
+static void *terminator(void *arg)
+{
+    (void) arg;
+    struct timespec ts = {term_after_ms / 1000, (long) (term_after_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    exit_signal = SIGTERM;
+    return NULL;
+}
 
 /* the work queue shared by the workers: (instance, chunk, round) */
 static pthread_mutex_t qmu = PTHREAD_MUTEX_INITIALIZER;
@@ -264,7 +285,7 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         int more = i + 1 < argc;
         if (!strcmp(a, "-so") && more) so = argv[++i];
-        else if (!strcmp(a, "-conf") && more) {
+        else if ((!strcmp(a, "-conf") || !strcmp(a, "-c")) && more) {
             if (ninst == MAX_INST || load_conf(&insts[ninst++], argv[++i]) < 0) return 2;
         }
         else if (!strcmp(a, "-workers") && more) workers = atoi(argv[++i]);
@@ -274,6 +295,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-tag") && more) tag = argv[++i];
         else if (!strcmp(a, "-abi") && more) abi = argv[++i];
         else if (!strcmp(a, "-cpu")) want_cpu = 1;
+        else if (!strcmp(a, "-term-after-ms") && more) term_after_ms = atoi(argv[++i]);
         else if (a[0] == '-') { fprintf(stderr, "flbhost: unknown flag %s\n", a); return 2; }
         else if (load_chunk(&chunks[nchunks++], a) < 0) return 2;
     }
@@ -320,6 +342,8 @@ int main(int argc, char **argv)
 
     double t0 = now_ms();
     total_jobs = (long) ninst * nchunks * repeat;
+    pthread_t term;
+    if (term_after_ms >= 0) pthread_create(&term, NULL, terminator, NULL);
     pthread_t *th = calloc((size_t) workers, sizeof *th);
     for (int i = 0; i < workers; i++) pthread_create(&th[i], NULL, worker, NULL);
     for (int i = 0; i < workers; i++) pthread_join(th[i], NULL);

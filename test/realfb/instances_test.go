@@ -67,13 +67,16 @@ func TestTwoInstancesTwoKeys(t *testing.T) {
 	}
 }
 
-// TestBadKeyFailsStartUp: a bad value makes Fluent Bit's start-up fail,
-// with a non-zero status and the plugin's error naming the key, on both
-// lines; the same table as the C host's TestBadConfig (fbtest.BadConfigs).
+// TestBadKeyFailsStartUp: a bad value, a misspelt key or a key of the
+// built-in output that means nothing to ours makes Fluent Bit's start-up
+// fail, with a non-zero status and the plugin's error naming the key, on
+// both lines; the same table as the C host's TestBadConfig
+// (fbtest.BadConfigs). Each message is logged as the user sees it.
 func TestBadKeyFailsStartUp(t *testing.T) {
 	for _, v := range versions {
 		for _, c := range fbtest.BadConfigs {
 			t.Run(v+"/"+c.Key, func(t *testing.T) {
+				t.Parallel()
 				bin := fbtest.Require(t, v)
 				dir := t.TempDir()
 				fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
@@ -97,6 +100,7 @@ func TestBadKeyFailsStartUp(t *testing.T) {
 				if !strings.Contains(p.Log(), "configuration error: "+c.Key+":") {
 					t.Errorf("no error naming %q:\n%s", c.Key, fbtest.Tail(p.Log(), 2000))
 				}
+				t.Logf("%s", logLine(p.Log(), "configuration error"))
 			})
 		}
 	}

@@ -1,0 +1,127 @@
+package main
+
+/*
+#cgo LDFLAGS: -ldl
+#include <dlfcn.h>
+#include <signal.h>
+
+// Fluent Bit's main (src/fluent-bit.c, the same in 1.9.10 and 4.2.8)
+// keeps `volatile sig_atomic_t exit_signal`, which its SIGTERM, SIGINT and
+// SIGQUIT handler sets; its CMake build exports the binary's symbols
+// (ENABLE_EXPORTS), which is how Go plugins reach flb_log_print too. NULL
+// when the process is not that binary (flb_engine_exit names it).
+static volatile sig_atomic_t *flb_exit_signal(void) {
+	if (dlsym(RTLD_DEFAULT, "flb_engine_exit") == NULL) {
+		return NULL;
+	}
+	return (volatile sig_atomic_t *) dlsym(RTLD_DEFAULT, "exit_signal");
+}
+
+static int flb_read_signal(volatile sig_atomic_t *p) { return (int) *p; }
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/guard"
+	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
+)
+
+// Fluent Bit never tells an output that it is stopping: it calls the exit
+// callback only after it has waited for the output's flushes. The plugin
+// watches Fluent Bit's exit_signal instead, and tells every live instance
+// (pipeline.Instance.Stopping) when it is set, so their flushes end inside
+// Grace. Where the symbol is missing, retry_budget and the circuit bound
+// the stop alone.
+var (
+	stopMu    sync.Mutex
+	live      = map[*pipeline.Instance]time.Duration{} // instance → its stop allowance
+	watchOnce sync.Once
+)
+
+// watchPeriod is how often exit_signal is read: Fluent Bit's own main loop
+// reads it once a second.
+const watchPeriod = 200 * time.Millisecond
+
+// stopAllowance is how long flushes may go on after SIGTERM: Fluent Bit
+// stops its engine a Grace after it notices the signal (within a second),
+// and its 1.9 line crashes when a flush is still running then; two seconds
+// of margin. Grace < 0 (Fluent Bit 4: wait for every flush) sets none.
+func stopAllowance(grace time.Duration) time.Duration {
+	if grace < 0 {
+		return 0
+	}
+	return max(grace-2*time.Second, time.Second)
+}
+
+// watchStop registers inst for the stop signal, starting the watcher on
+// the first call. allowance 0 registers nothing.
+func watchStop(inst *pipeline.Instance, allowance time.Duration) {
+	if allowance <= 0 {
+		return
+	}
+	stopMu.Lock()
+	live[inst] = allowance
+	stopMu.Unlock()
+	watchOnce.Do(func() {
+		sig := C.flb_exit_signal()
+		if sig == nil {
+			bootLog.Infof("Fluent Bit's exit_signal is not visible in this process: a stop waits for the flushes in flight (each bounded by retry_budget)")
+			return
+		}
+		go func() {
+			defer guard.Recover(bootLog, nil, "stop watch", nil)
+			t := time.NewTicker(watchPeriod)
+			defer t.Stop()
+			for range t.C {
+				if C.flb_read_signal(sig) == 0 {
+					continue
+				}
+				stopMu.Lock()
+				for in, a := range live {
+					in.Stopping(a)
+				}
+				stopMu.Unlock()
+				return
+			}
+		}()
+	})
+}
+
+// forget drops inst from the stop watch and the first-flush check (its
+// exit was called).
+func forget(inst *pipeline.Instance) {
+	stopMu.Lock()
+	delete(live, inst)
+	stopMu.Unlock()
+	unwarned.Delete(inst)
+}
+
+// unwarned holds the *logging.Logger of each instance whose first flush
+// has not yet been checked for running on the engine thread.
+var unwarned sync.Map
+
+// warnNoWorkers logs once per instance, at its first flush, when that
+// flush runs on Fluent Bit's engine thread, which both lines name
+// "flb-pipeline" (src/flb_lib.c; output workers are
+// "flb-out-<instance>-w<N>", src/flb_output_thread.c): the [OUTPUT] has no
+// workers, so a flush waiting on the intake stalls every input. It must run
+// on the thread that called FlushCtx.
+func warnNoWorkers(inst *pipeline.Instance) {
+	v, first := unwarned.LoadAndDelete(inst)
+	if !first {
+		return
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", syscall.Gettid()))
+	if err == nil && strings.TrimSpace(string(b)) == "flb-pipeline" {
+		v.(*logging.Logger).Warnf("this output flushes on Fluent Bit's engine thread (it has no workers): while a flush waits on the intake, " +
+			"every input waits too, FireLens' forward socket included. Set `workers 2` on the [OUTPUT]")
+	}
+}
