@@ -240,6 +240,7 @@ func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 	for attempt := 0; ; attempt++ {
 		a, rerr := c.post(ctx, body)
+		c.count(a, rerr)
 		var failure *Error
 		switch {
 		case rerr != nil:
@@ -293,6 +294,21 @@ func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 			return answer{}, failure
 		case <-t.C:
 		}
+	}
+}
+
+// count adds one request to the counters of its outcome.
+func (c *Client) count(a answer, err error) {
+	s := c.o.Stats
+	switch {
+	case err == nil && a.ok():
+		s.RequestsAccepted.Add(1)
+		s.LastAccepted.Store(time.Now().UnixNano())
+	case err == nil && (a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge):
+		s.RequestsRefused.Add(1)
+	default:
+		s.RequestsFailed.Add(1)
+		s.LastFailed.Store(time.Now().UnixNano())
 	}
 }
 

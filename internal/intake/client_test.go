@@ -117,6 +117,14 @@ func TestMatrix(t *testing.T) {
 			if len(r.srv.Seqs()) != c.accepted {
 				t.Errorf("intake has %d records", len(r.srv.Seqs()))
 			}
+			// Every request is counted once by outcome, with the time of the
+			// last accepted and the last failed one.
+			ok, failed := r.stats.RequestsAccepted.Load(), r.stats.RequestsFailed.Load()
+			if ok != int64(min(c.accepted, 1)) || ok+failed != int64(r.srv.Stats().Requests) || r.stats.RequestsRefused.Load() != 0 ||
+				(r.stats.LastAccepted.Load() != 0) != (ok > 0) || (r.stats.LastFailed.Load() != 0) != (failed > 0) {
+				t.Errorf("requests accepted %d failed %d refused %d of %d; last accepted %d, last failed %d", ok, failed,
+					r.stats.RequestsRefused.Load(), r.srv.Stats().Requests, r.stats.LastAccepted.Load(), r.stats.LastFailed.Load())
+			}
 			if c.wantInLog != "" && !strings.Contains(r.logs.String(), c.wantInLog) {
 				t.Errorf("log lacks %q:\n%s", c.wantInLog, r.logs)
 			}
@@ -153,6 +161,9 @@ func TestBadEntryIsolated(t *testing.T) {
 	// per level, the confirmation.
 	if st := r.srv.Stats(); st.Requests > 1+evidenceProbes+2*7+1 {
 		t.Errorf("%d requests to isolate one entry among 100", st.Requests)
+	}
+	if st := r.srv.Stats(); r.stats.RequestsRefused.Load() != int64(st.Rejected) || r.stats.RequestsAccepted.Load() != int64(st.Accepted) {
+		t.Errorf("requests refused %d accepted %d, intake %+v", r.stats.RequestsRefused.Load(), r.stats.RequestsAccepted.Load(), st)
 	}
 }
 

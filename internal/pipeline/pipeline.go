@@ -71,6 +71,10 @@ const (
 // after its grace period, so this stays well inside it.
 const exitGrace = 2 * time.Second
 
+// mirrorEvery is how often Mirror copies the counters to Fluent Bit's
+// metrics: finer than any scrape, and a few calls a second at most.
+const mirrorEvery = time.Second
+
 // Instance is one configured output. Create with New, release with Close.
 type Instance struct {
 	name   string
@@ -84,8 +88,9 @@ type Instance struct {
 	meta   *ecs.Client
 	// progress remembers which records of a chunk handed back for retry
 	// were delivered, so Fluent Bit's retry of it sends only the rest.
-	progress *progress.Memory
-	now      func() time.Time
+	progress   *progress.Memory
+	handedBack *handedBack // chunks handed back, for the counters
+	now        func() time.Time
 
 	ctx      context.Context // cancelled by Close, or when Fluent Bit stops (Stopping): aborts in-flight requests
 	cancel   context.CancelFunc
@@ -97,7 +102,8 @@ type Instance struct {
 
 	batches   sync.Pool // *batch.Batch
 	statsDone chan struct{}
-	statsWG   sync.WaitGroup
+	statsWG   sync.WaitGroup // the stats line's and the mirror's loops
+	mirror    *stats.Mirror
 }
 
 // New builds an instance from a validated configuration. Nothing here
@@ -115,6 +121,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	in.codec = codec
 	log.Redact(cfg.Secrets())
 	in.progress = progress.New(progressChunks, progressRuns)
+	in.handedBack = newHandedBack()
 	// Open after one flush's budget of failures; then at most one probe per
 	// budget, so the flushes Fluent Bit queues on a worker at exit each
 	// cost nothing, or one bounded request.
@@ -169,8 +176,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	})
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	if cfg.StatsInterval > 0 {
-		in.statsWG.Add(1)
-		go in.statsLoop(cfg.StatsInterval)
+		in.every(cfg.StatsInterval, "stats loop", in.logStats)
 	}
 	return in, nil
 }
@@ -188,24 +194,46 @@ func headers(hs []config.Header) http.Header {
 	return h
 }
 
-func (in *Instance) statsLoop(every time.Duration) {
-	defer in.statsWG.Done()
-	defer guard.Recover(in.log, &in.Stats.Panics, "stats loop", nil) // each line recovers too (logStats)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			in.logStats()
-		case <-in.statsDone:
-			return
+// every runs fn each period on its own goroutine until Close. fn
+// recovers its own panics; the loop recovers at its top too.
+func (in *Instance) every(period time.Duration, what string, fn func()) {
+	in.statsWG.Add(1)
+	go func() {
+		defer in.statsWG.Done()
+		defer guard.Recover(in.log, &in.Stats.Panics, what, nil)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fn()
+			case <-in.statsDone:
+				return
+			}
 		}
-	}
+	}()
 }
 
 func (in *Instance) logStats() {
 	defer guard.Recover(in.log, &in.Stats.Panics, "stats line", nil)
 	in.log.Infof("stats %s", in.Stats.Snapshot())
+}
+
+// Logger is the instance's logger.
+func (in *Instance) Logger() *logging.Logger { return in.log }
+
+// Mirror copies the counters through set (see stats.Mirror) at once, on
+// the caller's thread, then every second and a last time at Close. Call it
+// once, before the first Flush.
+func (in *Instance) Mirror(set func(i int, v float64)) {
+	in.mirror = stats.NewMirror(in.Stats, set)
+	in.syncMirror()
+	in.every(mirrorEvery, "metrics mirror loop", in.syncMirror)
+}
+
+func (in *Instance) syncMirror() {
+	defer guard.Recover(in.log, &in.Stats.Panics, "metrics mirror", nil)
+	in.mirror.Sync()
 }
 
 func (in *Instance) getBatch() *batch.Batch {
@@ -282,6 +310,7 @@ type tally struct {
 	joined, incomplete                                              int64 // split lines (partial)
 	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
+	retried                                                         bool // the chunk came back after a flush handed it back
 }
 
 // Flush delivers one chunk. chunk and tag are Fluent Bit's memory: they are
@@ -323,9 +352,12 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 		key, keyed = in.progress.Key(chunk, tag), true
 		prev, _ = in.progress.Take(key)
 	}
+	fp := in.handedBack.fingerprint(chunk, tag)
+	retried := in.handedBack.take(fp)
 
 	t, streamErr := f.run(chunk, tag, prev)
 	held := in.client.Confirm(ctx, f.d) // records refused alone once, not yet twice
+	t.retried = retried
 	in.report(tag, &t)
 
 	if n := f.failed.Load(); n > 0 || len(held) > 0 {
@@ -349,6 +381,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 			}
 			in.remember(key, next)
 		}
+		in.handedBack.put(fp)
 		return Retry
 	}
 	if streamErr != nil {
@@ -489,16 +522,22 @@ func (t *tally) count(info shape.Info, fit shape.Fitted, oldest int64) {
 // report adds a flush's tally to the counters and logs what needs a word.
 func (in *Instance) report(tag []byte, t *tally) {
 	s := in.Stats
-	s.RecordsIn.Add(t.records)
-	s.Truncated.Add(t.truncated)
-	s.TooOld.Add(t.tooOld)
-	s.DropMalformed.Add(t.skipped + t.tooLarge)
 	s.Resumed.Add(t.resumed)
-	s.BadType.Add(t.badType)
-	s.Excluded.Add(t.excluded)
-	s.Masked.Add(t.masked)
-	s.PartialJoined.Add(t.joined)
-	s.Incomplete.Add(t.incomplete)
+	// Every record of a chunk is read and shaped at its first flush, so a
+	// retry of the chunk counts nothing again (the log lines still say
+	// what this try met).
+	if !t.retried {
+		s.RecordsIn.Add(t.records)
+		s.Truncated.Add(t.truncated)
+		s.TooOld.Add(t.tooOld)
+		s.DropMalformed.Add(t.skipped)
+		s.DropOversize.Add(t.tooLarge)
+		s.BadType.Add(t.badType)
+		s.Excluded.Add(t.excluded)
+		s.Masked.Add(t.masked)
+		s.PartialJoined.Add(t.joined)
+		s.Incomplete.Add(t.incomplete)
+	}
 	if t.incomplete > 0 {
 		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, partial.IncompleteKey)
 	}
@@ -566,6 +605,9 @@ func (in *Instance) Close() {
 	in.cancel()
 	close(in.statsDone)
 	in.statsWG.Wait()
+	if in.mirror != nil {
+		in.syncMirror()
+	}
 	if in.meta != nil {
 		in.meta.Close()
 	}
