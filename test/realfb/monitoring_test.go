@@ -102,7 +102,7 @@ func TestMetricsAndLogFile(t *testing.T) {
 			file := readFile(t, logFile)
 			for _, line := range []string{
 				"] [ info] [output:datadog_go:router_dd] out_datadog_go ",
-				"] [ warn] [output:datadog_go:router_dd] intake refused one log entry",
+				"] [ warn] [output:datadog_go:router_dd] dropped 1 record(s) the intake refused alone twice",
 				"] [ info] [output:datadog_go:router_dd] stats records_in=",                               // from the stats goroutine
 				"] [ info] [output:datadog_go:router_dd] exit: records_in=401 records_out=400 pending=0 ", // counted once
 			} {
