@@ -9,7 +9,7 @@ HOST  := $(BUILD)/flbhost
 # checked in make test (test/deploy); the image builds each arch natively.
 SO_ARM64 := $(BUILD)/arm64/out_datadog_go.so
 ARM64_CC ?= aarch64-linux-gnu-gcc
-SOURCES := $(shell find plugin internal -name '*.go' -not -name '*_test.go') go.mod go.sum
+SOURCES := $(shell find plugin internal -name '*.go' -not -name '*_test.go') $(wildcard plugin/*.c plugin/*.h) go.mod go.sum
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/out-datadog-go/out_datadog_go/internal/version.Version=$(VERSION)
 

@@ -89,8 +89,14 @@ type Generator struct {
 	ECS    ECS
 	Layout Layout
 	Sec    uint32 // first event time (Unix seconds)
-	seq    int
+	// Refused, when set, picks the records whose log starts with
+	// RefuseMarker (the intake stand-in's RejectMarker refuses them).
+	Refused func(seq int) bool
+	seq     int
 }
+
+// RefuseMarker starts the log of the records Generator.Refused picks.
+const RefuseMarker = "REFUSE-ME"
 
 // New returns a generator for seed.
 func New(seed uint64) *Generator {
@@ -130,9 +136,13 @@ func (g *Generator) AppendRecord(b []byte, shape Shape) []byte {
 	if shape == Stack || seq%7 == 0 {
 		source = "stderr"
 	}
+	line := g.Line(shape, seq)
+	if g.Refused != nil && g.Refused(seq) {
+		line = RefuseMarker + " " + line
+	}
 	b = msgp.AppendMapHeader(b, 7)
 	b = msgp.AppendString(b, "log")
-	b = msgp.AppendString(b, g.Line(shape, seq))
+	b = msgp.AppendString(b, line)
 	b = msgp.AppendString(msgp.AppendString(b, "source"), source)
 	b = msgp.AppendString(msgp.AppendString(b, "container_id"), g.ECS.ContainerID)
 	b = msgp.AppendString(msgp.AppendString(b, "container_name"), g.ECS.ContainerName)

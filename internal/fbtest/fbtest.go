@@ -26,6 +26,7 @@ package fbtest
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,16 +157,22 @@ type Options struct {
 	// Plugins are loaded with -e. Nil loads the plugin (Plugin()); an empty
 	// non-nil slice loads none (built-in outputs only).
 	Plugins []string
-	CPUs    string        // when set, the process runs under taskset -c CPUs
-	Dir     string        // working directory and config location (default: a new temporary one)
-	Ready   time.Duration // how long to wait for ReadyLine (default 20s)
+	CPUs    string // when set, the process runs under taskset -c CPUs
+	LogFile string // the config's Log_File, if any: WaitLog reads it too
+	// ReadyURL, when set, is asked instead of waiting for ReadyLine: the
+	// HTTP_Server's address, for a Log_Level that hides the line (the
+	// server starts once inputs and outputs are initialised).
+	ReadyURL string
+	Dir      string        // working directory and config location (default: a new temporary one)
+	Ready    time.Duration // how long to wait for ReadyLine (default 20s)
 }
 
 // Process is a running (or exited) fluent-bit.
 type Process struct {
-	Cmd  *exec.Cmd
-	Dir  string
-	Conf string // path of the config file
+	Cmd     *exec.Cmd
+	Dir     string
+	Conf    string // path of the config file
+	LogFile string // Options.LogFile
 
 	log  *logtest.Buffer
 	done chan struct{}
@@ -230,7 +237,7 @@ func Launch(o Options) (*Process, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), o.Env...)
-	p := &Process{Cmd: cmd, Dir: dir, Conf: conf, log: &logtest.Buffer{}, done: make(chan struct{})}
+	p := &Process{Cmd: cmd, Dir: dir, Conf: conf, LogFile: o.LogFile, log: &logtest.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("fbtest: starting %s: %w", bin, err)
@@ -243,7 +250,18 @@ func Launch(o Options) (*Process, error) {
 	if ready == 0 {
 		ready = 20 * time.Second
 	}
-	if p.WaitLog(ReadyLine, ready) {
+	if o.ReadyURL != "" {
+		c := http.Client{Timeout: time.Second}
+		if WaitFor(ready, func() bool {
+			resp, err := c.Get(o.ReadyURL)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil || p.Exited()
+		}) && !p.Exited() {
+			return p, nil
+		}
+	} else if p.WaitLog(ReadyLine, ready) {
 		return p, nil
 	}
 	if p.Exited() {
@@ -297,12 +315,23 @@ func (p *Process) Exited() bool {
 	}
 }
 
-// WaitLog waits until the log contains s; false after timeout or when the
-// process exits without having written it.
+// WaitLog waits until the log (the output, or the LogFile when set)
+// contains s; false after timeout or when the process exits without having
+// written it.
 func (p *Process) WaitLog(s string, timeout time.Duration) bool {
-	WaitFor(timeout, func() bool { return p.Exited() || strings.Contains(p.Log(), s) })
+	has := func() bool {
+		if strings.Contains(p.Log(), s) {
+			return true
+		}
+		if p.LogFile == "" {
+			return false
+		}
+		b, _ := os.ReadFile(p.LogFile)
+		return strings.Contains(string(b), s)
+	}
+	WaitFor(timeout, func() bool { return p.Exited() || has() })
 	// Exited or found: one last look, the final write may race with exit.
-	return strings.Contains(p.Log(), s)
+	return has()
 }
 
 // Wait waits up to timeout for the process to exit on its own; false

@@ -4,8 +4,9 @@
 // logs sender, which make the same choices.
 //
 //	2xx                      accepted
-//	400, 413                 bisect to isolate the refused entries; drop only those,
-//	                         and only when the intake accepted others (see isolate)
+//	400, 413                 isolate the refused entries (delivery.go); drop one only
+//	                         when refused alone twice while the intake accepts others
+//	1xx final (101...)       not HTTP request-response: an error, retried like a network one
 //	401 / 403                API key or site wrong: keep the chunk (retryable), log loudly
 //	3xx                      never followed: keep the chunk, log the Location loudly
 //	408, 429, 5xx, network   back off (exponential, full jitter, Retry-After) and retry
@@ -43,12 +44,6 @@ type Compressor interface {
 	Compress(dst, src []byte) ([]byte, error)
 	ContentEncoding() string
 }
-
-// MaxProbes is the default cap on the bisection requests of one flush: k
-// refused entries among n cost about 2k·log2(n/k) requests, so 256 isolates
-// a dozen bad records in a 1,000-entry payload; past it the chunk goes back
-// to Fluent Bit with what was isolated so far remembered.
-const MaxProbes = 256
 
 // Options configure a Client.
 type Options struct {
@@ -88,35 +83,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Delivery is what the payloads of one chunk share: where entries that are
-// done (accepted, or refused alone and dropped) are reported by record id,
-// and the chunk's budget of bisection requests. Safe for concurrent use as
-// long as Done is.
-type Delivery struct {
-	// Done receives the record ids of entries that must not be sent again.
-	// It is called from the goroutines sending the chunk's payloads.
-	Done        func(ids []int32)
-	probes      atomic.Int64
-	faultLogged atomic.Bool
-}
-
-// NewDelivery returns a Delivery allowing maxProbes bisection requests
-// (MaxProbes when maxProbes <= 0).
-func NewDelivery(done func(ids []int32), maxProbes int) *Delivery {
-	if maxProbes <= 0 {
-		maxProbes = MaxProbes
-	}
-	d := &Delivery{Done: done}
-	d.probes.Store(int64(maxProbes))
-	return d
-}
-
-func (d *Delivery) done(b *batch.Batch) {
-	if d.Done != nil {
-		d.Done(b.IDs())
-	}
-}
-
 // Client is safe for concurrent use.
 type Client struct {
 	o    Options
@@ -125,9 +91,13 @@ type Client struct {
 	bufs sync.Pool // *[]byte for compressed bodies
 	// secrets are scrubbed from every answer and error.
 	secrets *redact.Secrets
-	// rng draws backoff jitter; mu keeps it race-free.
+	// rng draws backoff jitter and probe positions; mu keeps it race-free.
 	mu  sync.Mutex
 	rng *rand.Rand
+	// lastOK is when the intake last accepted a request (UnixNano), and
+	// randomAt when it last refused a payload with 400 and accepted both
+	// its halves: the evidence a drop is decided on (delivery.go).
+	lastOK, randomAt atomic.Int64
 }
 
 // New builds a Client with one keep-alive transport.
@@ -204,10 +174,10 @@ func New(o Options) (*Client, error) {
 func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
 // Deliver sends one payload. When the intake refuses it (400, 413) the
-// payload is bisected to isolate the refused entries (see isolate). A nil
-// error means every entry was accepted or deliberately dropped (counted and
-// logged); an error means some entries must be retried: those that are done
-// have been reported to d.Done.
+// refused entries are isolated (see isolate). A nil error means every entry
+// was accepted, or refused alone and handed to d for Confirm; an error means
+// some entries must be retried: those that are done have been reported to
+// d.Done.
 func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) error {
 	if d == nil {
 		d = NewDelivery(nil, 0)
@@ -244,6 +214,7 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 	}
 	a, err := c.send(ctx, body)
 	if err == nil && a.ok() {
+		c.lastOK.Store(time.Now().UnixNano())
 		s := c.o.Stats
 		s.Payloads.Add(1)
 		s.RecordsOut.Add(int64(b.Len()))
@@ -251,76 +222,6 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 		s.BytesWire.Add(int64(len(body)))
 	}
 	return a, err
-}
-
-// isolate bisects a payload the intake refused (400 or 413), level by
-// level: both halves of every refused part are sent, accepted halves are
-// done, refused ones are split again, until the refused entries are alone.
-// Those are dropped only when the intake accepted others: a refusal that
-// singles out nothing (every entry refused, or for a 400 every probe of the
-// first two levels) is an intake or relay fault, not bad records, and the
-// payload goes back for retry with nothing dropped. For k bad entries among
-// n this costs about 2k·log2(n/k) requests, within d's cap for the chunk.
-func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *Delivery) error {
-	if first.status == http.StatusBadRequest {
-		c.o.Logger.Debugf("HTTP 400 for a payload of %d entries (%s): bisecting to isolate the refused entries", b.Len(), first.msg)
-	} else {
-		c.o.Logger.Warnf("HTTP 413 for a payload of %d entries, %d bytes: halving", b.Len(), len(b.Bytes()))
-	}
-	accepted := 0 // entries of b the intake accepted
-	pending := []*batch.Batch{b}
-	var alone []*batch.Batch // refused even alone
-	last := first
-	for level := 1; len(pending) > 0; level++ {
-		var next []*batch.Batch
-		for _, p := range pending {
-			if p.Len() == 1 {
-				alone = append(alone, p)
-				continue
-			}
-			half := p.Len() / 2
-			for _, part := range [2]*batch.Batch{p.Slice(0, half), p.Slice(half, p.Len())} {
-				if d.probes.Add(-1) < 0 {
-					return c.fault(d, b, first, "bisection stopped at its cap of requests per chunk")
-				}
-				a, err := c.attempt(ctx, part)
-				if err != nil {
-					return err
-				}
-				if a.ok() {
-					accepted += part.Len()
-					d.done(part)
-					continue
-				}
-				last = a
-				next = append(next, part)
-			}
-		}
-		if accepted == 0 && first.status == http.StatusBadRequest && level >= 2 && len(next) > 0 {
-			return c.fault(d, b, last, "the intake refused every part of the first two bisection levels")
-		}
-		pending = next
-	}
-	if accepted == 0 {
-		return c.fault(d, b, last, "the intake refused every entry, even alone")
-	}
-	for _, p := range alone {
-		c.o.Stats.DropRejected.Add(1)
-		c.o.Logger.Warnf("intake refused one log entry of %d bytes with HTTP %d (%s) while accepting the others; dropped: resending the same bytes cannot succeed",
-			len(p.Entry(0)), last.status, last.msg)
-		d.done(p)
-	}
-	return nil
-}
-
-// fault reports a refusal that no record explains: logged loudly once per
-// chunk, nothing dropped, the payload kept for Fluent Bit's retry.
-func (c *Client) fault(d *Delivery, b *batch.Batch, a answer, why string) error {
-	if d.faultLogged.CompareAndSwap(false, true) {
-		c.o.Logger.Errorf("intake %s answered HTTP %d (%s) to a payload of %d entries and %s: taken as an intake or relay fault, "+
-			"nothing dropped, chunk kept for retry (Fluent Bit's Retry_Limit decides)", c.host, a.status, a.msg, b.Len(), why)
-	}
-	return &Error{Status: a.status, Err: fmt.Errorf("refusal singles out no record (%s): %s", why, a.msg)}
 }
 
 // answer is what the intake said to one request.
@@ -339,6 +240,7 @@ func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 	for attempt := 0; ; attempt++ {
 		a, rerr := c.post(ctx, body)
+		c.count(a, rerr)
 		var failure *Error
 		switch {
 		case rerr != nil:
@@ -395,6 +297,21 @@ func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 	}
 }
 
+// count adds one request to the counters of its outcome.
+func (c *Client) count(a answer, err error) {
+	s := c.o.Stats
+	switch {
+	case err == nil && a.ok():
+		s.RequestsAccepted.Add(1)
+		s.LastAccepted.Store(time.Now().UnixNano())
+	case err == nil && (a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge):
+		s.RequestsRefused.Add(1)
+	default:
+		s.RequestsFailed.Add(1)
+		s.LastFailed.Store(time.Now().UnixNano())
+	}
+}
+
 // backoff is exponential with full jitter: uniform in [base, base*2^attempt],
 // capped at BackoffMax.
 func (c *Client) backoff(attempt int) time.Duration {
@@ -440,9 +357,16 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 		return answer{}, c.scrub(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode < 200 {
+		// Go returns a 1xx as final only for 101 Switching Protocols, whose
+		// body is the raw connection. Not an answer to the request: unread,
+		// the connection closed, and send takes it as an unexpected status
+		// (retried).
+		return answer{status: resp.StatusCode, msg: http.StatusText(resp.StatusCode) + ", not an answer to a request; connection closed"}, nil
+	}
 	// Neither the request's context nor the client's Timeout ends a read
-	// from a connection the answer took over (101 Switching Protocols):
-	// closing the body at the deadline does.
+	// from a connection the answer took over: closing the body at the
+	// deadline does.
 	defer context.AfterFunc(ctx, func() { resp.Body.Close() })()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused

@@ -117,6 +117,14 @@ func TestMatrix(t *testing.T) {
 			if len(r.srv.Seqs()) != c.accepted {
 				t.Errorf("intake has %d records", len(r.srv.Seqs()))
 			}
+			// Every request is counted once by outcome, with the time of the
+			// last accepted and the last failed one.
+			ok, failed := r.stats.RequestsAccepted.Load(), r.stats.RequestsFailed.Load()
+			if ok != int64(min(c.accepted, 1)) || ok+failed != int64(r.srv.Stats().Requests) || r.stats.RequestsRefused.Load() != 0 ||
+				(r.stats.LastAccepted.Load() != 0) != (ok > 0) || (r.stats.LastFailed.Load() != 0) != (failed > 0) {
+				t.Errorf("requests accepted %d failed %d refused %d of %d; last accepted %d, last failed %d", ok, failed,
+					r.stats.RequestsRefused.Load(), r.srv.Stats().Requests, r.stats.LastAccepted.Load(), r.stats.LastFailed.Load())
+			}
 			if c.wantInLog != "" && !strings.Contains(r.logs.String(), c.wantInLog) {
 				t.Errorf("log lacks %q:\n%s", c.wantInLog, r.logs)
 			}
@@ -128,9 +136,9 @@ func TestMatrix(t *testing.T) {
 func TestBadEntryIsolated(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `seq=37"`}, nil)
 	var done idSet
-	err := r.c.Deliver(context.Background(), payload(100), NewDelivery(done.add, 0))
-	if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || accepted != 99 || rejected != 1 {
-		t.Fatalf("accepted %d rejected %d err %v", accepted, rejected, err)
+	err, held := r.settle(payload(100), NewDelivery(done.add, 0))
+	if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || len(held) != 0 || accepted != 99 || rejected != 1 {
+		t.Fatalf("accepted %d rejected %d err %v held %v", accepted, rejected, err, held)
 	}
 	seqs := r.srv.Seqs()
 	if len(seqs) != 99 || seqs[37] != 0 {
@@ -149,9 +157,13 @@ func TestBadEntryIsolated(t *testing.T) {
 	if done.count() != 100 {
 		t.Errorf("%d entries reported done, want 100", done.count())
 	}
-	// k bad entries among n cost O(k log n) requests: 1 + 2 per level.
-	if st := r.srv.Stats(); st.Requests > 1+2*7 {
+	// k bad entries among n cost O(k log n) requests: 1, the evidence, 2
+	// per level, the confirmation.
+	if st := r.srv.Stats(); st.Requests > 1+evidenceProbes+2*7+1 {
 		t.Errorf("%d requests to isolate one entry among 100", st.Requests)
+	}
+	if st := r.srv.Stats(); r.stats.RequestsRefused.Load() != int64(st.Rejected) || r.stats.RequestsAccepted.Load() != int64(st.Accepted) {
+		t.Errorf("requests refused %d accepted %d, intake %+v", r.stats.RequestsRefused.Load(), r.stats.RequestsAccepted.Load(), st)
 	}
 }
 

@@ -7,6 +7,7 @@
 package intaketest
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
@@ -41,6 +42,13 @@ type Fault struct {
 	Delay      time.Duration // wait before answering (a stall when longer than the client's timeout)
 	Reset      bool          // close the connection with a TCP reset, no answer
 	Truncate   bool          // accept, then send a response cut short
+	// Answers that are not HTTP request-response; each holds the
+	// connection open until the client closes it (or the server's Close),
+	// and the payload is not accepted.
+	Upgrade bool // 101 Switching Protocols, then silence
+	Info    int  // this 1xx (102, 199...) and never a final answer
+	Hijack  bool // the connection taken over, never a byte written
+	Endless bool // 503 with a chunked body that never ends (a byte every 50 ms)
 }
 
 // Options configure a Server.
@@ -94,6 +102,8 @@ type Server struct {
 	srv *http.Server
 	ln  net.Listener
 
+	done chan struct{} // closed by Close: ends held connections
+
 	mu         sync.Mutex
 	n          int
 	stats      Stats
@@ -118,7 +128,7 @@ func Start(o Options) (*Server, error) {
 		return nil, err
 	}
 	zdec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
-	s := &Server{URL: "http://" + ln.Addr().String(), o: o, ln: ln, seqs: map[int]int{}, zdec: zdec}
+	s := &Server{URL: "http://" + ln.Addr().String(), o: o, ln: ln, seqs: map[int]int{}, zdec: zdec, done: make(chan struct{})}
 	s.stats.ByEncoding = map[string]int{}
 	s.stats.ByOrigin = map[string]int{}
 	mux := http.NewServeMux()
@@ -144,6 +154,11 @@ func StartT(t testing.TB, o Options) *Server {
 
 // Close stops the server.
 func (s *Server) Close() {
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
 	_ = s.srv.Close()
 	s.zdec.Close()
 }
@@ -179,6 +194,12 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if f.Reset {
 		s.count(func() { s.stats.Faults++ })
 		hijackReset(w)
+		return
+	}
+	if f.Upgrade || f.Info != 0 || f.Hijack || f.Endless {
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.count(func() { s.stats.Faults++ })
+		s.hold(w, f)
 		return
 	}
 	if f.Status != 0 {
@@ -384,13 +405,19 @@ func (s *Server) decode(enc string, wire []byte) ([]byte, error) {
 	return nil, fmt.Errorf("unsupported encoding")
 }
 
-func hijackReset(w http.ResponseWriter) {
+// hijack takes the connection of w over; ok is false when it cannot.
+func hijack(w http.ResponseWriter) (conn net.Conn, buf *bufio.ReadWriter, ok bool) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		return
+		return nil, nil, false
 	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
+	conn, buf, err := hj.Hijack()
+	return conn, buf, err == nil
+}
+
+func hijackReset(w http.ResponseWriter) {
+	conn, _, ok := hijack(w)
+	if !ok {
 		return
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
@@ -400,17 +427,53 @@ func hijackReset(w http.ResponseWriter) {
 }
 
 func hijackTruncated(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
+	conn, buf, ok := hijack(w)
 	if !ok {
-		return
-	}
-	conn, buf, err := hj.Hijack()
-	if err != nil {
 		return
 	}
 	_, _ = buf.WriteString("HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"partial\":")
 	_ = buf.Flush()
 	_ = conn.Close()
+}
+
+// hold takes the connection over, writes what f says (if anything) and
+// keeps it open until the client closes it or the server is closed.
+func (s *Server) hold(w http.ResponseWriter, f Fault) {
+	conn, buf, ok := hijack(w)
+	if !ok {
+		return
+	}
+	defer conn.Close()
+	switch {
+	case f.Upgrade:
+		_, _ = buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	case f.Info != 0:
+		_, _ = fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n\r\n", f.Info, http.StatusText(f.Info))
+	case f.Endless:
+		_, _ = buf.WriteString("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
+	}
+	_ = buf.Flush()
+	gone := make(chan struct{})
+	go func() { // the client closing the connection ends the read
+		defer close(gone)
+		_, _ = io.Copy(io.Discard, conn)
+	}()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-gone:
+			return
+		case <-s.done:
+			return
+		case <-tick.C:
+			if f.Endless {
+				if _, err := conn.Write([]byte("1\r\nx\r\n")); err != nil {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {

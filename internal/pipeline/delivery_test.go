@@ -154,6 +154,36 @@ func TestOversizeRecordCutToFit(t *testing.T) {
 	}
 }
 
+// A record whose reserved attributes alone exceed the per-log limit (here
+// max_batch_bytes) cannot be cut to fit: it is dropped, counted and
+// logged, and the records around it are delivered.
+func TestReservedTooLargeDropped(t *testing.T) {
+	srv := intaketest.StartT(t, intaketest.Options{})
+	in, logs := newInstance(t, srv, map[string]string{"max_batch_bytes": "100K"})
+	rec := func(pairs ...string) []byte {
+		b := msgp.AppendMapHeader(nil, uint32(len(pairs)/2))
+		for _, p := range pairs {
+			b = msgp.AppendString(b, p)
+		}
+		return b
+	}
+	g := chunkgen.New(9)
+	now := uint32(time.Now().Unix())
+	chunk := g.AppendEvent(nil, now, 0, rec("log", "before seq=0"))
+	chunk = g.AppendEvent(chunk, now, 1, rec("log", "huge host seq=1", "hostname", strings.Repeat("h", 150_000)))
+	chunk = g.AppendEvent(chunk, now, 2, rec("log", "after seq=2"))
+	if code := in.Flush(chunk, nil); code != OK {
+		t.Fatalf("flush: %v", code)
+	}
+	in.Close()
+	if seqs := srv.Seqs(); len(seqs) != 2 || seqs[1] != 0 || in.Stats.DropOversize.Load() != 1 {
+		t.Errorf("intake holds %v, dropped %d", seqs, in.Stats.DropOversize.Load())
+	}
+	if !strings.Contains(logs.String(), "dropped 1 record(s) whose reserved attributes") {
+		t.Errorf("log:\n%s", logs)
+	}
+}
+
 // panicky is an encoder that panics, as a bug in compression would.
 type panicky struct{}
 
@@ -181,5 +211,43 @@ func TestPanicInSenderRecovered(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "panic in payload delivery: encoder bug") || !strings.Contains(logs.String(), "goroutine") {
 		t.Errorf("log:\n%.2000s", logs)
+	}
+}
+
+// A chunk Fluent Bit retries is counted once: its records in, and what
+// they met (here a message cut to fit), however many tries it takes; the
+// records it holds are pending while it is handed back. (Before: each try
+// counted the chunk in again: 18 in, 17 out with nothing lost.)
+func TestRetriedChunkCountedOnce(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault {
+		if down.Load() {
+			return intaketest.Fault{Status: 503}
+		}
+		return intaketest.Fault{}
+	}})
+	in, _ := newInstance(t, srv, map[string]string{"max_retries": "0", "max_batch_bytes": "100K"})
+	big := msgp.AppendString(msgp.AppendString(msgp.AppendMapHeader(nil, 1), "log"), strings.Repeat("x", 150_000))
+	g := chunkgen.New(9)
+	chunk := g.AppendEvent(g.Chunks(300, 8<<20)[0], uint32(time.Now().Unix()), 0, big)
+	for try := 0; try < 3; try++ {
+		if code := in.Flush(chunk, []byte("tag")); code != Retry {
+			t.Fatalf("try %d during the outage: %v", try, code)
+		}
+	}
+	if s := in.Stats.Snapshot(); s.RecordsIn != 301 || s.Pending() != 301 || s.Truncated != 1 || s.RequestsFailed < 3 {
+		t.Errorf("during the outage: %s", s)
+	}
+	down.Store(false)
+	if code := in.Flush(chunk, []byte("tag")); code != OK {
+		t.Fatalf("retry after the outage: %v", code)
+	}
+	in.Close()
+	if s := in.Stats.Snapshot(); s.RecordsIn != 301 || s.RecordsOut != 301 || s.Pending() != 0 || s.Truncated != 1 || s.FlushRetry != 3 {
+		t.Errorf("after delivery: %s", s)
+	}
+	if in.handedBack.n != 0 {
+		t.Errorf("%d chunks still held as handed back after the retry was delivered", in.handedBack.n)
 	}
 }

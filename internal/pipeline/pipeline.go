@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,14 +66,14 @@ const (
 	progressRuns   = 1 << 20
 )
 
-// truncationSlack is room for the truncation attribute
-// (`,"ddgo_truncated_from":NNNNNNN`) when a record is cut to fit a payload.
-const truncationSlack = 48
-
 // exitGrace is how long Close lets in-flight flushes finish before it
 // cancels them; Fluent Bit's own default Grace is 5 s, and it calls exit
 // after its grace period, so this stays well inside it.
 const exitGrace = 2 * time.Second
+
+// mirrorEvery is how often Mirror copies the counters to Fluent Bit's
+// metrics: finer than any scrape, and a few calls a second at most.
+const mirrorEvery = time.Second
 
 // Instance is one configured output. Create with New, release with Close.
 type Instance struct {
@@ -87,8 +88,9 @@ type Instance struct {
 	meta   *ecs.Client
 	// progress remembers which records of a chunk handed back for retry
 	// were delivered, so Fluent Bit's retry of it sends only the rest.
-	progress *progress.Memory
-	now      func() time.Time
+	progress   *progress.Memory
+	handedBack *handedBack // chunks handed back, for the counters
+	now        func() time.Time
 
 	ctx      context.Context // cancelled by Close, or when Fluent Bit stops (Stopping): aborts in-flight requests
 	cancel   context.CancelFunc
@@ -100,7 +102,8 @@ type Instance struct {
 
 	batches   sync.Pool // *batch.Batch
 	statsDone chan struct{}
-	statsWG   sync.WaitGroup
+	statsWG   sync.WaitGroup // the stats line's and the mirror's loops
+	mirror    *stats.Mirror
 }
 
 // New builds an instance from a validated configuration. Nothing here
@@ -118,6 +121,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	in.codec = codec
 	log.Redact(cfg.Secrets())
 	in.progress = progress.New(progressChunks, progressRuns)
+	in.handedBack = newHandedBack()
 	// Open after one flush's budget of failures; then at most one probe per
 	// budget, so the flushes Fluent Bit queues on a worker at exit each
 	// cost nothing, or one bounded request.
@@ -172,8 +176,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	})
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	if cfg.StatsInterval > 0 {
-		in.statsWG.Add(1)
-		go in.statsLoop(cfg.StatsInterval)
+		in.every(cfg.StatsInterval, "stats loop", in.logStats)
 	}
 	return in, nil
 }
@@ -191,24 +194,46 @@ func headers(hs []config.Header) http.Header {
 	return h
 }
 
-func (in *Instance) statsLoop(every time.Duration) {
-	defer in.statsWG.Done()
-	defer guard.Recover(in.log, &in.Stats.Panics, "stats loop", nil) // each line recovers too (logStats)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			in.logStats()
-		case <-in.statsDone:
-			return
+// every runs fn each period on its own goroutine until Close. fn
+// recovers its own panics; the loop recovers at its top too.
+func (in *Instance) every(period time.Duration, what string, fn func()) {
+	in.statsWG.Add(1)
+	go func() {
+		defer in.statsWG.Done()
+		defer guard.Recover(in.log, &in.Stats.Panics, what, nil)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fn()
+			case <-in.statsDone:
+				return
+			}
 		}
-	}
+	}()
 }
 
 func (in *Instance) logStats() {
 	defer guard.Recover(in.log, &in.Stats.Panics, "stats line", nil)
 	in.log.Infof("stats %s", in.Stats.Snapshot())
+}
+
+// Logger is the instance's logger.
+func (in *Instance) Logger() *logging.Logger { return in.log }
+
+// Mirror copies the counters through set (see stats.Mirror) at once, on
+// the caller's thread, then every second and a last time at Close. Call it
+// once, before the first Flush.
+func (in *Instance) Mirror(set func(i int, v float64)) {
+	in.mirror = stats.NewMirror(in.Stats, set)
+	in.syncMirror()
+	in.every(mirrorEvery, "metrics mirror loop", in.syncMirror)
+}
+
+func (in *Instance) syncMirror() {
+	defer guard.Recover(in.log, &in.Stats.Panics, "metrics mirror", nil)
+	in.mirror.Sync()
 }
 
 func (in *Instance) getBatch() *batch.Batch {
@@ -281,9 +306,11 @@ func (f *flush) sendLast(b *batch.Batch) {
 // the log lines at its end.
 type tally struct {
 	records, skipped, tooOld, tooLarge, truncated, resumed, badType int64
+	attrsCut                                                        int64 // entries whose attributes were cut or left out
 	joined, incomplete                                              int64 // split lines (partial)
 	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
+	retried                                                         bool // the chunk came back after a flush handed it back
 }
 
 // Flush delivers one chunk. chunk and tag are Fluent Bit's memory: they are
@@ -319,29 +346,42 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	// Only chunks handed back earlier are looked up; with none (the normal
 	// case) the chunk is not even hashed.
 	var key progress.Key
-	var prev *progress.Ranges // what earlier tries delivered; read-only
+	var prev *progress.Progress // what earlier tries did; read-only
 	keyed := false
 	if !in.progress.Empty() {
 		key, keyed = in.progress.Key(chunk, tag), true
 		prev, _ = in.progress.Take(key)
 	}
+	fp := in.handedBack.fingerprint(chunk, tag)
+	retried := in.handedBack.take(fp)
 
-	t, streamErr := f.run(chunk, tag, prev.Cursor())
+	t, streamErr := f.run(chunk, tag, prev)
+	held := in.client.Confirm(ctx, f.d) // records refused alone once, not yet twice
+	t.retried = retried
 	in.report(tag, &t)
 
-	if n := f.failed.Load(); n > 0 {
+	if n := f.failed.Load(); n > 0 || len(held) > 0 {
 		in.Stats.FlushRetry.Add(1)
-		err := *f.firstErr.Load()
-		in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
-		if prev != nil {
-			f.done.Union(prev)
+		if n > 0 {
+			err := *f.firstErr.Load()
+			in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
 		}
-		if f.done.Len() > 0 {
+		if len(held) > 0 {
+			in.log.Warnf("%d record(s) of a chunk of %d refused alone by the intake once, not yet twice: chunk handed back to Fluent Bit, its retry sends them alone again", len(held), t.records)
+		}
+		next := &progress.Progress{Done: *f.done}
+		if prev != nil {
+			next.Done.Union(&prev.Done)
+		}
+		slices.Sort(held)
+		next.Refused.AddIDs(held)
+		if next.Len() > 0 {
 			if !keyed {
 				key = in.progress.Key(chunk, tag)
 			}
-			in.remember(key, f.done)
+			in.remember(key, next)
 		}
+		in.handedBack.put(fp)
 		return Retry
 	}
 	if streamErr != nil {
@@ -353,11 +393,13 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	return OK
 }
 
-// run reads the chunk's records, shapes each one not in prevDone into the
-// payload being filled, and sends the payloads (package batch cuts them);
-// it returns when every payload has its outcome. streamErr is set when the
-// chunk's stream is damaged: the records before the damage were sent.
-func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, streamErr error) {
+// run reads the chunk's records, shapes each one prev does not hold as done
+// into the payload being filled, and sends the payloads (package batch cuts
+// them); a record prev holds as refused alone once goes to the Delivery, to
+// be sent alone again (intake.Client.Confirm). It returns when every payload
+// has its outcome. streamErr is set when the chunk's stream is damaged: the
+// records before the damage were sent.
+func (f *flush) run(chunk, tag []byte, prev *progress.Progress) (t tally, streamErr error) {
 	in := f.in
 	lim := batch.Limits{Entries: in.cfg.MaxBatchEntries, Bytes: in.cfg.MaxBatchBytes}
 	oldest := in.now().Add(-limits.MaxLogAge).UnixMilli()
@@ -365,6 +407,7 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 	// (partial); a chunk without parts costs one search of it.
 	dec := partial.NewReader(chunk, in.cfg.MessageKey)
 	var ev event.Event
+	prevDone, prevRefused := prev.Cursors()
 	b := in.getBatch()
 	for {
 		idx, err := dec.Next(&ev) // the log's index in the chunk, the same on a retry of the chunk
@@ -385,7 +428,11 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 			t.resumed++
 			continue
 		}
-		info, fits, err := in.shapeInto(b, &ev, tag, id, lim)
+		into := b
+		if prevRefused.Contains(id) {
+			into = &batch.Batch{}
+		}
+		info, fit, fits, err := in.shapeInto(into, &ev, tag, id, lim)
 		if err != nil {
 			t.skip(fmt.Errorf("record at byte %d: %w", dec.Offset(), err))
 			continue
@@ -398,7 +445,11 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 			t.tooLarge++
 			continue
 		}
-		t.count(info, oldest)
+		t.count(info, fit, oldest)
+		if into != b {
+			f.d.Refused(into)
+			continue
+		}
 		b = lim.Cut(b, in.getBatch, f.send)
 	}
 	if b.Len() > 0 {
@@ -411,45 +462,36 @@ func (f *flush) run(chunk, tag []byte, prevDone progress.Cursor) (t tally, strea
 	return t, streamErr
 }
 
-// remember keeps what was delivered of a chunk handed back for retry.
-func (in *Instance) remember(key progress.Key, done *progress.Ranges) {
-	if lost := in.progress.Put(key, done); lost > 0 {
+// remember keeps what was done of a chunk handed back for retry.
+func (in *Instance) remember(key progress.Key, p *progress.Progress) {
+	if lost := in.progress.Put(key, p); lost > 0 {
 		in.Stats.Forgotten.Add(int64(lost))
 		in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
 	}
 }
 
-// shapeInto writes record id as b's next entry. An entry larger than a
-// payload may be (max_batch_bytes, below the intake's 1 MB per-log limit)
-// is written again with its message cut to fit; an entry that still does
-// not fit (its other attributes alone are too large) is left out.
-func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, lim batch.Limits) (info shape.Info, fits bool, err error) {
-	buf, info, err := in.shaper.Append(b.Begin(id), ev, tag)
+// shapeInto writes record id as b's next entry, fitted to the per-log
+// limit: the intake's 1 MB, or less when max_batch_bytes is smaller (see
+// shape.Fitted). An entry that cannot fit (its reserved attributes alone
+// are too large) is left out: fits is false.
+func (in *Instance) shapeInto(b *batch.Batch, ev *event.Event, tag []byte, id int32, lim batch.Limits) (info shape.Info, fit shape.Fitted, fits bool, err error) {
+	dst := b.Begin(id)
+	start := len(dst)
+	buf, info, err := in.shaper.Append(dst, ev, tag)
 	if err != nil || info.Excluded {
 		b.Abort()
-		return info, false, err
+		return info, fit, false, err
+	}
+	if limit := min(limits.MaxLogBytes, lim.Bytes-2); len(buf)-start > limit {
+		var entry []byte
+		if entry, fit, fits = in.shaper.Fit(buf[start:], limit); !fits {
+			b.Abort()
+			return info, fit, false, nil
+		}
+		buf = append(buf[:start], entry...)
 	}
 	b.End(buf)
-	over := lim.Over(b)
-	if over <= 0 {
-		return info, true, nil
-	}
-	b.Abort()
-	limit := info.MessageBytes - over - truncationSlack
-	if limit < 0 {
-		return info, false, nil
-	}
-	buf, info, err = in.shaper.AppendLimit(b.Begin(id), ev, tag, limit)
-	if err != nil {
-		b.Abort()
-		return info, false, err
-	}
-	b.End(buf)
-	if lim.Over(b) > 0 {
-		b.Abort()
-		return info, false, nil
-	}
-	return info, true, nil
+	return info, fit, true, nil
 }
 
 func (t *tally) skip(err error) {
@@ -459,9 +501,12 @@ func (t *tally) skip(err error) {
 	}
 }
 
-func (t *tally) count(info shape.Info, oldest int64) {
-	if info.Truncated {
+func (t *tally) count(info shape.Info, fit shape.Fitted, oldest int64) {
+	if info.Truncated || fit != (shape.Fitted{}) {
 		t.truncated++
+	}
+	if fit.Cut+fit.Dropped > 0 {
+		t.attrsCut++
 	}
 	if info.UnixMilli < oldest {
 		t.tooOld++
@@ -477,21 +522,29 @@ func (t *tally) count(info shape.Info, oldest int64) {
 // report adds a flush's tally to the counters and logs what needs a word.
 func (in *Instance) report(tag []byte, t *tally) {
 	s := in.Stats
-	s.RecordsIn.Add(t.records)
-	s.Truncated.Add(t.truncated)
-	s.TooOld.Add(t.tooOld)
-	s.DropMalformed.Add(t.skipped + t.tooLarge)
 	s.Resumed.Add(t.resumed)
-	s.BadType.Add(t.badType)
-	s.Excluded.Add(t.excluded)
-	s.Masked.Add(t.masked)
-	s.PartialJoined.Add(t.joined)
-	s.Incomplete.Add(t.incomplete)
+	// Every record of a chunk is read and shaped at its first flush, so a
+	// retry of the chunk counts nothing again (the log lines still say
+	// what this try met).
+	if !t.retried {
+		s.RecordsIn.Add(t.records)
+		s.Truncated.Add(t.truncated)
+		s.TooOld.Add(t.tooOld)
+		s.DropMalformed.Add(t.skipped)
+		s.DropOversize.Add(t.tooLarge)
+		s.BadType.Add(t.badType)
+		s.Excluded.Add(t.excluded)
+		s.Masked.Add(t.masked)
+		s.PartialJoined.Add(t.joined)
+		s.Incomplete.Add(t.incomplete)
+	}
 	if t.incomplete > 0 {
 		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, partial.IncompleteKey)
 	}
 	if t.truncated > 0 {
-		in.log.Warnf("%d message(s) truncated to fit the intake's 1 MB per-log limit or max_batch_bytes (attribute %s holds the original size)", t.truncated, shape.TruncatedKey)
+		in.log.Warnf("%d log(s) cut to fit the intake's 1 MB per-log limit, max_batch_bytes or a mask rule's bound, %d of them in their attributes "+
+			"(attributes %s: the message's size; %s, %s: how many attributes were cut, left out)",
+			t.truncated, t.attrsCut, shape.TruncatedKey, shape.CutAttributesKey, shape.DroppedAttributesKey)
 	}
 	if t.tooOld > 0 {
 		in.log.Warnf("%d record(s) older than %s: the intake will not index them", t.tooOld, limits.MaxLogAge)
@@ -500,7 +553,7 @@ func (in *Instance) report(tag []byte, t *tally) {
 		in.log.Warnf("skipped %d malformed record(s) in chunk tag=%s: %v", t.skipped, tag, t.firstSkip)
 	}
 	if t.tooLarge > 0 {
-		in.log.Errorf("dropped %d record(s) whose attributes other than the message exceed max_batch_bytes", t.tooLarge)
+		in.log.Errorf("dropped %d record(s) whose reserved attributes (ddsource, service, hostname, ddtags, status) alone exceed the per-log limit or max_batch_bytes", t.tooLarge)
 	}
 	if t.badType > 0 {
 		in.log.Warnf("%d record(s) with a service, ddsource, hostname, status or ddtags of a type the intake does not take for it: kept with a leading _ (_service, _ddtags, ...)", t.badType)
@@ -552,6 +605,9 @@ func (in *Instance) Close() {
 	in.cancel()
 	close(in.statsDone)
 	in.statsWG.Wait()
+	if in.mirror != nil {
+		in.syncMirror()
+	}
 	if in.meta != nil {
 		in.meta.Close()
 	}

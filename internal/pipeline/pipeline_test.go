@@ -15,6 +15,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging/logtest"
+	"github.com/out-datadog-go/out_datadog_go/internal/stats"
 )
 
 func newInstance(t testing.TB, srv *intaketest.Server, props map[string]string) (*Instance, *logtest.Buffer) {
@@ -167,4 +168,42 @@ func BenchmarkFlushFireLens(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/3000, "ns/record")
+}
+
+// Mirror sets every series at once (Fluent Bit creates them before its
+// HTTP server starts), then copies the counters every second and a last
+// time at Close, from one goroutine.
+func TestMirror(t *testing.T) {
+	srv := intaketest.StartT(t, intaketest.Options{})
+	in, _ := newInstance(t, srv, nil)
+	var mu sync.Mutex
+	got := map[int]float64{}
+	in.Mirror(func(i int, v float64) { mu.Lock(); got[i] = v; mu.Unlock() })
+	delivered := -1 // index of records_delivered_total
+	n := 0
+	for _, m := range stats.Metrics {
+		if m.Name == "records_delivered_total" {
+			delivered = n
+		}
+		n += len(m.Series)
+	}
+	read := func() (int, float64) { mu.Lock(); defer mu.Unlock(); return len(got), got[delivered] }
+	if series, v := read(); series != n || v != 0 {
+		t.Fatalf("after Mirror: %d of %d series set, delivered %v", series, n, v)
+	}
+	if code := in.Flush(chunkgen.New(3).Chunks(40, 1<<20)[0], []byte("tag")); code != OK {
+		t.Fatal(code)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, v := read(); v != 40 && time.Now().Before(deadline); _, v = read() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, v := read(); v != 40 {
+		t.Fatalf("delivered %v a few seconds after the flush, want 40", v)
+	}
+	in.Stats.RecordsOut.Add(1) // counted after the last tick: Close copies it
+	in.Close()
+	if _, v := read(); v != 41 {
+		t.Errorf("delivered %v after Close, want 41", v)
+	}
 }

@@ -69,10 +69,10 @@ func TestKeyIdentifiesChunkAndTag(t *testing.T) {
 	}
 }
 
-func ranges(lo, hi int32) *Ranges {
-	r := &Ranges{}
-	r.Add(lo, hi)
-	return r
+func done(lo, hi int32) *Progress {
+	p := &Progress{}
+	p.Done.Add(lo, hi)
+	return p
 }
 
 func TestTakePut(t *testing.T) {
@@ -84,16 +84,16 @@ func TestTakePut(t *testing.T) {
 	if _, ok := m.Take(k); ok {
 		t.Fatal("take from empty")
 	}
-	if n := m.Put(k, &Ranges{}); n != 0 || !m.Empty() {
+	if n := m.Put(k, &Progress{}); n != 0 || !m.Empty() {
 		t.Fatal("an empty progress is not remembered")
 	}
-	m.Put(k, ranges(0, 10))
+	m.Put(k, done(0, 10))
 	if m.Empty() || m.Len() != 1 {
 		t.Fatal("put not held")
 	}
-	r, ok := m.Take(k)
-	if !ok || count(r) != 10 || !m.Empty() {
-		t.Fatalf("take: %v %v, len %d", r, ok, m.Len())
+	p, ok := m.Take(k)
+	if !ok || count(&p.Done) != 10 || !m.Empty() {
+		t.Fatalf("take: %v %v, len %d", p, ok, m.Len())
 	}
 	if _, ok := m.Take(k); ok {
 		t.Fatal("taken twice: a delivered chunk must be forgotten")
@@ -104,12 +104,12 @@ func TestTakePut(t *testing.T) {
 func TestBoundEvictsOldest(t *testing.T) {
 	m := New(2, 100)
 	k := func(i int) Key { return m.Key([]byte(fmt.Sprint(i)), nil) }
-	m.Put(k(0), ranges(0, 1))
-	m.Put(k(1), ranges(0, 1))
+	m.Put(k(0), done(0, 1))
+	m.Put(k(1), done(0, 1))
 	// k(0) comes back, is taken and put again: it is now the newest.
-	r, _ := m.Take(k(0))
-	m.Put(k(0), r)
-	if n := m.Put(k(2), ranges(0, 1)); n != 1 {
+	p, _ := m.Take(k(0))
+	m.Put(k(0), p)
+	if n := m.Put(k(2), done(0, 1)); n != 1 {
 		t.Fatalf("forgot %d, want 1", n)
 	}
 	if _, ok := m.Take(k(1)); ok {
@@ -125,28 +125,29 @@ func TestBoundEvictsOldest(t *testing.T) {
 func TestRunBound(t *testing.T) {
 	m := New(100, 10)
 	k := func(i int) Key { return m.Key([]byte(fmt.Sprint(i)), nil) }
-	many := &Ranges{}
-	for i := int32(0); i < 6; i++ {
-		many.Add(2*i, 2*i+1)
+	many := &Progress{}
+	for i := int32(0); i < 3; i++ {
+		many.Done.Add(2*i, 2*i+1)
+		many.Refused.Add(2*i+100, 2*i+101)
 	}
 	m.Put(k(0), many)                   // 6 runs
 	if n := m.Put(k(1), many); n != 1 { // 12 > 10: k(0) goes
 		t.Fatalf("forgot %d, want 1", n)
 	}
-	huge := &Ranges{}
+	huge := &Progress{}
 	for i := int32(0); i < 11; i++ {
-		huge.Add(2*i, 2*i+1)
+		huge.Done.Add(2*i, 2*i+1)
 	}
 	if n := m.Put(k(2), huge); n != 1 || m.Len() != 1 {
 		t.Errorf("entry over the whole bound: forgot %d, len %d", n, m.Len())
 	}
 	// Stale places do not grow without bound.
 	for i := 0; i < 1000; i++ {
-		m.Put(k(3), ranges(0, 1))
+		m.Put(k(3), done(0, 1))
 		m.Take(k(3))
 	}
-	if len(m.order) > 2*len(m.m)+17 {
-		t.Errorf("order holds %d places for %d entries", len(m.order), len(m.m))
+	if len(m.order) > 2*m.n+17 {
+		t.Errorf("order holds %d places for %d entries", len(m.order), m.n)
 	}
 }
 
@@ -159,11 +160,11 @@ func TestConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 500; i++ {
 				k := m.Key([]byte(fmt.Sprint(w, i%40)), nil)
-				if r, ok := m.Take(k); ok {
-					r.Add(int32(i), int32(i+1))
-					m.Put(k, r)
+				if p, ok := m.Take(k); ok {
+					p.Done.Add(int32(i), int32(i+1))
+					m.Put(k, p)
 				} else {
-					m.Put(k, ranges(0, 1))
+					m.Put(k, done(0, 1))
 				}
 				_ = m.Empty()
 			}
@@ -172,6 +173,40 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if m.Len() > 64 {
 		t.Errorf("len %d over bound", m.Len())
+	}
+}
+
+// Identical chunks (one key) keep one entry each, never overwritten: two
+// tries of identical chunks handed back at once (workers 2) leave two
+// entries, each taken once, oldest first, and evicted one at a time.
+// (Before: the second Put replaced the first, whose delivered records a
+// later retry sent again.)
+func TestIdenticalKeyMultiset(t *testing.T) {
+	m := New(3, 100)
+	k := m.Key([]byte("same bytes"), []byte("tag"))
+	m.Put(k, done(0, 10))
+	m.Put(k, done(0, 20))
+	if m.Len() != 2 {
+		t.Fatalf("len %d, want 2 entries of one key", m.Len())
+	}
+	for _, want := range []int{10, 20} {
+		p, ok := m.Take(k)
+		if !ok || count(&p.Done) != want {
+			t.Fatalf("take: %v %v, want %d records done", p, ok, want)
+		}
+	}
+	if _, ok := m.Take(k); ok || !m.Empty() {
+		t.Fatal("a third entry")
+	}
+	// The chunk bound evicts the oldest entry of the key, not the key.
+	for i := int32(1); i <= 4; i++ {
+		m.Put(k, done(0, i))
+	}
+	if m.Len() != 3 || m.runs != 3 {
+		t.Fatalf("len %d runs %d", m.Len(), m.runs)
+	}
+	if p, _ := m.Take(k); count(&p.Done) != 2 {
+		t.Errorf("oldest kept %d, want the entry of 2 (the entry of 1 forgotten)", count(&p.Done))
 	}
 }
 

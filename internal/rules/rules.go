@@ -3,11 +3,32 @@
 // messages, with the engine the Agent uses: Go's regexp, patterns compiled
 // as written (pkg/logs/config/processing_rules.go), applied in order, the
 // first exclusion ending the record (pkg/logs/processor/processor.go).
+//
+// Labels come from any container of the task, so the work they cause is
+// bounded, where the Agent bounds none: at most MaxRules rules a container,
+// patterns of at most MaxPatternBytes, and per message and mask rule at
+// most MaxMasks replacements and an output no longer than the message or
+// the intake's per-log limit, whichever is larger. A mask that reaches a
+// bound stops there and the message ends at its last replacement: the rest,
+// not masked, is never sent; the caller marks the message cut.
 package rules
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
+)
+
+// The bounds on a container's rules.
+const (
+	MaxRules        = 32
+	MaxPatternBytes = 1024
+	MaxMasks        = 4096
+	// maxIndexes bounds the match indexes one mask holds at once (8 bytes
+	// each): a pattern with many groups gets fewer replacements.
+	maxIndexes = 1 << 17
 )
 
 // Rule types the Agent knows.
@@ -30,6 +51,7 @@ type rule struct {
 	typ         string
 	re          *regexp.Regexp
 	placeholder []byte
+	expand      bool // the placeholder refers to groups ($1, ${name})
 }
 
 // Set is a container's compiled rules; immutable and safe for concurrent
@@ -37,13 +59,18 @@ type rule struct {
 type Set struct{ rules []rule }
 
 // Compile compiles specs. A rule that cannot be honoured (bad pattern,
-// unknown type, multi_line, which an output cannot apply because a record
-// may be split across chunks) is left out and described in skipped; the
-// others still apply. The Set is nil when no rule applies, so callers test
-// one pointer and run no regexp for containers without rules.
+// a pattern over MaxPatternBytes, unknown type, multi_line, which an output
+// cannot apply because a record may be split across chunks) is left out and
+// described in skipped; the others still apply, the first MaxRules of them.
+// The Set is nil when no rule applies, so callers test one pointer and run
+// no regexp for containers without rules.
 func Compile(specs []Spec) (s *Set, skipped []string) {
 	var rs []rule
-	for _, sp := range specs {
+	for i, sp := range specs {
+		if len(rs) == MaxRules {
+			skipped = append(skipped, fmt.Sprintf("%d rules past the first %d that apply are ignored (at most %d rules a container)", len(specs)-i, MaxRules, MaxRules))
+			break
+		}
 		switch sp.Type {
 		case ExcludeAtMatch, IncludeAtMatch, MaskSequences:
 		case MultiLine:
@@ -57,12 +84,17 @@ func Compile(specs []Spec) (s *Set, skipped []string) {
 			skipped = append(skipped, fmt.Sprintf("rule %q: no pattern; ignored", sp.Name))
 			continue
 		}
+		if len(sp.Pattern) > MaxPatternBytes {
+			skipped = append(skipped, fmt.Sprintf("rule %q: pattern of %d bytes, over %d; ignored", sp.Name, len(sp.Pattern), MaxPatternBytes))
+			continue
+		}
 		re, err := regexp.Compile(sp.Pattern)
 		if err != nil {
 			skipped = append(skipped, fmt.Sprintf("rule %q: %v; ignored", sp.Name, err))
 			continue
 		}
-		rs = append(rs, rule{typ: sp.Type, re: re, placeholder: []byte(sp.ReplacePlaceholder)})
+		ph := []byte(sp.ReplacePlaceholder)
+		rs = append(rs, rule{typ: sp.Type, re: re, placeholder: ph, expand: bytes.IndexByte(ph, '$') >= 0})
 	}
 	if len(rs) == 0 {
 		return nil, skipped
@@ -82,25 +114,66 @@ func (s *Set) Len() int {
 // must not be sent; otherwise out is the message to send: msg itself when
 // nothing was masked (no allocation), a new slice when a mask matched
 // (placeholders expand $1 / ${name} as regexp.ReplaceAll does, as in the
-// Agent).
-func (s *Set) Apply(msg []byte) (out []byte, excluded, masked bool) {
+// Agent). cut reports that a mask reached a bound and out ends where it
+// stopped.
+func (s *Set) Apply(msg []byte) (out []byte, excluded, masked, cut bool) {
 	out = msg
 	for i := range s.rules {
 		r := &s.rules[i]
 		switch r.typ {
 		case ExcludeAtMatch:
 			if r.re.Match(out) {
-				return nil, true, masked
+				return nil, true, masked, cut
 			}
 		case IncludeAtMatch:
 			if !r.re.Match(out) {
-				return nil, true, masked
+				return nil, true, masked, cut
 			}
 		case MaskSequences:
 			if r.re.Match(out) {
-				out, masked = r.re.ReplaceAll(out, r.placeholder), true
+				var c bool
+				out, c = r.mask(out)
+				masked, cut = true, cut || c
 			}
 		}
 	}
-	return out, false, masked
+	return out, false, masked, cut
+}
+
+// mask is regexp.ReplaceAll(src, placeholder) within the bounds: at most
+// MaxMasks replacements (fewer for a pattern with many groups, see
+// maxIndexes) and an output of at most max(len(src), limits.MaxLogBytes)
+// bytes. Past a bound the output ends at the last replacement and cut is
+// set.
+func (r *rule) mask(src []byte) (out []byte, cut bool) {
+	n := MaxMasks
+	var ms [][]int
+	if r.expand {
+		n = min(n, maxIndexes/(2*(r.re.NumSubexp()+1)))
+		ms = r.re.FindAllSubmatchIndex(src, n+1)
+	} else {
+		ms = r.re.FindAllIndex(src, n+1)
+	}
+	bound := max(len(src), limits.MaxLogBytes)
+	out = make([]byte, 0, min(len(src)+len(r.placeholder)*len(ms), bound))
+	last := 0
+	for i, m := range ms {
+		if i == n {
+			return out, true
+		}
+		next := append(out, src[last:m[0]]...)
+		if r.expand {
+			next = r.re.Expand(next, r.placeholder, src, m)
+		} else {
+			next = append(next, r.placeholder...)
+		}
+		if len(next) > bound {
+			return out, true
+		}
+		out, last = next, m[1]
+	}
+	if rest := src[last:]; len(out)+len(rest) > bound {
+		return append(out, rest[:bound-len(out)]...), true
+	}
+	return append(out, src[last:]...), false
 }

@@ -1,8 +1,14 @@
 package rules
 
 import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 )
 
 // Behaviour of the Agent's processor (pkg/logs/processor/processor.go,
@@ -30,7 +36,7 @@ func TestApply(t *testing.T) {
 		{"plain line", "plain line", false, false},
 	}
 	for _, c := range cases {
-		out, ex, m := s.Apply([]byte(c.in))
+		out, ex, m, _ := s.Apply([]byte(c.in))
 		if ex != c.excluded || m != c.masked || (!ex && !strings.Contains(string(out), c.out)) {
 			t.Errorf("Apply(%q) = %q excluded=%v masked=%v", c.in, out, ex, m)
 		}
@@ -42,10 +48,10 @@ func TestApply(t *testing.T) {
 
 func TestIncludeAtMatch(t *testing.T) {
 	s, _ := Compile([]Spec{{Type: IncludeAtMatch, Name: "only_errors", Pattern: `(?i)error`}})
-	if _, ex, _ := s.Apply([]byte("all fine")); !ex {
+	if _, ex, _, _ := s.Apply([]byte("all fine")); !ex {
 		t.Error("non-matching message kept")
 	}
-	if out, ex, _ := s.Apply([]byte("ERROR boom")); ex || string(out) != "ERROR boom" {
+	if out, ex, _, _ := s.Apply([]byte("ERROR boom")); ex || string(out) != "ERROR boom" {
 		t.Errorf("matching message: %q %v", out, ex)
 	}
 }
@@ -78,5 +84,70 @@ func TestApplyNoMatchNoAlloc(t *testing.T) {
 	msg := []byte("10.0.0.1 GET /api/v1/items 200 9994")
 	if n := testing.AllocsPerRun(100, func() { s.Apply(msg) }); n != 0 {
 		t.Errorf("a non-matching message allocates %v times", n)
+	}
+}
+
+// Within its bounds a mask is regexp.ReplaceAll exactly, empty matches,
+// anchors, word boundaries and group expansion included.
+func TestMaskIsReplaceAll(t *testing.T) {
+	msgs := []string{"", "a", "abc abc", "aaa", "xyz-123-abc", "héllo wörld 42", "foo\nbar\nfoo"}
+	for _, pat := range []string{`z*`, `a|`, `a*`, `x*y?`, `\b`, `^`, `$`, `(?m)^foo`, `(a)(b)?`, `(?P<d>\d+)`, `\w+`, `.`} {
+		for _, ph := range []string{"", "[x]", "<$1>", "${d}!", "$0$0"} {
+			s, skipped := Compile([]Spec{{Type: MaskSequences, Name: "m", Pattern: pat, ReplacePlaceholder: ph}})
+			if len(skipped) != 0 {
+				t.Fatal(skipped)
+			}
+			re := regexp.MustCompile(pat)
+			for _, m := range msgs {
+				got, _, _, cut := s.Apply([]byte(m))
+				if want := re.ReplaceAll([]byte(m), []byte(ph)); string(got) != string(want) || cut {
+					t.Errorf("%q -> %q on %q: %q (cut %v), ReplaceAll %q", pat, ph, m, got, cut, want)
+				}
+			}
+		}
+	}
+}
+
+// A mask that would grow a message past the per-log limit stops replacing:
+// the message ends at its last replacement (never the unmasked rest) and
+// is reported cut. (Before: z* with a 1 KB placeholder on a 100 KB message
+// made a 100 MB message, 231 MB of heap for one record.)
+func TestMaskBounded(t *testing.T) {
+	msg := []byte(strings.Repeat("secret ", 100_000/7))
+	s, _ := Compile([]Spec{{Type: MaskSequences, Name: "z", Pattern: `z*`, ReplacePlaceholder: strings.Repeat("#", 1024)}})
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	out, _, masked, cut := s.Apply(msg)
+	runtime.ReadMemStats(&ms)
+	if !masked || !cut || len(out) > limits.MaxLogBytes || len(out) < limits.MaxLogBytes-2048 {
+		t.Fatalf("masked %v cut %v, %d bytes out", masked, cut, len(out))
+	}
+	if alloc := ms.TotalAlloc - before; alloc > 4<<20 && !raceEnabled { // sync.Pool drops regexp's machines under -race
+		t.Errorf("%d MB allocated for one message", alloc>>20)
+	}
+	t.Logf("%d KB allocated for one message of %d KB", (ms.TotalAlloc-before)>>10, len(msg)>>10)
+	if bytes.HasSuffix(out, []byte("secret")) || strings.Contains(string(out), "secret secret") {
+		t.Errorf("unmasked text after the cut: %q", out[len(out)-40:])
+	}
+	// Matches beyond MaxMasks: the message ends at the last one replaced.
+	s, _ = Compile([]Spec{{Type: MaskSequences, Name: "d", Pattern: `\d+`, ReplacePlaceholder: "N"}})
+	many := []byte(strings.Repeat("id 12345 ", MaxMasks+10))
+	out, _, _, cut = s.Apply(many)
+	if !cut || strings.Count(string(out), "N") != MaxMasks || strings.ContainsAny(string(out), "0123456789") {
+		t.Errorf("cut %v, %d replacements, digits left %v", cut, strings.Count(string(out), "N"), strings.ContainsAny(string(out), "0123456789"))
+	}
+}
+
+// A container's rules are bounded: the first MaxRules apply, longer
+// patterns are refused, and each is reported.
+func TestRuleBounds(t *testing.T) {
+	specs := []Spec{{Type: MaskSequences, Name: "long", Pattern: strings.Repeat("a", MaxPatternBytes+1)}}
+	for i := 0; i < 3000; i++ {
+		specs = append(specs, Spec{Type: MaskSequences, Name: fmt.Sprint("r", i), Pattern: fmt.Sprintf(`tok%d=\w+`, i), ReplacePlaceholder: "x"})
+	}
+	s, skipped := Compile(specs)
+	if s.Len() != MaxRules || len(skipped) != 2 || !strings.Contains(skipped[0], "over 1024") || !strings.Contains(skipped[1], "2968 rules past the first 32") {
+		t.Errorf("%d rules, skipped %q", s.Len(), skipped)
 	}
 }

@@ -165,14 +165,19 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 		return dst, info, err
 	}
 	// The container's log_processing_rules; containers without rules run
-	// none (res.Rules is nil).
+	// none (res.Rules is nil). A mask that reached its bound cut the
+	// message: marked with the size it had.
+	fullLen, maskCut := len(msgText), false
 	if res != nil && res.Rules != nil && !isNil(f.msg) {
-		out, excluded, masked := res.Rules.Apply(msgText)
+		out, excluded, masked, cut := res.Rules.Apply(msgText)
 		if excluded {
 			info.Excluded = true
 			return dst, info, nil
 		}
-		msgText, info.Masked = out, masked
+		msgText, info.Masked, maskCut = out, masked, cut
+		if !cut {
+			fullLen = len(msgText)
+		}
 	}
 
 	// Pass 2: write the reserved attributes, then every other key.
@@ -181,6 +186,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 	dst = member(dst, open, "message") // always: the intake's schema requires it
 	mark := len(dst)
 	dst, info.Truncated = transcode.AppendStringLimit(dst, msgText, maxMsg)
+	info.Truncated = info.Truncated || maskCut
 	info.MessageBytes = len(dst) - mark - 2
 	if dst, err = s.appendSource(dst, open, &f, res); err != nil {
 		return dst, info, err
@@ -215,7 +221,7 @@ func (s *Shaper) AppendLimit(dst []byte, ev *event.Event, tag []byte, maxMsg int
 	}
 	if info.Truncated {
 		dst = member(dst, open, TruncatedKey)
-		dst = strconv.AppendInt(dst, int64(len(msgText)), 10)
+		dst = strconv.AppendInt(dst, int64(fullLen), 10)
 	}
 	dst = append(dst, '}')
 	return dst, info, nil

@@ -231,6 +231,15 @@ func FuzzShape(f *testing.F) {
 		if err == nil {
 			checkSchema(t, string(out))
 		}
+		// Fit keeps it valid JSON of the schema within any limit it accepts.
+		if limit := len(out) / 2; err == nil {
+			if fit, _, ok := s.Fit(out, limit); ok {
+				if len(fit) > limit || !json.Valid(fit) || !utf8.Valid(fit) {
+					t.Fatalf("fitted to %d: %q from %q", limit, fit, out)
+				}
+				checkSchema(t, string(fit))
+			}
+		}
 	})
 }
 

@@ -60,7 +60,7 @@ type Summary struct {
 	ExitMS     float64 `json:"exit_ms"`
 }
 
-const apiKey = "0123456789abcdef0123456789abcdef"
+const apiKey = "5b2e9f0c7a1d4e6b8c3f2a9d0e7b1c4a" // not the FireLens task ID of the records: a log line naming their tag must not look like a leak
 
 // seedConf is the seed write-up's FireLens options, with endpoint for Host/TLS.
 func seedConf(endpoint string, extra ...string) string {

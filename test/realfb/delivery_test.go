@@ -100,7 +100,7 @@ func TestRelay400LosesNothing(t *testing.T) {
 	refuse.Store(false)
 	checkDelivered(t, srv, p, n)
 	p.Stop(20 * time.Second)
-	if strings.Contains(p.Log(), "refused one log entry") || !strings.Contains(p.Log(), "drop_rejected=0") {
+	if strings.Contains(p.Log(), "refused alone twice") || !strings.Contains(p.Log(), "drop_rejected=0") {
 		t.Errorf("records dropped as refused:\n%s", fbtest.Tail(p.Log(), 3000))
 	}
 	t.Logf("%d requests refused before the relay recovered", refused)

@@ -4,6 +4,7 @@
 package ecstest
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,4 +46,32 @@ func Client(tb testing.TB, body []byte) *ecs.Client {
 		tb.Fatal("ecstest: the task document was not read")
 	}
 	return md
+}
+
+// WithLabel returns doc with label set to value on its container named
+// container.
+func WithLabel(tb testing.TB, doc []byte, container, label, value string) []byte {
+	tb.Helper()
+	var d map[string]any
+	if err := json.Unmarshal(doc, &d); err != nil {
+		tb.Fatal(err)
+	}
+	cs, _ := d["Containers"].([]any)
+	for _, c := range cs {
+		if c := c.(map[string]any); c["Name"] == container {
+			labels, _ := c["Labels"].(map[string]any)
+			if labels == nil {
+				labels = map[string]any{}
+				c["Labels"] = labels
+			}
+			labels[label] = value
+			out, err := json.Marshal(d)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return out
+		}
+	}
+	tb.Fatalf("ecstest: no container %q", container)
+	return nil
 }

@@ -1,0 +1,359 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/batch"
+)
+
+// What a refusal (400, 413) costs and proves. The intake refuses a payload
+// for one bad entry, a relay may refuse every payload (a fault, not bad
+// records), and a load-balanced relay with one bad backend refuses payloads
+// at random. So:
+//
+//   - Evidence first: a few entries picked across the refused payload are
+//     sent alone until one is accepted. When none is, the intake is refusing
+//     everything, whatever the records: nothing is dropped, the chunk goes
+//     back to Fluent Bit, and the flush sends nothing more to isolate.
+//     Positions are drawn at random each time, so bad records cannot make
+//     that evidence on every try.
+//   - Then bisection, level by level: both halves of every refused part,
+//     until refused entries are alone. k refused entries among n cost about
+//     2k·log2(n/k) requests, within the chunk's cap (MaxProbes); past it the
+//     chunk goes back with what is accepted or isolated remembered, so the
+//     cap spreads the work over Fluent Bit's tries.
+//   - An entry refused alone is not dropped yet: Confirm sends it alone
+//     again, a backoff later, once every payload of the chunk has its
+//     outcome (or on the chunk's next try, when the flush's budget does not
+//     allow the wait). It is dropped only when refused again while the
+//     intake accepted another request during the flush, and not while the
+//     intake shows it refuses payloads at random (a refused part both of
+//     whose halves it accepted, in the last randomHold).
+const (
+	// MaxProbes is the default cap on the requests one flush spends to
+	// isolate refused entries (evidence and bisection; Confirm has as
+	// many): 256 isolates a dozen bad records in a 1,000-entry payload.
+	MaxProbes = 256
+	// evidenceProbes is how many entries of a refused payload are sent
+	// alone, at most, before it is taken as an intake fault: with the
+	// payload itself, 7 requests a try for a relay that refuses everything.
+	evidenceProbes = 6
+	// randomHold is how long no entry is dropped after the intake refused
+	// a part with 400 and accepted both its halves.
+	randomHold = 10 * time.Minute
+)
+
+// Delivery is what the payloads of one chunk share: where entries that are
+// done (accepted, or refused alone twice and dropped) are reported by record
+// id, the entries refused alone once, and the chunk's budget of isolation
+// requests. Safe for concurrent use as long as Done is.
+type Delivery struct {
+	// Done receives the record ids of entries that must not be sent again.
+	// It is called from the goroutines sending the chunk's payloads.
+	Done        func(ids []int32)
+	start       time.Time
+	probes      atomic.Int64
+	confirms    atomic.Int64
+	fault       atomic.Bool // the intake refused every entry of a payload sent alone
+	faultLogged atomic.Bool
+	capLogged   atomic.Bool
+
+	mu       sync.Mutex
+	suspects []suspect
+}
+
+// suspect is an entry the intake refused alone once.
+type suspect struct {
+	b  *batch.Batch // the entry alone (owned)
+	at time.Time    // when; zero for a refusal in an earlier try of the chunk
+	a  answer
+}
+
+// NewDelivery returns a Delivery allowing maxProbes isolation requests and
+// as many confirmations (MaxProbes when maxProbes <= 0). The flush it
+// serves starts now.
+func NewDelivery(done func(ids []int32), maxProbes int) *Delivery {
+	if maxProbes <= 0 {
+		maxProbes = MaxProbes
+	}
+	d := &Delivery{Done: done, start: time.Now()}
+	d.probes.Store(int64(maxProbes))
+	d.confirms.Store(int64(maxProbes))
+	return d
+}
+
+// Refused hands d an entry of the chunk that the intake refused alone in
+// an earlier try (b holds that entry only, and is d's from now on):
+// Confirm sends it alone again.
+func (d *Delivery) Refused(b *batch.Batch) {
+	d.mu.Lock()
+	d.suspects = append(d.suspects, suspect{b: b})
+	d.mu.Unlock()
+}
+
+func (d *Delivery) suspect(one *batch.Batch, a answer) {
+	d.mu.Lock()
+	d.suspects = append(d.suspects, suspect{b: one, at: time.Now(), a: a})
+	d.mu.Unlock()
+}
+
+func (d *Delivery) done(b *batch.Batch) {
+	if d.Done != nil {
+		d.Done(b.IDs())
+	}
+}
+
+// take spends one request of budget; false when none is left.
+func take(budget *atomic.Int64) bool { return budget.Add(-1) >= 0 }
+
+// isolate finds the entries of a payload the intake refused (400 or 413):
+// evidence, then bisection (see the top of this file). A nil error means
+// every entry is accepted or a suspect; an error sends the chunk back with
+// the rest.
+func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *Delivery) error {
+	if first.status == http.StatusBadRequest {
+		c.o.Logger.Debugf("HTTP 400 for a payload of %d entries (%s): isolating the refused entries", b.Len(), first.msg)
+	} else {
+		c.o.Logger.Warnf("HTTP 413 for a payload of %d entries, %d bytes: halving", b.Len(), len(b.Bytes()))
+	}
+	if d.fault.Load() {
+		return c.fault(d, b, first, "another payload of the chunk showed it refusing every entry")
+	}
+	if b.Len() == 1 {
+		d.suspect(b.Slice(0, 1), first) // b goes back to the pool
+		return nil
+	}
+	rest, refused, err := c.evidence(ctx, b, first, d)
+	if err != nil {
+		return err
+	}
+	alone, err := c.bisect(ctx, rest, first, d)
+	if err == nil && refused+alone == 0 && first.status == http.StatusBadRequest {
+		c.sawRandom(b.Len()) // refused whole, every entry accepted in parts
+	}
+	return err
+}
+
+// evidence sends entries of b picked across it, each alone, until the
+// intake accepts one; when it accepts none, the refusal is an intake or
+// relay fault and nothing is dropped. It returns b without the entries it
+// sent (the accepted one is done, the refused ones are suspects), and how
+// many were refused.
+func (c *Client) evidence(ctx context.Context, b *batch.Batch, first answer, d *Delivery) (rest *batch.Batch, refusedAlone int, err error) {
+	picks := c.picks(b.Len(), evidenceProbes)
+	sent := make(map[int]bool, len(picks))
+	var refused []suspect
+	accepted := false
+	last := first
+	for _, i := range picks {
+		if !take(&d.probes) {
+			return nil, 0, c.capped(d, first)
+		}
+		one := b.Slice(i, i+1)
+		a, err := c.attempt(ctx, one)
+		if err != nil {
+			return nil, 0, err
+		}
+		sent[i] = true
+		if a.ok() {
+			d.done(one)
+			accepted = true
+			break
+		}
+		last = a
+		refused = append(refused, suspect{b: one, at: time.Now(), a: a})
+	}
+	if !accepted {
+		d.fault.Store(true)
+		return nil, 0, c.fault(d, b, last, fmt.Sprintf("refused each of %d entries picked across it, sent alone", len(picks)))
+	}
+	d.mu.Lock()
+	d.suspects = append(d.suspects, refused...)
+	d.mu.Unlock()
+	rest = &batch.Batch{}
+	for i, id := range b.IDs() {
+		if !sent[i] {
+			rest.Append(id, b.Entry(i))
+		}
+	}
+	return rest, len(refused), nil
+}
+
+// picks draws m distinct indexes of [0, n), one in each of m equal spans,
+// in order.
+func (c *Client) picks(n, m int) []int {
+	m = min(m, n)
+	out := make([]int, m)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for j := range out {
+		lo, hi := j*n/m, (j+1)*n/m
+		out[j] = lo + c.rng.IntN(hi-lo)
+	}
+	return out
+}
+
+// bisect isolates the refused entries of rest (not sent as a whole) level
+// by level: both halves of every refused part are sent; accepted ones are
+// done, refused ones split again, refused single entries are suspects
+// (alone counts them).
+func (c *Client) bisect(ctx context.Context, rest *batch.Batch, first answer, d *Delivery) (alone int, err error) {
+	var pending []*batch.Batch
+	if rest.Len() > 0 {
+		pending = []*batch.Batch{rest}
+	}
+	known := false // whether the parts of pending were sent and refused
+	for len(pending) > 0 {
+		var next []*batch.Batch
+		for _, p := range pending {
+			if d.fault.Load() {
+				return alone, c.fault(d, p, first, "another payload of the chunk showed it refusing every entry")
+			}
+			parts := []*batch.Batch{p}
+			if known || p.Len() > 1 {
+				half := p.Len() / 2
+				parts = []*batch.Batch{p.Slice(0, half), p.Slice(half, p.Len())}
+			}
+			refused := 0
+			for _, part := range parts {
+				if !take(&d.probes) {
+					return alone, c.capped(d, first)
+				}
+				a, err := c.attempt(ctx, part)
+				if err != nil {
+					return alone, err
+				}
+				if a.ok() {
+					d.done(part)
+					continue
+				}
+				refused++
+				if part.Len() == 1 {
+					d.suspect(part, a)
+					alone++
+				} else {
+					next = append(next, part)
+				}
+			}
+			if known && refused == 0 && first.status == http.StatusBadRequest {
+				c.sawRandom(p.Len())
+			}
+		}
+		pending, known = next, true
+	}
+	return alone, nil
+}
+
+// sawRandom notes a part the intake refused with 400 and accepted in two
+// halves: its 400s do not single out records, so none is dropped for a
+// while (randomHold).
+func (c *Client) sawRandom(n int) {
+	now := time.Now().UnixNano()
+	if prev := c.randomAt.Swap(now); now-prev > int64(randomHold) {
+		c.o.Logger.Errorf("intake %s refused a part of %d entries with HTTP 400 and accepted both its halves: its 400s do not single out records "+
+			"(a relay refusing at random, or limiting payloads below the intake's); no record is dropped for %s after this is seen, "+
+			"records refused alone stay with Fluent Bit", c.host, n, randomHold)
+	}
+}
+
+// Confirm settles the entries refused alone once, by this flush's payloads
+// or by an earlier try of the chunk (Refused), once every payload of the
+// chunk has its outcome: each is sent alone again, at least a backoff after
+// its first refusal. Accepted, it is done; refused again while the intake
+// accepted another request during this flush (and showed no random
+// refusals lately), it is dropped: counted, logged, done. It returns the
+// ids of the entries still refused once (not sent again: no budget left,
+// the intake failing, or no evidence): the chunk goes back to Fluent Bit
+// and they are remembered for its next try. Nothing is sent when a payload
+// of the flush showed the intake refusing everything.
+func (c *Client) Confirm(ctx context.Context, d *Delivery) (held []int32) {
+	d.mu.Lock()
+	ss := d.suspects
+	d.suspects = nil
+	d.mu.Unlock()
+	if len(ss) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(ss, func(x, y suspect) int { return x.at.Compare(y.at) })
+	var dropped []suspect
+	i := 0
+	for ; i < len(ss) && !d.fault.Load(); i++ {
+		s := ss[i]
+		if !s.at.IsZero() && !sleepUntil(ctx, s.at.Add(c.backoff(1))) {
+			break // no time left for the backoff: the next try confirms
+		}
+		if !take(&d.confirms) {
+			break
+		}
+		a, err := c.attempt(ctx, s.b)
+		if err != nil {
+			break // failing now: the rest waits for the next try
+		}
+		switch {
+		case a.ok():
+			d.done(s.b)
+		case c.lastOK.Load() >= d.start.UnixNano() && time.Now().UnixNano()-c.randomAt.Load() > int64(randomHold):
+			s.a = a
+			dropped = append(dropped, s)
+			d.done(s.b)
+		default:
+			held = append(held, s.b.IDs()...)
+		}
+	}
+	for _, s := range ss[i:] {
+		held = append(held, s.b.IDs()...)
+	}
+	if len(dropped) > 0 {
+		c.o.Stats.DropRejected.Add(int64(len(dropped)))
+		last := dropped[len(dropped)-1]
+		c.o.Logger.Warnf("dropped %d record(s) the intake refused alone twice, a backoff apart, while accepting other requests (last: %d bytes, HTTP %d: %s): resending the same bytes cannot succeed",
+			len(dropped), len(last.b.Entry(0)), last.a.status, last.a.msg)
+	}
+	return held
+}
+
+// sleepUntil waits until t; false, at once, when t is past ctx's deadline,
+// or when ctx ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	wait := time.Until(t)
+	if wait <= 0 {
+		return ctx.Err() == nil
+	}
+	if dl, ok := ctx.Deadline(); ok && dl.Before(t) {
+		return false
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// fault reports a refusal that no record explains: logged loudly once per
+// chunk, nothing dropped, the payload kept for Fluent Bit's retry.
+func (c *Client) fault(d *Delivery, b *batch.Batch, a answer, why string) error {
+	if d.faultLogged.CompareAndSwap(false, true) {
+		c.o.Logger.Errorf("intake %s answered HTTP %d (%s) to a payload of %d entries and %s: taken as an intake or relay fault, "+
+			"nothing dropped, chunk kept for retry (Fluent Bit's Retry_Limit decides)", c.host, a.status, a.msg, b.Len(), why)
+	}
+	return &Error{Status: a.status, Err: fmt.Errorf("refusal singles out no record (%s): %s", why, a.msg)}
+}
+
+// capped reports the chunk's isolation budget spent: what is accepted or
+// isolated so far is kept, the rest goes back to Fluent Bit.
+func (c *Client) capped(d *Delivery, a answer) error {
+	if d.capLogged.CompareAndSwap(false, true) {
+		c.o.Logger.Warnf("isolating the entries the intake refused reached the cap of requests per try of a chunk: "+
+			"what was accepted or refused alone is remembered, the rest goes back to Fluent Bit (HTTP %d: %s)", a.status, a.msg)
+	}
+	return &Error{Status: a.status, Err: fmt.Errorf("isolation stopped at its cap of requests per chunk: %s", a.msg)}
+}

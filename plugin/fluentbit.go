@@ -1,0 +1,183 @@
+package main
+
+/*
+#cgo LDFLAGS: -ldl
+#include <stdlib.h>
+#include "fluentbit.h"
+*/
+import "C"
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/logging"
+	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
+	"github.com/out-datadog-go/out_datadog_go/internal/stats"
+)
+
+// fluentBit is what the Fluent Bit running the plugin offers one [OUTPUT]
+// instance (fluentbit.c): its name, its logger at the instance's level,
+// its metrics context. Each is absent in a host that is not Fluent Bit.
+type fluentBit struct {
+	name  string        // "" when unknown
+	log   bool          // Fluent Bit's logger takes the lines
+	level logging.Level // the instance's level, when log
+	cmt   unsafe.Pointer
+	noCmt string // why cmt is nil
+}
+
+// openFluentBit asks the host about the instance FLBPluginInit got. It
+// runs on the thread Fluent Bit initialises outputs on.
+func openFluentBit(plugin unsafe.Pointer) fluentBit {
+	C.ddgo_open()
+	var h fluentBit
+	if name := C.ddgo_instance_name(plugin); name != nil {
+		h.name = C.GoString(name)
+	}
+	if lv := C.ddgo_log_level(plugin); C.ddgo_log_ready() != 0 && lv >= 0 {
+		h.log, h.level = true, levelOf(lv)
+	}
+	var why *C.char
+	h.cmt = C.ddgo_instance_cmt(plugin, &why)
+	if h.cmt == nil && why != nil {
+		h.noCmt = C.GoString(why)
+	}
+	return h
+}
+
+// levelOf is the lowest logging.Level a Fluent Bit log level lets through.
+func levelOf(flb C.int) logging.Level {
+	switch flb {
+	case C.DDGO_LOG_OFF:
+		return logging.Off
+	case C.DDGO_LOG_ERROR:
+		return logging.Error
+	case C.DDGO_LOG_WARN:
+		return logging.Warn
+	case C.DDGO_LOG_INFO:
+		return logging.Info
+	}
+	return logging.Debug
+}
+
+var flbLevel = [...]C.int{logging.Debug: C.DDGO_LOG_DEBUG, logging.Info: C.DDGO_LOG_INFO, logging.Warn: C.DDGO_LOG_WARN, logging.Error: C.DDGO_LOG_ERROR}
+
+// flbMaxLine is the longest line Fluent Bit's logger keeps whole: its
+// messages hold 4,096 bytes with the time and level (src/flb_log.c).
+const flbMaxLine = 3900
+
+// fluentBitLog is the logging.Sink of Fluent Bit's logger.
+type fluentBitLog struct{}
+
+func (fluentBitLog) Print(lv logging.Level, name, msg string) {
+	prefix := logging.Prefix(name)
+	for _, p := range logging.Pieces(msg, flbMaxLine-len(prefix)) {
+		line := C.CString(prefix + p)
+		C.ddgo_log(flbLevel[lv], line)
+		C.free(unsafe.Pointer(line))
+	}
+}
+
+// metrics are one instance's series in Fluent Bit's metrics context, in
+// stats.Metrics order, with their label values in C memory.
+type metrics struct {
+	series []series
+	mem    []unsafe.Pointer // what free releases
+}
+
+type series struct {
+	handle unsafe.Pointer // cmt_counter or cmt_gauge; nil when its creation failed
+	gauge  C.int
+	n      C.int
+	labels **C.char
+}
+
+// registered are the instances' metrics, released at their exit.
+var registered sync.Map // *pipeline.Instance -> *metrics
+
+// newMetrics creates stats.Metrics in the cmetrics context cmt, labelled
+// name="<instance>": Fluent Bit's endpoints then show them next to its own
+// fluentbit_output_* series of the instance. It reports how many metrics
+// could not be created.
+func newMetrics(cmt unsafe.Pointer, instance string) (m *metrics, failed int) {
+	m = &metrics{}
+	cstr := func(s string) *C.char {
+		p := C.CString(s)
+		m.mem = append(m.mem, unsafe.Pointer(p))
+		return p
+	}
+	array := func(ss ...*C.char) **C.char {
+		p := C.malloc(C.size_t(len(ss)) * C.size_t(unsafe.Sizeof((*C.char)(nil))))
+		m.mem = append(m.mem, p)
+		copy(unsafe.Slice((**C.char)(p), len(ss)), ss)
+		return (**C.char)(p)
+	}
+	ns, sub, nameKey, nameVal := cstr(stats.Namespace), cstr(stats.Subsystem), cstr("name"), cstr(instance)
+	for _, mt := range stats.Metrics {
+		keys := []*C.char{nameKey}
+		if mt.Label != "" {
+			keys = append(keys, cstr(mt.Label))
+		}
+		gauge := C.int(0)
+		if mt.Kind == stats.Gauge {
+			gauge = 1
+		}
+		h := C.ddgo_metric_create(cmt, gauge, ns, sub, cstr(mt.Name), cstr(mt.Help), C.int(len(keys)), array(keys...))
+		if h == nil {
+			failed++
+		}
+		for _, s := range mt.Series {
+			vals := []*C.char{nameVal}
+			if mt.Label != "" {
+				vals = append(vals, cstr(s.Value))
+			}
+			m.series = append(m.series, series{handle: h, gauge: gauge, n: C.int(len(vals)), labels: array(vals...)})
+		}
+	}
+	return m, failed
+}
+
+// set is the stats.Mirror callback: one call into cmetrics, whose values
+// are atomics (Fluent Bit's HTTP server reads them from its own thread).
+func (m *metrics) set(i int, v float64) {
+	if s := m.series[i]; s.handle != nil {
+		C.ddgo_metric_set(s.handle, s.gauge, C.double(v), s.n, s.labels)
+	}
+}
+
+func (m *metrics) free() {
+	for _, p := range m.mem {
+		C.free(p)
+	}
+	m.mem, m.series = nil, nil
+}
+
+// mirrorMetrics shows the instance's counters on Fluent Bit's metrics
+// endpoints when the host has a metrics context for it, and says once
+// why not otherwise (a warning in Fluent Bit, a debug line elsewhere).
+func mirrorMetrics(inst *pipeline.Instance, h fluentBit, name string) {
+	log := inst.Logger()
+	if h.cmt == nil {
+		say := log.Debugf
+		if h.log {
+			say = log.Warnf
+		}
+		say("counters not on Fluent Bit's metrics endpoints (%s): the stats line has them", h.noCmt)
+		return
+	}
+	m, failed := newMetrics(h.cmt, name)
+	if failed > 0 {
+		log.Warnf("%d of %d metrics could not be created in Fluent Bit's metrics context", failed, len(stats.Metrics))
+	}
+	registered.Store(inst, m)
+	inst.Mirror(m.set)
+}
+
+// releaseMetrics frees an instance's label memory once it is closed (its
+// mirror stopped).
+func releaseMetrics(inst *pipeline.Instance) {
+	if m, ok := registered.LoadAndDelete(inst); ok {
+		m.(*metrics).free()
+	}
+}
