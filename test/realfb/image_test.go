@@ -216,9 +216,9 @@ func scrape(t *testing.T, checks, port string) map[string]float64 {
 	var tmpl struct {
 		OpenMetrics struct {
 			Instances []struct {
-				Endpoint  string   `json:"openmetrics_endpoint"`
-				Prefix    string   `json:"raw_metric_prefix"`
-				Namespace string   `json:"namespace"`
+				Endpoint  string            `json:"openmetrics_endpoint"`
+				Prefix    string            `json:"raw_metric_prefix"`
+				Namespace string            `json:"namespace"`
 				Metrics   []json.RawMessage `json:"metrics"`
 			} `json:"instances"`
 		} `json:"openmetrics"`
