@@ -21,7 +21,7 @@ const apiKey = "5b2e9f0c7a1d4e6b8c3f2a9d0e7b1c4a" // not the FireLens task ID of
 var versions = []string{fbtest.V4, fbtest.V19}
 
 // agentTags are the Datadog Agent's ECS tags for fbtest.SeedTask and
-// fbtest.DefaultContainer (README, Tags).
+// fbtest.DefaultContainer (docs/log-format.md, Tags).
 var agentTags = []string{
 	"env:prod",
 	"ecs_cluster_name:web-cluster",

@@ -183,7 +183,7 @@ func TestRouterImageStandard(t *testing.T) {
 			}
 
 			// Fluent Bit 1.9 serves Prometheus metrics at the v1 path only
-			// (README: change openmetrics_endpoint on aws-for-fluent-bit 2.x).
+			// (docs/deploy.md: 1.9 serves its own metrics at the v1 path).
 			checks := r.checks
 			if v == fbtest.V19 {
 				checks = strings.Replace(checks, "/api/v2/metrics/prometheus", "/api/v1/metrics/prometheus", 1)
@@ -283,7 +283,7 @@ func scrape(t *testing.T, checks, port string) map[string]float64 {
 // init/fluent_bit_init_process.go), and runs `fluent-bit -e (AWS's
 // plugins) -c /init/fluent-bit-init.conf`. The include works through
 // config-file-value or through such a variable; through both, Fluent Bit
-// refuses the file read twice and does not start (README says: one or the
+// refuses the file read twice and does not start (docs/deploy.md says: one or the
 // other).
 func TestRouterImageInit(t *testing.T) {
 	cases := []struct {
@@ -337,7 +337,7 @@ func TestRouterImageInit(t *testing.T) {
 // the router's peak memory stays under the task definition's
 // memoryReservation.
 // 250,000 records (about 68 MB as msgpack) fill more chunks than that.
-// Fluent Bit 1.9 has no storage.inherit: README says so.
+// Fluent Bit 1.9 has no storage.inherit: docs/delivery.md says so.
 func TestRouterImageBoundedBuffer(t *testing.T) {
 	fbtest.Require(t, fbtest.V4)
 	t.Parallel()
