@@ -31,14 +31,14 @@ const (
 
 // DefaultLevel is the level used when the configuration gives none, per
 // codec, chosen by measurement on FireLens payloads of 1,000 entries as the
-// plugin ships them (TestLevelTable; README's table). For gzip and deflate
+// plugin ships them (TestLevelTable; benchmarks/README.md). For gzip and deflate
 // it is 0, which is not a klauspost level but the payload encoder of
 // package deflate: within 1.1x of what standard gzip produces at its
 // default level (TestLevelTable fails otherwise) for less CPU than
 // klauspost level 6, the cheapest klauspost level that stays within 1.1x on
 // every payload (lower levels do not on one or more). zstd at its fastest
-// level is both cheaper and smaller. The figures are README's
-// (Performance, the compression levels table).
+// level is both cheaper and smaller. TestLevelTable prints the
+// figures (benchmarks/README.md, Compression levels).
 func DefaultLevel(name Algorithm) int {
 	if name == Zstd {
 		return int(zstd.SpeedFastest)

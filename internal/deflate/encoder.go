@@ -6,8 +6,7 @@
 // payload about 70% of the bytes are the Agent-style ddtags string,
 // identical in every entry of a container. klauspost's level 6 finds that
 // repeat at once and then indexes every position inside it: on the bench's
-// reference payload that is more than half of its time (README,
-// Performance, has the profile's figures).
+// reference payload that is more than half of its time (docs/design-notes.md).
 //
 // This encoder searches as level 6 does in spirit: two candidates per
 // 8-byte hash and one per 4-byte hash, the last distance, one step of lazy
@@ -23,7 +22,7 @@
 // less CPU than klauspost level 6 for about its size, within 1.1x of
 // compress/gzip -6's bytes, on the captured FireLens chunk, the bench's
 // reference and stress mixes, and the reference mix without ECS tags; the
-// figures are README's (Performance).
+// figures are benchmarks/RESULTS.md's.
 package deflate
 
 import (

@@ -11,7 +11,7 @@ import (
 // and arrays of strings, small integers, nil and booleans), because every
 // record is walked twice (once here to find its end, once by the shaper to
 // read its fields) and msgp.Skip's generic per-value dispatch is slow for
-// that (BenchmarkDecodeFireLens; README, Performance). Anything else, nested
+// that (BenchmarkDecodeFireLens; benchmarks/README.md). Anything else, nested
 // containers included, goes to msgp.Skip, whose depth limit then applies.
 func Skip(b []byte) ([]byte, error) {
 	if len(b) == 0 {

@@ -255,7 +255,7 @@ func (s *Server) accept(r *http.Request) (int, string) {
 	if r.Context().Err() != nil {
 		// The client gave up while this request was checked (a loaded
 		// machine): not accepted, as with a stall. An intake that commits
-		// such a request makes any client send it twice; the README says
+		// such a request makes any client send it twice; docs/delivery.md says
 		// so, and the tests stay about the plugin.
 		s.stats.Faults++
 		return http.StatusServiceUnavailable, `{"errors":["client gone"]}`

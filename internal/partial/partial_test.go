@@ -250,7 +250,7 @@ func TestJoin(t *testing.T) {
 }
 
 // The joined and marked records of a chunk fit in one buffer of at most
-// the parts' size plus 32 bytes a part, allocated once (README, Delivery).
+// the parts' size plus 32 bytes a part, allocated once (docs/delivery.md, Buffering).
 func TestBufferBound(t *testing.T) {
 	var recs []rec
 	for i := 0; i < 200; i++ { // complete 4-part lines, then incomplete ones

@@ -39,7 +39,7 @@ type Series struct {
 func one(read func(*Counters) float64) []Series { return []Series{{Read: read}} }
 
 // Metrics is every metric of an instance. To add one: a Counters field and
-// a row here (README, Monitoring, says what each means).
+// a row here (docs/operations.md says what each means).
 var Metrics = []Metric{
 	{Name: "records_received_total", Kind: Counter, Help: "Log records Fluent Bit handed to the output, each counted once (a chunk Fluent Bit retries is not counted again).",
 		Series: one(func(c *Counters) float64 { return float64(c.RecordsIn.Load()) })},

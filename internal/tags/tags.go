@@ -51,7 +51,7 @@ type Result struct {
 	// TagsJSON is Tags as a JSON string, quotes included, escaped once
 	// here: the shaper copies it into every record instead of escaping the
 	// hundreds of bytes of ECS tags again per record (BenchmarkShapeFireLens
-	// measures it; README, Performance).
+	// measures it; benchmarks/README.md).
 	TagsJSON []byte
 	Service  string // for the reserved service attribute ("" = none)
 	Source   string // for the reserved ddsource attribute ("" = none)

@@ -1,6 +1,6 @@
 // Package deploy checks the deploy kit's files (docker/ecs, and the built
 // .so files) without AWS, Terraform's provider registry or a container
-// engine: what can be checked here is checked, the rest is said in README.
+// engine: what can be checked here is checked, the rest is said in docs/deploy.md.
 package deploy
 
 import (

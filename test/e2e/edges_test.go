@@ -18,7 +18,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 )
 
-// Delivery at the edges (README, "Delivery") through the C host.
+// Delivery at the edges (docs/delivery.md) through the C host.
 
 // Refused records in every quarter of a chunk cost those records only, in
 // one try (the host's retry limit 1 is Fluent Bit's default Retry_Limit).

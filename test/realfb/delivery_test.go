@@ -18,7 +18,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 )
 
-// The delivery promises of the README ("Delivery") through real Fluent Bit
+// The delivery promises of docs/delivery.md through real Fluent Bit
 // 4.2.8, each a case that broke before the per-chunk progress memory
 // (issue: identical logs dropped, 400 dropping everything, redirects
 // followed, oversize records dropped, unbounded outage buffering).
@@ -182,7 +182,7 @@ func TestOversizeRecordArrivesCut(t *testing.T) {
 	}
 }
 
-// The bounded outage setup the README recommends: filesystem buffering
+// The bounded outage setup docs/delivery.md recommends: filesystem buffering
 // with storage.total_limit_size. An intake outage, a SIGTERM to Fluent Bit
 // during it, and a restart on the same storage.path deliver every record
 // exactly once.

@@ -16,7 +16,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 )
 
-// Delivery at the edges (README, "Delivery") through real Fluent Bit, on
+// Delivery at the edges (docs/delivery.md) through real Fluent Bit, on
 // both lines: refused records spread through a chunk, identical chunks, and
 // answers that are not HTTP request-response. Each case is its own process
 // and ports, and all run at once (they wait, they do not compute): t.Run

@@ -11,7 +11,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 )
 
-// TestExampleConfig runs the repository's fluent-bit.conf (the README's
+// TestExampleConfig runs the repository's fluent-bit.conf (README's
 // "working example") under real Fluent Bit 4.2.8 and 1.9.10. The only edits:
 // the intake (site → a local endpoint; no network here), the listen port and
 // the storage.path (a temporary directory). Records sent over forward

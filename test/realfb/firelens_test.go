@@ -4,7 +4,9 @@
 package realfb
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +21,7 @@ const apiKey = "5b2e9f0c7a1d4e6b8c3f2a9d0e7b1c4a" // not the FireLens task ID of
 var versions = []string{fbtest.V4, fbtest.V19}
 
 // agentTags are the Datadog Agent's ECS tags for fbtest.SeedTask and
-// fbtest.DefaultContainer (README, Tags).
+// fbtest.DefaultContainer (docs/log-format.md, Tags).
 var agentTags = []string{
 	"env:prod",
 	"ecs_cluster_name:web-cluster",
@@ -131,7 +133,42 @@ func TestFireLensShape(t *testing.T) {
 			if want := "records_out=" + strconv.Itoa(n); !strings.Contains(p.Log(), want) {
 				t.Errorf("exit counters lack %q:\n%s", want, fbtest.Tail(p.Log(), 2000))
 			}
+			checkVerifyLines(t, p.Log())
 		})
+	}
+}
+
+// checkVerifyLines holds the start-up and stats lines that
+// docs/operations.md ("Verify it works") shows to the ones in log: the same
+// prefix and the same fields in the same order (the stats line's fields are
+// the exit line's).
+func checkVerifyLines(t *testing.T, log string) {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section, _, _ := strings.Cut(string(doc)[strings.Index(string(doc), "## Verify it works"):], "\n## The")
+	fields := regexp.MustCompile(`\b([a-z_]+)=`)
+	keys := func(line string) string {
+		var ks []string
+		for _, m := range fields.FindAllStringSubmatch(line, -1) {
+			ks = append(ks, m[1])
+		}
+		return strings.Join(ks, " ")
+	}
+	for _, c := range []struct{ doc, got string }{
+		{" ready: url=", " ready: url="},
+		{"] stats records_in=", "] exit: records_in="},
+	} {
+		want, got := logLine(section, c.doc), logLine(log, c.got)
+		if want == "" || got == "" {
+			t.Errorf("no line with %q in docs/operations.md (%q) or %q in the log (%q)", c.doc, want, c.got, got)
+			continue
+		}
+		if !strings.Contains(got, "[output:datadog_go:datadog_go.0] ") || keys(want) != keys(got) {
+			t.Errorf("docs/operations.md shows\n%s\nthe plugin logs\n%s", want, got)
+		}
 	}
 }
 

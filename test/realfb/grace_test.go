@@ -26,7 +26,7 @@ type outage struct {
 	start func(t *testing.T) (host string, port int)
 }
 
-// outages are the shapes the stop bound must hold for (README, Delivery,
+// outages are the shapes the stop bound must hold for (docs/delivery.md,
 // "Exit").
 var outages = []outage{
 	{"refused", func(t *testing.T) (string, int) { return "127.0.0.1", freePort(t) }},
@@ -159,7 +159,7 @@ const defaultGrace = 5 * time.Second
 // On 1.9.10 Fluent Bit's scheduler is told to retry chunks after 30 s at
 // the earliest: 1.9.10 can crash at exit (SIGSEGV) when a retry it
 // scheduled before the stop fires in the instant its engine shuts down,
-// whatever the output (the built-in does it too: README, Delivery, "Exit").
+// whatever the output (the built-in does it too: docs/delivery.md, "Stopping").
 // Keeping retries out of the grace period leaves the plugin's part alone
 // under test. The shapes of one version run at once.
 func TestStopWithinGrace(t *testing.T) {

@@ -183,13 +183,13 @@ func TestRouterImageStandard(t *testing.T) {
 			}
 
 			// Fluent Bit 1.9 serves Prometheus metrics at the v1 path only
-			// (README: change openmetrics_endpoint on aws-for-fluent-bit 2.x).
+			// (docs/deploy.md: 1.9 serves its own metrics at the v1 path).
 			checks := r.checks
 			if v == fbtest.V19 {
 				checks = strings.Replace(checks, "/api/v2/metrics/prometheus", "/api/v1/metrics/prometheus", 1)
 			}
 			selected := func() map[string]float64 { return scrape(t, checks, r.port) }
-			key := `output_proc_records_total{name="datadog_go.0"}`
+			key := `fluentbit_output_proc_records_total{name="datadog_go.0"}`
 			if !fbtest.WaitFor(15*time.Second, func() bool { return selected()[key] >= n }) {
 				t.Errorf("the Agent's openmetrics template selects %s = %v, want %d", key, selected()[key], n)
 			}
@@ -207,17 +207,19 @@ func TestRouterImageStandard(t *testing.T) {
 // scrape reads Fluent Bit's metrics as the Agent's openmetrics check
 // configured by the router's Autodiscovery template (checks) does:
 // %%host%% is the router, raw_metric_prefix is cut, and only families that
-// one of `metrics` matches (whole name) are kept. Every fluentbit_datadog_go_
-// family served must be kept.
+// one of `metrics` selects are kept: a string entry is a regular expression
+// matching the whole name, a mapping's keys are names (a counter's without
+// its _total, as the check reads them). Every fluentbit_datadog_go_ family
+// served must be kept.
 func scrape(t *testing.T, checks, port string) map[string]float64 {
 	t.Helper()
 	var tmpl struct {
 		OpenMetrics struct {
 			Instances []struct {
-				Endpoint  string   `json:"openmetrics_endpoint"`
-				Prefix    string   `json:"raw_metric_prefix"`
-				Namespace string   `json:"namespace"`
-				Metrics   []string `json:"metrics"`
+				Endpoint  string            `json:"openmetrics_endpoint"`
+				Prefix    string            `json:"raw_metric_prefix"`
+				Namespace string            `json:"namespace"`
+				Metrics   []json.RawMessage `json:"metrics"`
 			} `json:"instances"`
 		} `json:"openmetrics"`
 	}
@@ -230,8 +232,20 @@ func scrape(t *testing.T, checks, port string) map[string]float64 {
 		t.Fatalf("openmetrics instance %+v: want http://%%%%host%%%%:2020/... and a namespace", in)
 	}
 	var res []*regexp.Regexp
-	for _, m := range in.Metrics {
-		res = append(res, regexp.MustCompile("^(?:"+m+")$"))
+	names := map[string]bool{}
+	for _, raw := range in.Metrics {
+		var re string
+		var mapping map[string]string
+		switch {
+		case json.Unmarshal(raw, &re) == nil:
+			res = append(res, regexp.MustCompile("^(?:"+re+")$"))
+		case json.Unmarshal(raw, &mapping) == nil:
+			for k := range mapping {
+				names[k] = true
+			}
+		default:
+			t.Fatalf("openmetrics metrics entry %s: neither a string nor a mapping", raw)
+		}
 	}
 	resp, err := http.Get(url)
 	if err != nil {
@@ -248,7 +262,8 @@ func scrape(t *testing.T, checks, port string) map[string]float64 {
 		series, rest, _ := strings.Cut(line, " ")
 		family, _, _ := strings.Cut(series, "{")
 		name, ok := strings.CutPrefix(family, in.Prefix)
-		keep := ok && slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(name) })
+		keep := ok && (names[name] || names[strings.TrimSuffix(name, "_total")] ||
+			slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(name) }))
 		if !keep {
 			if strings.HasPrefix(family, "fluentbit_datadog_go_") {
 				t.Errorf("the openmetrics template leaves out the plugin's %s", family)
@@ -268,7 +283,7 @@ func scrape(t *testing.T, checks, port string) map[string]float64 {
 // init/fluent_bit_init_process.go), and runs `fluent-bit -e (AWS's
 // plugins) -c /init/fluent-bit-init.conf`. The include works through
 // config-file-value or through such a variable; through both, Fluent Bit
-// refuses the file read twice and does not start (README says: one or the
+// refuses the file read twice and does not start (docs/deploy.md says: one or the
 // other).
 func TestRouterImageInit(t *testing.T) {
 	cases := []struct {
@@ -322,7 +337,7 @@ func TestRouterImageInit(t *testing.T) {
 // the router's peak memory stays under the task definition's
 // memoryReservation.
 // 250,000 records (about 68 MB as msgpack) fill more chunks than that.
-// Fluent Bit 1.9 has no storage.inherit: README says so.
+// Fluent Bit 1.9 has no storage.inherit: docs/delivery.md says so.
 func TestRouterImageBoundedBuffer(t *testing.T) {
 	fbtest.Require(t, fbtest.V4)
 	t.Parallel()

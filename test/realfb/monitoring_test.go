@@ -18,7 +18,7 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 )
 
-// The operator's view of the plugin (README, Monitoring), through real
+// The operator's view of the plugin (docs/operations.md), through real
 // Fluent Bit 4.2.8 and 1.9.10. (Before: the plugin's lines bypassed
 // Log_File and Log_Level, and its retries and drops were only in its own
 // log line.)
@@ -37,7 +37,7 @@ const badRecord = "BAD-RECORD-FOR-THE-INTAKE"
 // 1.9.10 has no such endpoint: a fluentbit_metrics input and a
 // prometheus_exporter output serve them (its HTTP_Server is left off here:
 // with a fluentbit_metrics input it crashes at exit, built-in outputs alone
-// included; README says so).
+// included; docs/operations.md says so).
 func TestMetricsAndLogFile(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v, func(t *testing.T) {
@@ -120,7 +120,7 @@ func TestMetricsAndLogFile(t *testing.T) {
 // Log_Level error (the service's, or the output's log_level) hides the
 // plugin's info and warn lines and keeps its error about a 401. With a
 // Retry_Limit, /api/v1/health (Health_Check On,
-// Fluent Bit's default thresholds, as README's Monitoring sets them)
+// Fluent Bit's default thresholds, as docs/operations.md sets them)
 // answers ok until chunks run out of retries, then error within a minute:
 // the 401 shows there. With Retry_Limit no_limits no chunk ever runs out,
 // and health stays ok through the same 401 (4.2.8 only: the same engine

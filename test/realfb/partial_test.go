@@ -128,7 +128,7 @@ func TestSplitLineJoined(t *testing.T) {
 // flush intervals, so they are in two chunks. The plugin cannot join them
 // (it may not keep the first chunk's records): every part arrives on its
 // own, marked and counted. Fluent Bit's multiline filter in partial_message
-// mode, set on the router as the README shows, joins them before the
+// mode, set on the router as docs/log-format.md shows, joins them before the
 // output. Flush 1 makes the one-second pause cross a chunk boundary on both
 // lines (1.9.10's default flush is longer).
 func TestSplitLineAcrossChunks(t *testing.T) {

@@ -116,8 +116,8 @@ func routerRun(bin, so, version, output string, recs [][]byte, cpuProfile string
 	case fbNull:
 		fl.Options = []string{"Name null"}
 	case fbBuiltin:
-		// The seed task definition's options before the switch (README,
-		// "On ECS"), Host/Port/TLS pointing at the stand-in.
+		// The seed task definition's options before the switch (docs/deploy.md,
+		// "The task definition"), Host/Port/TLS pointing at the stand-in.
 		u, _ := url.Parse(srv.URL)
 		fl.Options = []string{"Name datadog", "dd_message_key log", "apikey bench", "dd_service singsong",
 			"dd_source httpd", "dd_tags env:prod", "provider ecs", "Host " + u.Hostname(), "Port " + u.Port(),

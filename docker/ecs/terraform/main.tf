@@ -3,9 +3,9 @@
 # equal).
 
 locals {
-  # The Datadog Agent sidecar collects Fluent Bit's metrics, the plugin's
-  # included, from the router's HTTP server (Autodiscovery label, openmetrics
-  # check).
+  # The Datadog Agent sidecar collects the plugin's metrics and Fluent Bit's
+  # own of the output from the router's HTTP server (Autodiscovery label,
+  # openmetrics check; docs/operations.md names each).
   router_checks = {
     openmetrics = {
       init_config = {}
@@ -13,8 +13,28 @@ locals {
         {
           openmetrics_endpoint = "http://%%host%%:2020/api/v2/metrics/prometheus"
           namespace            = "fluentbit"
-          raw_metric_prefix    = "fluentbit_"
-          metrics              = ["input_.*", "output_.*", "storage_.*", "datadog_go_.*", "uptime"]
+          metrics = [
+            {
+              "fluentbit_datadog_go_records_received"                = "datadog_go.records_received"
+              "fluentbit_datadog_go_records_delivered"               = "datadog_go.records_delivered"
+              "fluentbit_datadog_go_records_dropped"                 = "datadog_go.records_dropped"
+              "fluentbit_datadog_go_records_too_old"                 = "datadog_go.records_too_old"
+              "fluentbit_datadog_go_requests"                        = "datadog_go.requests"
+              "fluentbit_datadog_go_retries"                         = "datadog_go.retries"
+              "fluentbit_datadog_go_raw_bytes"                       = "datadog_go.raw_bytes"
+              "fluentbit_datadog_go_wire_bytes"                      = "datadog_go.wire_bytes"
+              "fluentbit_datadog_go_messages_truncated"              = "datadog_go.messages_truncated"
+              "fluentbit_datadog_go_split_lines"                     = "datadog_go.split_lines"
+              "fluentbit_datadog_go_panics"                          = "datadog_go.panics"
+              "fluentbit_datadog_go_last_accepted_timestamp_seconds" = "datadog_go.last_accepted_timestamp_seconds"
+              "fluentbit_datadog_go_last_failed_timestamp_seconds"   = "datadog_go.last_failed_timestamp_seconds"
+              "fluentbit_output_proc_records"                        = "output.proc_records"
+              "fluentbit_output_retries"                             = "output.retries"
+              "fluentbit_output_retries_failed"                      = "output.retries_failed"
+              "fluentbit_output_dropped_records"                     = "output.dropped_records"
+              "fluentbit_output_errors"                              = "output.errors"
+            }
+          ]
         }
       ]
     }

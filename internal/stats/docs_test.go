@@ -3,59 +3,53 @@ package stats
 import (
 	"encoding/json"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 )
 
-// monitoringSection is README's Monitoring section.
-func monitoringSection(t *testing.T) string {
+// operationsPage is docs/operations.md, the page that documents the
+// metrics, the stats line and the Agent's check.
+func operationsPage(t *testing.T) string {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/operations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(readme)
-	start := strings.Index(s, "\n## Monitoring\n")
-	if start < 0 {
-		t.Fatal("README has no Monitoring section")
-	}
-	s = s[start+1:]
-	if end := strings.Index(s[3:], "\n## "); end >= 0 {
-		s = s[:end+3]
-	}
-	return s
+	return string(b)
 }
 
-// README's metrics table names every metric with its label and type, and
-// nothing else under the plugin's prefix.
-func TestREADMEMetricsTable(t *testing.T) {
+// docs/operations.md's metrics table names every metric with its label and
+// type, and nothing else under the plugin's prefix.
+func TestDocsMetricsTable(t *testing.T) {
 	row := regexp.MustCompile("(?m)^\\| `(" + Namespace + "_" + Subsystem + "_[a-z_]+)(\\{([a-z]+)\\})?` \\| (counter|gauge) \\|")
 	rows := map[string]string{}
-	for _, m := range row.FindAllStringSubmatch(monitoringSection(t), -1) {
+	for _, m := range row.FindAllStringSubmatch(operationsPage(t), -1) {
 		rows[m[1]] = m[3] + " " + m[4]
 	}
 	kinds := map[Kind]string{Counter: "counter", Gauge: "gauge"}
 	for _, m := range Metrics {
 		full := Namespace + "_" + Subsystem + "_" + m.Name
 		if want := m.Label + " " + kinds[m.Kind]; rows[full] != want {
-			t.Errorf("README row of %s: %q, want %q", full, rows[full], want)
+			t.Errorf("docs row of %s: %q, want %q", full, rows[full], want)
 		}
 		delete(rows, full)
 	}
 	for name := range rows {
-		t.Errorf("README lists %s, which the plugin does not have", name)
+		t.Errorf("docs list %s, which the plugin does not have", name)
 	}
 }
 
-// The Agent check README gives for the router container's Autodiscovery
-// label is valid JSON and maps every metric (counters without _total, as
-// the Agent's OpenMetrics check names them).
-func TestREADMEAgentCheck(t *testing.T) {
-	s := monitoringSection(t)
+// The Agent check docs/operations.md gives for the router container's
+// Autodiscovery label is valid JSON, maps every metric (counters without
+// _total, as the Agent's OpenMetrics check names them), and is the label
+// the example task definition carries.
+func TestDocsAgentCheck(t *testing.T) {
+	s := operationsPage(t)
 	start := strings.Index(s, "```json\n")
 	if start < 0 {
-		t.Fatal("no json block in Monitoring")
+		t.Fatal("no json block in docs/operations.md")
 	}
 	block := s[start+len("```json\n"):]
 	block = block[:strings.Index(block, "```")]
@@ -84,11 +78,36 @@ func TestREADMEAgentCheck(t *testing.T) {
 			t.Errorf("%s maps to %q", m.Name, got)
 		}
 	}
+	td, err := os.ReadFile("../../docker/ecs/task-definition.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def struct {
+		ContainerDefinitions []struct {
+			Name         string            `json:"name"`
+			DockerLabels map[string]string `json:"dockerLabels"`
+		} `json:"containerDefinitions"`
+	}
+	if err := json.Unmarshal(td, &def); err != nil {
+		t.Fatal(err)
+	}
+	var docs, label any
+	_ = json.Unmarshal([]byte(block), &docs)
+	for _, c := range def.ContainerDefinitions {
+		if c.Name == "log-router" {
+			if err := json.Unmarshal([]byte(c.DockerLabels["com.datadoghq.ad.checks"]), &label); err != nil {
+				t.Fatalf("the router's com.datadoghq.ad.checks: %v", err)
+			}
+		}
+	}
+	if !reflect.DeepEqual(docs, label) {
+		t.Errorf("docker/ecs/task-definition.json's router carries another check than docs/operations.md's:\n%v\n%v", label, docs)
+	}
 }
 
-// README's stats line table explains every field of the line.
-func TestREADMEStatsFields(t *testing.T) {
-	s := monitoringSection(t)
+// docs/operations.md's stats line table explains every field of the line.
+func TestDocsStatsFields(t *testing.T) {
+	s := operationsPage(t)
 	start := strings.Index(s, "| field | meaning |")
 	if start < 0 {
 		t.Fatal("no stats line table")
@@ -107,7 +126,7 @@ func TestREADMEStatsFields(t *testing.T) {
 	}
 	for _, kv := range strings.Fields(Snapshot{}.String()) {
 		if key, _, _ := strings.Cut(kv, "="); !documented[key] {
-			t.Errorf("stats line field %s is not in README's table", key)
+			t.Errorf("stats line field %s is not in the docs' table", key)
 		}
 	}
 }

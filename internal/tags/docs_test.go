@@ -10,19 +10,19 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs/ecstest"
 )
 
-// TestREADMETagsTable checks the README's Tags table against the code: every
+// TestDocsTagsTable checks the Tags table of docs/log-format.md against the code: every
 // tag the tagger gives a Fargate container and an EC2 one (each with the
 // Datadog and OCI labels) is in the table, and each tag named in the table
 // is given on EC2 / on Fargate exactly as its ✓ columns say.
-func TestREADMETagsTable(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+func TestDocsTagsTable(t *testing.T) {
+	readme, err := os.ReadFile("../../docs/log-format.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	section := string(readme)
 	start := strings.Index(section, "\n## Tags\n")
 	if start < 0 {
-		t.Fatal("README has no Tags section")
+		t.Fatal("docs/log-format.md has no Tags section")
 	}
 	section = section[start+1:]
 	if end := strings.Index(section, "\n#"); end >= 0 {
@@ -49,7 +49,7 @@ func TestREADMETagsTable(t *testing.T) {
 		}
 	}
 	if len(table) < 20 || !custom {
-		t.Fatalf("parsed %d tags from the README table (custom row %v)", len(table), custom)
+		t.Fatalf("parsed %d tags from the docs table (custom row %v)", len(table), custom)
 	}
 
 	fargateDoc := ecstest.Doc(t, "fargate-service-task.json")
@@ -70,7 +70,7 @@ func TestREADMETagsTable(t *testing.T) {
 	for launch, keys := range sets {
 		for k := range keys {
 			if _, ok := table[k]; !ok && !adTags[k] {
-				t.Errorf("%s: the code sends %s, the README table does not list it", launch, k)
+				t.Errorf("%s: the code sends %s, the docs table does not list it", launch, k)
 			}
 		}
 		for k, r := range table {
@@ -79,7 +79,7 @@ func TestREADMETagsTable(t *testing.T) {
 				want = r.ec2
 			}
 			if keys[k] != want {
-				t.Errorf("%s: README says %s is sent: %v; the code: %v", launch, k, want, keys[k])
+				t.Errorf("%s: docs/log-format.md says %s is sent: %v; the code: %v", launch, k, want, keys[k])
 			}
 		}
 	}

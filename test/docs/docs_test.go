@@ -1,0 +1,144 @@
+// Package docs checks the user's manual as a whole: every link between its
+// pages resolves, and the figures README quotes are the latest make bench's.
+// The pages' promises are held by the tests they name (internal/config,
+// internal/tags, internal/stats and test/realfb read the pages they check).
+package docs
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const root = "../.."
+
+// pages are the Markdown files a user or a developer reads.
+func pages(t *testing.T) []string {
+	t.Helper()
+	list := []string{"README.md", "CONTRIBUTING.md", "CHANGELOG.md", "benchmarks/README.md"}
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(docs) < 6 {
+		t.Fatalf("docs/*.md: %v %v", docs, err)
+	}
+	for _, d := range docs {
+		rel, _ := filepath.Rel(root, d)
+		list = append(list, rel)
+	}
+	return list
+}
+
+var (
+	link    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	heading = regexp.MustCompile(`(?m)^#{1,6} (.+)$`)
+	fence   = regexp.MustCompile("(?s)```.*?```")
+)
+
+// anchor is the fragment GitHub gives a heading: lower case, punctuation
+// other than - and _ dropped, spaces as -.
+func anchor(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(h) {
+		switch {
+		case r == ' ':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func anchors(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	for _, m := range heading.FindAllStringSubmatch(fence.ReplaceAllString(string(b), ""), -1) {
+		set[anchor(m[1])] = true
+	}
+	return set
+}
+
+// TestLinks: every relative link of the pages names a file that exists and,
+// with a #fragment, a heading of that file.
+func TestLinks(t *testing.T) {
+	for _, page := range pages(t) {
+		b, err := os.ReadFile(filepath.Join(root, page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := fence.ReplaceAllString(string(b), "")
+		for _, m := range link.FindAllStringSubmatch(text, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file, frag, _ := strings.Cut(target, "#")
+			path := page
+			if file != "" {
+				path = filepath.Join(filepath.Dir(page), file)
+				if _, err := os.Stat(filepath.Join(root, path)); err != nil {
+					t.Errorf("%s: link %s: no such file", page, target)
+					continue
+				}
+			}
+			if frag != "" && strings.HasSuffix(path, ".md") && !anchors(t, path)[frag] {
+				t.Errorf("%s: link %s: %s has no heading #%s", page, target, path, frag)
+			}
+		}
+	}
+}
+
+// TestREADMEPerformance: the table at the top of README quotes the latest
+// benchmarks/RESULTS.md, Fluent Bit line by line: the built-in's and
+// datadog_go's CPU per record beyond null, the router ratio and the peak
+// memory of each.
+func TestREADMEPerformance(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := os.ReadFile(filepath.Join(root, "benchmarks", "RESULTS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []string{"4.2.8", "1.9.10"} {
+		sec := string(results)
+		start := strings.Index(sec, "## Real Fluent Bit "+version)
+		if start < 0 {
+			t.Fatalf("RESULTS.md has no section for %s", version)
+		}
+		sec = sec[start:]
+		if end := strings.Index(sec[3:], "\n## "); end >= 0 {
+			sec = sec[:end+3]
+		}
+		cells := func(prefix string) []string {
+			for _, line := range strings.Split(sec, "\n") {
+				if strings.HasPrefix(line, "| "+prefix) {
+					c := strings.Split(line, "|")
+					for i := range c {
+						c[i] = strings.TrimSpace(c[i])
+					}
+					return c
+				}
+			}
+			t.Fatalf("RESULTS.md %s: no row %q", version, prefix)
+			return nil
+		}
+		builtin, ours := cells("built-in datadog"), cells("datadog_go (default config)")
+		ratio := regexp.MustCompile(`router ratio CPU\(go\) / CPU\(built-in\) = \*\*([0-9.]+)\*\*`).FindStringSubmatch(sec)
+		if ratio == nil {
+			t.Fatalf("RESULTS.md %s: no router ratio", version)
+		}
+		// | output | router CPU s | CPU beyond null µs/record | ... | peak RSS MB | ...
+		want := "| " + version + " | " + builtin[3] + " → " + ours[3] + " µs | " + ratio[1] + " | " +
+			builtin[6] + " → " + ours[6] + " MB |"
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README's performance row for %s is not the latest make bench's: want\n%s", version, want)
+		}
+	}
+}
