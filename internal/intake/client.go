@@ -94,10 +94,10 @@ type Client struct {
 	// rng draws backoff jitter and probe positions; mu keeps it race-free.
 	mu  sync.Mutex
 	rng *rand.Rand
-	// lastOK is when the intake last accepted a request (UnixNano), and
-	// randomAt when it last refused a payload with 400 and accepted both
-	// its halves: the evidence a drop is decided on (delivery.go).
-	lastOK, randomAt atomic.Int64
+	// randomAt is when the intake last refused a payload with 400 and
+	// accepted both its halves (UnixNano): with Stats.LastAccepted, set by
+	// count, the evidence a drop is decided on (delivery.go).
+	randomAt atomic.Int64
 }
 
 // New builds a Client with one keep-alive transport.
@@ -214,7 +214,6 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 	}
 	a, err := c.send(ctx, body)
 	if err == nil && a.ok() {
-		c.lastOK.Store(time.Now().UnixNano())
 		s := c.o.Stats
 		s.Payloads.Add(1)
 		s.RecordsOut.Add(int64(b.Len()))

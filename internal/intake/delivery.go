@@ -298,7 +298,7 @@ func (c *Client) Confirm(ctx context.Context, d *Delivery) (held []int32) {
 		switch {
 		case a.ok():
 			d.done(s.b)
-		case c.lastOK.Load() >= d.start.UnixNano() && time.Now().UnixNano()-c.randomAt.Load() > int64(randomHold):
+		case c.o.Stats.LastAccepted.Load() >= d.start.UnixNano() && time.Now().UnixNano()-c.randomAt.Load() > int64(randomHold):
 			s.a = a
 			dropped = append(dropped, s)
 			d.done(s.b)
