@@ -8,7 +8,6 @@ package main
 import "C"
 
 import (
-	"sync"
 	"unsafe"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
@@ -93,9 +92,6 @@ type series struct {
 	labels **C.char
 }
 
-// registered are the instances' metrics, released at their exit.
-var registered sync.Map // *pipeline.Instance -> *metrics
-
 // newMetrics creates stats.Metrics in the cmetrics context cmt, labelled
 // name="<instance>": Fluent Bit's endpoints then show them next to its own
 // fluentbit_output_* series of the instance. It reports how many metrics
@@ -155,8 +151,9 @@ func (m *metrics) free() {
 
 // mirrorMetrics shows the instance's counters on Fluent Bit's metrics
 // endpoints when the host has a metrics context for it, and says once
-// why not otherwise (a warning in Fluent Bit, a debug line elsewhere).
-func mirrorMetrics(inst *pipeline.Instance, h fluentBit, name string) {
+// why not otherwise (a warning in Fluent Bit, a debug line elsewhere). It
+// returns the series to free at the instance's exit, nil for none.
+func mirrorMetrics(inst *pipeline.Instance, h fluentBit, name string) *metrics {
 	log := inst.Logger()
 	if h.cmt == nil {
 		say := log.Debugf
@@ -164,20 +161,12 @@ func mirrorMetrics(inst *pipeline.Instance, h fluentBit, name string) {
 			say = log.Warnf
 		}
 		say("counters not on Fluent Bit's metrics endpoints (%s): the stats line has them", h.noCmt)
-		return
+		return nil
 	}
 	m, failed := newMetrics(h.cmt, name)
 	if failed > 0 {
 		log.Warnf("%d of %d metrics could not be created in Fluent Bit's metrics context", failed, len(stats.Metrics))
 	}
-	registered.Store(inst, m)
 	inst.Mirror(m.set)
-}
-
-// releaseMetrics frees an instance's label memory once it is closed (its
-// mirror stopped).
-func releaseMetrics(inst *pipeline.Instance) {
-	if m, ok := registered.LoadAndDelete(inst); ok {
-		m.(*metrics).free()
-	}
+	return m
 }

@@ -30,21 +30,16 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
-	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
 )
 
 // Fluent Bit never tells an output that it is stopping: it calls the exit
 // callback only after it has waited for the output's flushes. The plugin
 // watches Fluent Bit's exit_signal instead, and tells every live instance
-// (pipeline.Instance.Stopping) when it is set, so their flushes end inside
-// Grace. Where the symbol is missing, retry_budget and the circuit bound
-// the stop alone.
-var (
-	stopMu    sync.Mutex
-	live      = map[*pipeline.Instance]time.Duration{} // instance → its stop allowance
-	watchOnce sync.Once
-)
+// with a stop allowance (pipeline.Instance.Stopping) when it is set, so
+// their flushes end inside Grace. Where the symbol is missing,
+// retry_budget and the circuit bound the stop alone.
+var watchOnce sync.Once
 
 // watchPeriod is how often exit_signal is read: Fluent Bit's own main loop
 // reads it once a second.
@@ -61,15 +56,12 @@ func stopAllowance(grace time.Duration) time.Duration {
 	return max(grace-2*time.Second, time.Second)
 }
 
-// watchStop registers inst for the stop signal, starting the watcher on
-// the first call. allowance 0 registers nothing.
-func watchStop(inst *pipeline.Instance, allowance time.Duration) {
+// watchStop starts the watcher of the stop signal, once, when an instance
+// has an allowance (allowance 0: no cut, nothing to watch for).
+func watchStop(allowance time.Duration) {
 	if allowance <= 0 {
 		return
 	}
-	stopMu.Lock()
-	live[inst] = allowance
-	stopMu.Unlock()
 	watchOnce.Do(func() {
 		sig := C.flb_exit_signal()
 		if sig == nil {
@@ -84,29 +76,18 @@ func watchStop(inst *pipeline.Instance, allowance time.Duration) {
 				if C.flb_read_signal(sig) == 0 {
 					continue
 				}
-				stopMu.Lock()
-				for in, a := range live {
-					in.Stopping(a)
+				live.mu.Lock()
+				for in, e := range live.m {
+					if e.allowance > 0 {
+						in.Stopping(e.allowance)
+					}
 				}
-				stopMu.Unlock()
+				live.mu.Unlock()
 				return
 			}
 		}()
 	})
 }
-
-// forget drops inst from the stop watch and the first-flush check (its
-// exit was called).
-func forget(inst *pipeline.Instance) {
-	stopMu.Lock()
-	delete(live, inst)
-	stopMu.Unlock()
-	unwarned.Delete(inst)
-}
-
-// unwarned holds the *logging.Logger of each instance whose first flush
-// has not yet been checked for running on the engine thread.
-var unwarned sync.Map
 
 // warnNoWorkers logs once per instance, at its first flush, when that
 // flush runs on Fluent Bit's engine thread, which both lines name
@@ -115,13 +96,13 @@ var unwarned sync.Map
 // workers, so a flush waiting on the intake stalls every input. It must run
 // on the thread that called FlushCtx.
 func warnNoWorkers(inst *pipeline.Instance) {
-	v, first := unwarned.LoadAndDelete(inst)
-	if !first {
+	e := lookup(inst)
+	if e == nil || e.checked.Swap(true) {
 		return
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", syscall.Gettid()))
 	if err == nil && strings.TrimSpace(string(b)) == "flb-pipeline" {
-		v.(*logging.Logger).Warnf("this output flushes on Fluent Bit's engine thread (it has no workers): while a flush waits on the intake, " +
+		e.log.Warnf("this output flushes on Fluent Bit's engine thread (it has no workers): while a flush waits on the intake, " +
 			"every input waits too, FireLens' forward socket included. Set `workers 2` on the [OUTPUT]")
 	}
 }

@@ -45,8 +45,8 @@ const PluginName = "datadog_go"
 
 // instances numbers the [OUTPUT] sections for log lines in a host that
 // does not say an instance's name (Fluent Bit does: its Alias or
-// datadog_go.N); running counts those not exited yet.
-var instances, running atomic.Int64
+// datadog_go.N).
+var instances atomic.Int64
 
 // settleLog gives Fluent Bit's log collector time to write the lines just
 // sent to it, before Fluent Bit ends: it loses lines written in the last
@@ -130,11 +130,10 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		return output.FLB_ERROR
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
-	mirrorMetrics(inst, h, name)
-	running.Add(1)
+	e := &entry{log: log, allowance: stopAllowance(conf.Grace()), metrics: mirrorMetrics(inst, h, name)}
+	register(inst, e)
 	output.FLBPluginSetContext(plugin, inst)
-	watchStop(inst, stopAllowance(conf.Grace()))
-	unwarned.Store(inst, log)
+	watchStop(e.allowance)
 	profileStart()
 	return output.FLB_OK
 }
@@ -189,12 +188,14 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 		}
 	}()
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
-		forget(inst)
+		e, left := unregister(inst)
 		inst.Close()
 		settleLog()
-		releaseMetrics(inst)
+		if e != nil && e.metrics != nil {
+			e.metrics.free() // its mirror stopped with Close
+		}
 		profileStop()
-		if running.Add(-1) == 0 {
+		if left == 0 {
 			// Fluent Bit's logging context ends with the engine: lines
 			// from now on go to stderr.
 			bootLog.SetSink(logging.WriterSink(os.Stderr), logging.Info)
