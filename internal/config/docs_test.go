@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/doctest"
 )
 
 // TestDocsConfigTable holds docs/configuration.md's parameter table to
@@ -14,19 +16,7 @@ import (
 // Parse reads, and setting a key to the default its row gives (a single
 // literal in backticks) parses to the same Config as leaving it unset.
 func TestDocsConfigTable(t *testing.T) {
-	b, err := os.ReadFile("../../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(b)
-	start := strings.Index(doc, "\n## Parameters\n")
-	if start < 0 {
-		t.Fatal("docs/configuration.md has no Parameters section")
-	}
-	doc = doc[start+1:]
-	if end := strings.Index(doc[3:], "\n## "); end >= 0 {
-		doc = doc[:end+3]
-	}
+	doc := doctest.Section(t, "../../docs/configuration.md", "Parameters\n")
 	literal := regexp.MustCompile("^`([^`]+)`$")
 	defaults := map[string]string{}
 	var rows []string

@@ -2,11 +2,11 @@ package tags
 
 import (
 	"encoding/json"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/doctest"
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs/ecstest"
 )
 
@@ -15,19 +15,7 @@ import (
 // Datadog and OCI labels) is in the table, and each tag named in the table
 // is given on EC2 / on Fargate exactly as its ✓ columns say.
 func TestDocsTagsTable(t *testing.T) {
-	readme, err := os.ReadFile("../../docs/log-format.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := string(readme)
-	start := strings.Index(section, "\n## Tags\n")
-	if start < 0 {
-		t.Fatal("docs/log-format.md has no Tags section")
-	}
-	section = section[start+1:]
-	if end := strings.Index(section, "\n#"); end >= 0 {
-		section = section[:end]
-	}
+	section := doctest.Section(t, "../../docs/log-format.md", "Tags\n")
 	type row struct{ ec2, fargate bool }
 	table := map[string]row{}
 	custom := false

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/doctest"
 )
 
 const root = "../.."
@@ -102,20 +104,8 @@ func TestREADMEPerformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	results, err := os.ReadFile(filepath.Join(root, "benchmarks", "RESULTS.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, version := range []string{"4.2.8", "1.9.10"} {
-		sec := string(results)
-		start := strings.Index(sec, "## Real Fluent Bit "+version)
-		if start < 0 {
-			t.Fatalf("RESULTS.md has no section for %s", version)
-		}
-		sec = sec[start:]
-		if end := strings.Index(sec[3:], "\n## "); end >= 0 {
-			sec = sec[:end+3]
-		}
+		sec := doctest.Section(t, filepath.Join(root, "benchmarks", "RESULTS.md"), "Real Fluent Bit "+version+":")
 		cells := func(prefix string) []string {
 			for _, line := range strings.Split(sec, "\n") {
 				if strings.HasPrefix(line, "| "+prefix) {

@@ -4,7 +4,6 @@
 package realfb
 
 import (
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/doctest"
 	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
 	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
 )
@@ -144,11 +144,7 @@ func TestFireLensShape(t *testing.T) {
 // the exit line's).
 func checkVerifyLines(t *testing.T, log string) {
 	t.Helper()
-	doc, err := os.ReadFile("../../docs/operations.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section, _, _ := strings.Cut(string(doc)[strings.Index(string(doc), "## Verify it works"):], "\n## The")
+	section := doctest.Section(t, "../../docs/operations.md", "Verify it works\n")
 	fields := regexp.MustCompile(`\b([a-z_]+)=`)
 	keys := func(line string) string {
 		var ks []string
