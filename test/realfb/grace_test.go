@@ -1,10 +1,8 @@
 package realfb
 
 import (
-	"bufio"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,18 +25,21 @@ type outage struct {
 }
 
 // outages are the shapes the stop bound must hold for (docs/delivery.md,
-// "Exit").
+// "Stopping").
 var outages = []outage{
 	{"refused", func(t *testing.T) (string, int) { return "127.0.0.1", freePort(t) }},
-	{"503", func(t *testing.T) (string, int) {
-		srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 503} }})
-		return hostPort(t, srv.URL)
-	}},
+	{"503", faulty(intaketest.Fault{Status: 503})},
 	{"unresolvable", func(t *testing.T) (string, int) { return "intake.invalid", 443 }},
-	{"silent", func(t *testing.T) (string, int) { return rawServer(t, "") }},
-	{"101", func(t *testing.T) (string, int) {
-		return rawServer(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-	}},
+	{"silent", faulty(intaketest.Fault{Hijack: true})}, // accepts, never answers
+	{"101", faulty(intaketest.Fault{Upgrade: true})},   // switches protocols, goes quiet
+}
+
+// faulty is an intake that answers every request with f.
+func faulty(f intaketest.Fault) func(t *testing.T) (string, int) {
+	return func(t *testing.T) (string, int) {
+		srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault { return f }})
+		return hostPort(t, srv.URL)
+	}
 }
 
 func hostPort(t *testing.T, rawURL string) (string, int) {
@@ -49,36 +50,6 @@ func hostPort(t *testing.T, rawURL string) (string, int) {
 	}
 	n, _ := strconv.Atoi(p)
 	return h, n
-}
-
-// rawServer accepts connections and reads each request's head, then writes
-// answer (nothing when empty) and holds the connection open until the test
-// ends: an intake that never answers, or one that switches protocols and
-// goes quiet.
-func rawServer(t *testing.T, answer string) (string, int) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { close(done); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil && answer != "" {
-					_, _ = c.Write([]byte(answer))
-				}
-				<-done
-			}()
-		}
-	}()
-	return hostPort(t, "http://"+ln.Addr().String())
 }
 
 // stopRun is one stop: the router takes backlog of a log stream (100
