@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/doctest"
+	"github.com/out-datadog-go/out_datadog_go/test/docs/doctest"
 )
 
 // TestDocsConfigTable holds docs/configuration.md's parameter table to

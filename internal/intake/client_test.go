@@ -17,7 +17,7 @@ import (
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
 )

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 )
 
 // idSet collects the record ids a Delivery reports done.

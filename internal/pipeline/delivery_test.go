@@ -9,9 +9,9 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/tags"
 )

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging/logtest"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"

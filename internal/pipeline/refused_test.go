@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 )
 
 // markedChunk is one chunk of n FireLens records, those at bad refused by

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/doctest"
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs/ecstest"
+	"github.com/out-datadog-go/out_datadog_go/test/docs/doctest"
 )
 
 // TestDocsTagsTable checks the Tags table of docs/log-format.md against the code: every

@@ -15,8 +15,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 )
 
 func main() {

@@ -25,7 +25,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 // Terraform itself cannot run here: `terraform validate` needs the

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/doctest"
+	"github.com/out-datadog-go/out_datadog_go/test/docs/doctest"
 )
 
 const root = "../.."

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 var soPath, hostPath string

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 )
 
 // The stop bound without Fluent Bit (test/realfb runs it under Fluent Bit):

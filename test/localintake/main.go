@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 )
 
 func main() {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 // TestAgentTagsEndToEnd (issue 13) runs the router FireLens writes for the

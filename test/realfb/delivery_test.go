@@ -13,9 +13,9 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 // The delivery promises of docs/delivery.md through real Fluent Bit

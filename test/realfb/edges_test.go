@@ -12,8 +12,8 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 // Delivery at the edges (docs/delivery.md) through real Fluent Bit, on

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 // TestExampleConfig runs the repository's fluent-bit.conf (README's

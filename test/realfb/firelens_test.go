@@ -1,5 +1,5 @@
 // Package realfb runs the plugin inside real Fluent Bit (4.2.8 and 1.9.10,
-// found by internal/fbtest) in the shapes it runs in on ECS. Every test
+// found by test/realfb/fbtest) in the shapes it runs in on ECS. Every test
 // skips with one line when the binary is absent, so a bare clone passes.
 package realfb
 
@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/doctest"
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/test/docs/doctest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 const apiKey = "5b2e9f0c7a1d4e6b8c3f2a9d0e7b1c4a" // not the FireLens task ID of the records: a log line naming their tag must not look like a leak

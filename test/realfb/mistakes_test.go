@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 // The configuration mistakes users make moving from the built-in output,

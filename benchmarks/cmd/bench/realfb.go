@@ -1,7 +1,7 @@
 package main
 
 // The real-Fluent-Bit section of make bench: the FireLens router as ECS
-// writes it (internal/fbtest.FireLens), fed over its forward socket by this
+// writes it (test/realfb/fbtest.FireLens), fed over its forward socket by this
 // process, with three outputs in turn: Fluent Bit's built-in datadog output
 // (compress gzip, the seed task definition's options), datadog_go with the
 // seed task definition's options (its defaults otherwise), and null. Only
@@ -18,9 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/fbtest"
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/profiling"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 const (

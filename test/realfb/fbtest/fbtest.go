@@ -40,14 +40,19 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/logging/logtest"
 )
 
-// The two Fluent Bit lines that run on ECS.
+// The Fluent Bit lines the plugin supports.
 const (
+	V5  = "5.1.1"  // upstream's current line; newer aws-for-fluent-bit releases follow it
 	V4  = "4.2.8"  // aws-for-fluent-bit 3.x
 	V19 = "1.9.10" // aws-for-fluent-bit 2.x
 )
 
+// Lines is every supported line, newest first: what a scenario that does
+// not depend on the version runs on.
+var Lines = []string{V5, V4, V19}
+
 // envVar names the variable that overrides where a version's binary is.
-var envVar = map[string]string{V4: "FLUENT_BIT", V19: "FLUENT_BIT_19"}
+var envVar = map[string]string{V5: "FLUENT_BIT_5", V4: "FLUENT_BIT", V19: "FLUENT_BIT_19"}
 
 // RepoRoot is the nearest directory above the working directory that holds
 // go.mod.
@@ -68,13 +73,13 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// Find returns the path of the Fluent Bit binary of version (V4 or V19):
+// Find returns the path of the Fluent Bit binary of version (one of Lines):
 // its environment variable when set, else
 // <repo root>/../shared/fluent-bit/fluent-bit-<version>.
 func Find(version string) (string, error) {
 	name, ok := envVar[version]
 	if !ok {
-		return "", fmt.Errorf("fbtest: unknown Fluent Bit version %q (want %s or %s)", version, V4, V19)
+		return "", fmt.Errorf("fbtest: unknown Fluent Bit version %q (want one of %s)", version, strings.Join(Lines, ", "))
 	}
 	path := os.Getenv(name)
 	if path == "" {

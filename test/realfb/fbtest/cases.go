@@ -3,7 +3,7 @@ package fbtest
 import (
 	"time"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 )
 
 // Cases that test/e2e (the C host) and test/realfb (real Fluent Bit) both

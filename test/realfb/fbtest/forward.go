@@ -9,7 +9,7 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
-	"github.com/out-datadog-go/out_datadog_go/internal/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
 )
 
 // Forwarder is a client of Fluent Bit's forward input, sending in Forward
