@@ -8,17 +8,6 @@ package main
 #include <stdlib.h>
 #include <string.h>
 #include "fluentbit.h"
-
-// include/fluent-bit/flb_plugin_proxy.h and flb_io.h, the same in 1.9.10
-// and 4.2.8 (4.x appends event_type, which Fluent Bit zeroes).
-struct flb_plugin_proxy_def {
-    int type;
-    int proxy;
-    int flags;
-    char *name;
-    char *description;
-};
-#define FLB_IO_OPT_TLS 4
 */
 import "C"
 
@@ -29,8 +18,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"github.com/fluent/fluent-bit-go/output"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
@@ -71,16 +58,11 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 	defer func() {
 		if r := recover(); r != nil {
 			bootLog.Errorf("panic in FLBPluginRegister: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
+			ret = flbError
 		}
 	}()
-	ret = output.FLBPluginRegister(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
-	// Registered as taking optional TLS, as the built-in datadog output
-	// is: Fluent Bit 4 then accepts the `TLS on` of a migrated section
-	// (without it, start-up fails with "does not support TLS"); the plugin
-	// always speaks HTTPS to a site itself (config.CheckSections).
-	(*C.struct_flb_plugin_proxy_def)(def).flags = C.FLB_IO_OPT_TLS
-	return ret
+	registerProxy(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
+	return 0 // what fluent-bit-go's FLBPluginRegister returns
 }
 
 //export FLBPluginInit
@@ -98,17 +80,17 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	defer func() {
 		if r := recover(); r != nil {
 			log.Errorf("panic in FLBPluginInit: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
+			ret = flbError
 		}
-		if ret != output.FLB_OK {
+		if ret != flbOK {
 			settleLog() // Fluent Bit exits at once: the error must reach its log first
 		}
 	}()
-	get := func(key string) string { return output.FLBPluginConfigKey(plugin, key) }
+	get := func(key string) string { return configKey(plugin, key) }
 	cfg, err := config.Parse(get, os.Getenv, os.ReadFile)
 	if err != nil {
 		log.Errorf("configuration error: %v", err)
-		return output.FLB_ERROR
+		return flbError
 	}
 	// What Fluent Bit's files say of this section (see package flbconf);
 	// unreadable, the checks are skipped and Grace is the default.
@@ -119,7 +101,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	warnings, err := config.CheckSections(cfg, conf.Outputs(PluginName), get)
 	if err != nil {
 		log.Errorf("configuration error: %v", err)
-		return output.FLB_ERROR
+		return flbError
 	}
 	for _, w := range warnings {
 		log.Warnf("%s", w)
@@ -127,15 +109,15 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	inst, err := pipeline.New(cfg, name, log)
 	if err != nil {
 		log.Errorf("init failed: %v", err)
-		return output.FLB_ERROR
+		return flbError
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
 	e := &entry{log: log, allowance: stopAllowance(conf.Grace()), metrics: mirrorMetrics(inst, h, name)}
 	register(inst, e)
-	output.FLBPluginSetContext(plugin, inst)
+	setContext(plugin, inst)
 	watchStop(e.allowance)
 	profileStart()
-	return output.FLB_OK
+	return flbOK
 }
 
 // FLBPluginFlush is the context-less flush of old Fluent Bit versions. Every
@@ -144,12 +126,12 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 //
 //export FLBPluginFlush
 func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) int {
-	return output.FLB_RETRY
+	return flbRetry
 }
 
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
-	inst, _ := output.FLBPluginGetContext(ctx).(*pipeline.Instance)
+	inst, _ := getContext(ctx).(*pipeline.Instance)
 	defer func() {
 		if r := recover(); r != nil {
 			log := bootLog
@@ -158,15 +140,15 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret
 				inst.Stats.Panics.Add(1)
 			}
 			log.Errorf("panic in FLBPluginFlushCtx (chunk kept for retry): %v\n%s", r, debug.Stack())
-			ret = output.FLB_RETRY
+			ret = flbRetry
 		}
 	}()
 	if inst == nil {
 		bootLog.Errorf("flush for an unknown plugin context: chunk kept for retry")
-		return output.FLB_RETRY
+		return flbRetry
 	}
 	if data == nil || length <= 0 {
-		return output.FLB_OK
+		return flbOK
 	}
 	warnNoWorkers(inst)
 	// Zero-copy views of Fluent Bit's memory, valid only during this call:
@@ -184,10 +166,10 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 	defer func() {
 		if r := recover(); r != nil {
 			bootLog.Errorf("panic in FLBPluginExitCtx: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
+			ret = flbError
 		}
 	}()
-	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
+	if inst, ok := getContext(ctx).(*pipeline.Instance); ok {
 		e, left := unregister(inst)
 		inst.Close()
 		settleLog()
@@ -202,19 +184,19 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 			C.ddgo_log_close()
 		}
 	}
-	return output.FLB_OK
+	return flbOK
 }
 
 // FLBPluginExit is called by Fluent Bit versions that do not look up
 // FLBPluginExitCtx; instances are closed through ExitCtx where it exists.
 //
 //export FLBPluginExit
-func FLBPluginExit() int { return output.FLB_OK }
+func FLBPluginExit() int { return flbOK }
 
 //export FLBPluginUnregister
 func FLBPluginUnregister(def unsafe.Pointer) {
 	defer func() { _ = recover() }()
-	output.FLBPluginUnregister(def)
+	unregisterProxy(def)
 }
 
 func main() {}
