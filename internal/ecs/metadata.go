@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	jsoniter "github.com/json-iterator/go"
+	"encoding/json"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
@@ -147,7 +147,7 @@ func (c *Client) get(ctx context.Context) (*TaskMetadata, error) {
 		return nil, fmt.Errorf("GET %s/task: HTTP %d", c.uri, resp.StatusCode)
 	}
 	var doc TaskMetadata
-	if err := jsoniter.ConfigCompatibleWithStandardLibrary.Unmarshal(body, &doc); err != nil {
+	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("GET %s/task: bad JSON: %w", c.uri, err)
 	}
 	return &doc, nil

@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -8,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	jsoniter "github.com/json-iterator/go"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging/logtest"
@@ -22,7 +21,7 @@ func loadDoc(t *testing.T, name string) *TaskMetadata {
 		t.Fatal(err)
 	}
 	var d TaskMetadata
-	if err := jsoniter.Unmarshal(b, &d); err != nil {
+	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
 	return &d

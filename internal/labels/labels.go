@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	jsoniter "github.com/json-iterator/go"
+	"encoding/json"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/rules"
 )
@@ -47,7 +47,7 @@ func Tags(l map[string]string) (tags [][2]string, err error) {
 	add("git.repository_url", l[OCISource])
 	if v, ok := l[ADTags]; ok {
 		var list []string
-		if e := jsoniter.ConfigCompatibleWithStandardLibrary.UnmarshalFromString(v, &list); e != nil {
+		if e := json.Unmarshal([]byte(v), &list); e != nil {
 			return tags, fmt.Errorf("label %s is not a JSON list of strings, ignored: %w", ADTags, e)
 		}
 		for _, t := range list {
@@ -105,7 +105,7 @@ func Logs(l map[string]string) (c LogConfig, ok bool, err error) {
 		return c, false, nil
 	}
 	var list []entry
-	if e := jsoniter.ConfigCompatibleWithStandardLibrary.UnmarshalFromString(v, &list); e != nil {
+	if e := json.Unmarshal([]byte(v), &list); e != nil {
 		return c, true, fmt.Errorf("label %s is not a JSON list of log configurations, ignored: %w", ADLogs, e)
 	}
 	if len(list) == 0 {
@@ -131,8 +131,8 @@ func Logs(l map[string]string) (c LogConfig, ok bool, err error) {
 // ignoredKeys describes the keys of the label's first configuration that
 // the plugin does not apply, "" when there are none.
 func ignoredKeys(v string) string {
-	var list []map[string]jsoniter.RawMessage
-	if jsoniter.ConfigCompatibleWithStandardLibrary.UnmarshalFromString(v, &list) != nil || len(list) == 0 {
+	var list []map[string]json.RawMessage
+	if json.Unmarshal([]byte(v), &list) != nil || len(list) == 0 {
 		return ""
 	}
 	var keys []string

@@ -1,10 +1,10 @@
 package shape
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 	"strconv"
-
-	jsoniter "github.com/json-iterator/go"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/transcode"
 )
@@ -144,10 +144,21 @@ func (s *Shaper) Fit(entry []byte, limit int) (out []byte, f Fitted, ok bool) {
 
 // members parses entry's name/value pairs; msg is the message's, if any.
 func (s *Shaper) members(entry []byte) (ms []field, msg *field, ok bool) {
-	it := jsoniter.ConfigDefault.BorrowIterator(entry)
-	defer jsoniter.ConfigDefault.ReturnIterator(it)
-	it.ReadObjectCB(func(it *jsoniter.Iterator, name string) bool {
-		m := field{key: transcode.AppendString(nil, []byte(name)), name: name, val: it.SkipAndReturnBytes()}
+	dec := json.NewDecoder(bytes.NewReader(entry))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		name, isName := t.(string)
+		if err != nil || !isName {
+			return nil, nil, false
+		}
+		var val json.RawMessage
+		if dec.Decode(&val) != nil {
+			return nil, nil, false
+		}
+		m := field{key: transcode.AppendString(nil, []byte(name)), name: name, val: val}
 		switch name {
 		case "ddsource", "service", "hostname", "ddtags", "status", TruncatedKey, s.o.DateKey:
 			m.fixed = true
@@ -157,14 +168,13 @@ func (s *Shaper) members(entry []byte) (ms []field, msg *field, ok bool) {
 		if !m.fixed {
 			m.text = m.val
 			var str string
-			if len(m.val) > 0 && m.val[0] == '"' && jsoniter.Unmarshal(m.val, &str) == nil {
+			if len(m.val) > 0 && m.val[0] == '"' && json.Unmarshal(m.val, &str) == nil {
 				m.text = []byte(str)
 			}
 		}
 		ms = append(ms, m)
-		return true
-	})
-	if it.Error != nil || len(ms) == 0 {
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') || len(ms) == 0 {
 		return nil, nil, false
 	}
 	for i := range ms {
