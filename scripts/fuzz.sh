@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the decoders and of the container labels (and of the payload encoder, checked by
-# round trip through compress/flate): each fuzz target runs for the given time
+# Bounded fuzzing of the decoders and of the container labels: each fuzz target runs for the given time
 # (default 20s). Crashers that go finds are written under the package's
 # testdata/fuzz/<Target>/ and then run as regression cases by plain `go test`.
 #
@@ -16,7 +15,6 @@ targets=(
   "./internal/transcode FuzzAppendValue"
   "./internal/shape FuzzShape"
   "./internal/partial FuzzReader"
-  "./internal/deflate FuzzRoundTrip"
   "./internal/labels FuzzLabels"
 )
 crashers() { { find "$1/testdata/fuzz/$2" -type f 2>/dev/null || true; } | wc -l; }

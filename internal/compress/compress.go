@@ -1,9 +1,7 @@
 // Package compress turns an uncompressed intake payload into the bytes put on
 // the wire, with the Content-Encoding that names them. Writers are pooled per
-// Codec so steady-state flushes allocate no compressor state.
-//
-// gzip and deflate without a level use the payload encoder of package
-// deflate; an explicit level selects klauspost/compress at that level.
+// Codec so steady-state flushes allocate no compressor state. Every codec is
+// klauspost/compress's.
 package compress
 
 import (
@@ -14,8 +12,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
-
-	"github.com/out-datadog-go/out_datadog_go/internal/deflate"
 )
 
 // Algorithm is a payload encoding (the `compress` config key).
@@ -31,26 +27,31 @@ const (
 
 // DefaultLevel is the level used when the configuration gives none, per
 // codec, chosen by measurement on FireLens payloads of 1,000 entries as the
-// plugin ships them (TestLevelTable; benchmarks/README.md). For gzip and deflate
-// it is 0, which is not a klauspost level but the payload encoder of
-// package deflate: within 1.1x of what standard gzip produces at its
-// default level (TestLevelTable fails otherwise) for less CPU than
-// klauspost level 6, the cheapest klauspost level that stays within 1.1x on
-// every payload (lower levels do not on one or more). zstd at its fastest
-// level is both cheaper and smaller. TestLevelTable prints the
-// figures (benchmarks/README.md, Compression levels).
+// plugin ships them (TestLevelTable; benchmarks/README.md, Compression
+// levels). zstd: its fastest level, the Datadog Agent's default (level 1),
+// both the smallest and the cheapest of the defaults. gzip and deflate:
+// level 6, the cheapest level whose output stays within 1.1x of standard
+// gzip's at its default level on every payload (lower levels do not on one
+// or more).
 func DefaultLevel(name Algorithm) int {
 	if name == Zstd {
 		return int(zstd.SpeedFastest)
 	}
-	return 0
+	return 6
 }
+
+// zstdWindow is the zstd encoder's window: the window zstd's own level 1
+// uses for inputs over 256 KB (2^19), as the Agent sends. A payload is at
+// most 5 MB and about 0.8 MB with 1,000 FireLens records; a larger window
+// found nothing more on them (TestZstdWindow) and keeps an encoder's tables
+// and history at about 1 MB instead of the library default's 9.
+const zstdWindow = 512 << 10
 
 // Codec compresses payloads. It is safe for concurrent use.
 type Codec struct {
 	name  Algorithm
-	level int       // 0 for gzip/deflate: the payload encoder
-	pool  sync.Pool // *deflate.Encoder, or klauspost's *gzip.Writer / *zlib.Writer
+	level int
+	pool  sync.Pool // klauspost's *gzip.Writer / *zlib.Writer
 	zenc  *zstd.Encoder
 }
 
@@ -62,18 +63,22 @@ func New(name Algorithm, level int) (*Codec, error) {
 	}
 	switch name {
 	case Gzip, Deflate:
-		// 0 is the payload encoder; other levels are klauspost's, the same
-		// flate levels for its gzip and zlib writers.
-		if c.level != 0 && (c.level < gzip.HuffmanOnly || c.level > gzip.BestCompression) {
+		// klauspost's flate levels, the same for its gzip and zlib writers.
+		if c.level < gzip.HuffmanOnly || c.level > gzip.BestCompression {
 			return nil, fmt.Errorf("%s level %d out of range %d..%d", name, c.level, gzip.HuffmanOnly, gzip.BestCompression)
 		}
 	case Zstd:
 		if c.level < int(zstd.SpeedFastest) || c.level > int(zstd.SpeedBestCompression) {
 			return nil, fmt.Errorf("zstd level %d out of range %d..%d", c.level, zstd.SpeedFastest, zstd.SpeedBestCompression)
 		}
+		// One encoder per instance: payloads compressed at the same time
+		// take turns on it (each is about a millisecond), which bounds the
+		// memory to one encoder's.
 		enc, err := zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.EncoderLevel(c.level)),
 			zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(zstdWindow),
+			zstd.WithLowerEncoderMem(true),
 			zstd.WithZeroFrames(true))
 		if err != nil {
 			return nil, fmt.Errorf("zstd encoder: %w", err)
@@ -108,19 +113,6 @@ func (c *Codec) Compress(dst, src []byte) ([]byte, error) {
 		return src, nil
 	case Zstd:
 		return c.zenc.EncodeAll(src, dst[:0]), nil
-	}
-	if c.level == 0 {
-		e, _ := c.pool.Get().(*deflate.Encoder)
-		if e == nil {
-			e = deflate.NewEncoder()
-		}
-		if c.name == Gzip {
-			dst = e.AppendGzip(dst[:0], src)
-		} else {
-			dst = e.AppendZlib(dst[:0], src)
-		}
-		c.pool.Put(e)
-		return dst, nil
 	}
 	buf := bytes.NewBuffer(dst[:0])
 	var w interface {
@@ -162,4 +154,21 @@ func (c *Codec) Close() {
 	if c.zenc != nil {
 		c.zenc.Close()
 	}
+}
+
+// Name is the codec's algorithm.
+func (c *Codec) Name() Algorithm { return c.name }
+
+// Fallback is the codec to switch to when the path to the intake refuses
+// this codec's encoding: gzip at its default level for zstd (every intake,
+// relay and proxy on the way speaks gzip), nil for the others.
+func (c *Codec) Fallback() *Codec {
+	if c.name != Zstd {
+		return nil
+	}
+	g, err := New(Gzip, 0)
+	if err != nil {
+		panic(err) // the default level is in range
+	}
+	return g
 }

@@ -89,3 +89,25 @@ func TestBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// Fallback: zstd falls back to gzip at its default level; the others have
+// nowhere to fall back to.
+func TestFallback(t *testing.T) {
+	for _, c := range []struct {
+		name Algorithm
+		want string
+	}{{Zstd, "gzip"}, {Gzip, ""}, {Deflate, ""}, {None, ""}} {
+		codec, err := New(c.name, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fb := codec.Fallback()
+		switch {
+		case c.want == "" && fb != nil:
+			t.Errorf("%s: fallback %s, want none", c.name, fb.Name())
+		case c.want != "" && (fb == nil || fb.ContentEncoding() != c.want || fb.level != DefaultLevel(Gzip)):
+			t.Errorf("%s: fallback %+v, want %s at its default level", c.name, fb, c.want)
+		}
+		codec.Close()
+	}
+}
