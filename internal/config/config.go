@@ -46,7 +46,7 @@ type Config struct {
 	MaxConcurrency int           // payloads of one chunk in flight at once, default 4
 
 	// Wire format.
-	Compression      compress.Algorithm // default gzip
+	Compression      compress.Algorithm // default zstd
 	CompressionLevel int                // 0 means the codec's chosen default
 	MaxBatchEntries  int                // 1..limits.MaxEntries, default limits.MaxEntries
 	MaxBatchBytes    int                // 1024..limits.MaxBytes uncompressed, default limits.MaxBytes

@@ -29,7 +29,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Defaults()
-	if c.URL != "https://http-intake.logs.datadoghq.com/api/v2/logs" || c.Compression != "gzip" ||
+	if c.URL != "https://http-intake.logs.datadoghq.com/api/v2/logs" || c.Compression != "zstd" ||
 		c.MaxBatchEntries != 1000 || c.MaxBatchBytes != 5_000_000 || c.JSONDateKey != "timestamp" ||
 		c.TagKey != "tagkey" || !c.TLSVerify || c.Timeout != want.Timeout || c.MaxRetries != 5 ||
 		c.ECSTagStyle != "agent" || c.Provider != "" || c.MessageKey != "" || c.APIKeySrc != "apikey" {

@@ -31,7 +31,7 @@ func Defaults() Config {
 		// default): the budget ends a flush inside it.
 		RetryBudget:     4 * time.Second,
 		MaxConcurrency:  4,
-		Compression:     compress.Gzip,
+		Compression:     compress.Zstd,
 		MaxBatchEntries: limits.MaxEntries,
 		MaxBatchBytes:   limits.MaxBytes,
 		JSONDateKey:     "timestamp",

@@ -9,6 +9,7 @@
 //	1xx final (101...)       not HTTP request-response: an error, retried like a network one
 //	401 / 403                API key or site wrong: keep the chunk (retryable), log loudly
 //	3xx                      never followed: keep the chunk, log the Location loudly
+//	415, 400 naming zstd     the encoding refused: gzip from then on, the payload sent again (encoding.go)
 //	408, 429, 5xx, network   back off (exponential, full jitter, Retry-After) and retry
 //	other 4xx                unknown: keep the chunk (retryable), log loudly
 package intake
@@ -47,9 +48,12 @@ type Compressor interface {
 
 // Options configure a Client.
 type Options struct {
-	URL         string
-	APIKey      string // sent as DD-API-KEY; never logged, never in an error
-	Codec       Compressor
+	URL    string
+	APIKey string // sent as DD-API-KEY; never logged, never in an error
+	Codec  Compressor
+	// Fallback, when set, replaces Codec for good once the path to the
+	// intake refuses Codec's encoding (encoding.go).
+	Fallback    Compressor
 	Timeout     time.Duration // per request
 	TLSVerify   bool
 	TLSCAFile   string
@@ -98,6 +102,8 @@ type Client struct {
 	// accepted both its halves (UnixNano): with Stats.LastAccepted, set by
 	// count, the evidence a drop is decided on (delivery.go).
 	randomAt atomic.Int64
+	// fellBack: Fallback encodes the payloads (encoding.go).
+	fellBack atomic.Bool
 }
 
 // New builds a Client with one keep-alive transport.
@@ -197,7 +203,8 @@ func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) error
 }
 
 // attempt compresses and sends one payload with retries (send), and counts
-// it when accepted.
+// it when accepted. A payload whose encoding the intake refuses is sent
+// again in the fallback encoding (encoding.go).
 func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 	raw := b.Bytes()
 	bp, _ := c.bufs.Get().(*[]byte)
@@ -205,22 +212,30 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 		bp = new([]byte)
 	}
 	defer c.bufs.Put(bp)
-	body, err := c.o.Codec.Compress(*bp, raw)
-	if err != nil {
-		return answer{}, &Error{Err: fmt.Errorf("compress: %w", err)}
+	for {
+		codec := c.codec()
+		enc := codec.ContentEncoding()
+		body, err := codec.Compress(*bp, raw)
+		if err != nil {
+			return answer{}, &Error{Err: fmt.Errorf("compress: %w", err)}
+		}
+		if enc != "" {
+			*bp = body // keep the grown buffer for the next payload
+		}
+		a, err := c.send(ctx, body, enc)
+		if err == nil && c.refusesEncoding(a, enc) {
+			c.fallBack(enc, a)
+			continue
+		}
+		if err == nil && a.ok() {
+			s := c.o.Stats
+			s.Payloads.Add(1)
+			s.RecordsOut.Add(int64(b.Len()))
+			s.BytesRaw.Add(int64(len(raw)))
+			s.BytesWire.Add(int64(len(body)))
+		}
+		return a, err
 	}
-	if c.o.Codec.ContentEncoding() != "" {
-		*bp = body // keep the grown buffer for the next payload
-	}
-	a, err := c.send(ctx, body)
-	if err == nil && a.ok() {
-		s := c.o.Stats
-		s.Payloads.Add(1)
-		s.RecordsOut.Add(int64(b.Len()))
-		s.BytesRaw.Add(int64(len(raw)))
-		s.BytesWire.Add(int64(len(body)))
-	}
-	return a, err
 }
 
 // answer is what the intake said to one request.
@@ -233,12 +248,12 @@ type answer struct {
 
 func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 
-// send posts one compressed payload, retrying transient failures with
-// backoff inside ctx. It returns the final answer (2xx, 400 or 413) or an
-// *Error.
-func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
+// send posts one payload, compressed as enc, retrying transient failures
+// with backoff inside ctx. It returns the final answer (2xx, 400, 413, or a
+// 415 that attempt answers with the fallback encoding) or an *Error.
+func (c *Client) send(ctx context.Context, body []byte, enc string) (answer, error) {
 	for attempt := 0; ; attempt++ {
-		a, rerr := c.post(ctx, body)
+		a, rerr := c.post(ctx, body, enc)
 		c.count(a, rerr)
 		var failure *Error
 		switch {
@@ -258,7 +273,7 @@ func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 			c.o.Logger.Errorf("intake %s answered HTTP %d redirecting to %q: redirects are not followed; "+
 				"set endpoint (or site) to the intake's real address; chunk kept for retry", c.host, a.status, a.location)
 			return answer{}, &Error{Status: a.status, Err: fmt.Errorf("redirect to %q not followed", a.location)}
-		case a.ok(), a.status == http.StatusBadRequest, a.status == http.StatusRequestEntityTooLarge:
+		case a.ok(), a.status == http.StatusBadRequest, a.status == http.StatusRequestEntityTooLarge, c.refusesEncoding(a, enc):
 			c.o.Health.Answered()
 			return a, nil
 		case a.status == http.StatusRequestTimeout, a.status == http.StatusTooManyRequests, a.status >= 500:
@@ -327,7 +342,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 // post makes one HTTP request. It ends by timeout or by ctx's deadline
 // (what is left of the flush's budget), whichever comes first, reading the
 // answer included.
-func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
+func (c *Client) post(ctx context.Context, body []byte, enc string) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.URL, bytes.NewReader(body))
@@ -337,7 +352,7 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 	h := req.Header
 	h.Set("DD-API-KEY", c.o.APIKey)
 	h.Set("Content-Type", "application/json")
-	if enc := c.o.Codec.ContentEncoding(); enc != "" {
+	if enc != "" {
 		h.Set("Content-Encoding", enc)
 	}
 	h.Set("User-Agent", c.o.UserAgent)

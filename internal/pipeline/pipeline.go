@@ -126,10 +126,15 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	// budget, so the flushes Fluent Bit queues on a worker at exit each
 	// cost nothing, or one bounded request.
 	in.health = circuit.New(cfg.RetryBudget, cfg.RetryBudget, log)
+	var fallback intake.Compressor // gzip where the path refuses zstd
+	if fb := codec.Fallback(); fb != nil {
+		fallback = fb
+	}
 	in.client, err = intake.New(intake.Options{
 		URL:         cfg.URL,
 		APIKey:      cfg.APIKey,
 		Codec:       codec,
+		Fallback:    fallback,
 		Timeout:     cfg.Timeout,
 		TLSVerify:   cfg.TLSVerify,
 		TLSCAFile:   cfg.TLSCAFile,

@@ -42,7 +42,7 @@ func run(so, host string, records, workers int) error {
 	var srv *intaketest.Server
 	conf := []string{
 		"Name datadog_go", "Match *", "dd_service demo-web", "dd_source httpd",
-		"dd_tags env:demo,team:logs", "dd_message_key log", "provider ecs", "compress gzip",
+		"dd_tags env:demo,team:logs", "dd_message_key log", "provider ecs",
 		"stats_interval 0", "workers " + fmt.Sprint(workers),
 	}
 	if apiKey != "" && site != "" {

@@ -52,8 +52,8 @@ func TestTwoInstancesTwoKeys(t *testing.T) {
 			if st := srvB.Stats(); st.MaxEntries > 100 || st.ByEncoding[""] != st.Accepted {
 				t.Errorf("output B's limits/encoding not applied: %+v", st)
 			}
-			if st := srvA.Stats(); st.ByEncoding["gzip"] != st.Accepted {
-				t.Errorf("output A not gzip: %+v", st)
+			if st := srvA.Stats(); st.ByEncoding["zstd"] != st.Accepted {
+				t.Errorf("output A not zstd (the default): %+v", st)
 			}
 			for _, l := range srvA.Logs() {
 				if l["service"] != "singsong" {

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -69,6 +70,12 @@ type Options struct {
 	// recorded): Fluent Bit's built-in datadog output sends a whole chunk in
 	// one request, and the benchmark compares with it.
 	Lenient bool
+	// Unsupported lists Content-Encodings the stand-in does not take, as a
+	// relay or proxy without zstd: a payload in one is answered
+	// UnsupportedStatus (default 415) with a message naming the encoding,
+	// and not accepted.
+	Unsupported       []string
+	UnsupportedStatus int
 	// RefGzip also compresses each accepted payload with compress/gzip at
 	// its default level and counts the bytes (benchmarks compare the wire
 	// size with it).
@@ -88,6 +95,7 @@ type Stats struct {
 	Faults        int            `json:"faults"`
 	Rejected      int            `json:"rejected_payloads"`
 	Violations    int            `json:"violations"`
+	Unsupported   int            `json:"unsupported_encoding"` // payloads refused for Options.Unsupported
 	ByEncoding    map[string]int `json:"by_encoding"`
 	// ByOrigin counts payloads by their DD-EVP-ORIGIN and
 	// DD-EVP-ORIGIN-VERSION headers ("name version").
@@ -249,6 +257,9 @@ func (s *Server) accept(r *http.Request) (int, string) {
 	if v.rejected {
 		s.stats.Rejected++
 	}
+	if v.badEnc {
+		s.stats.Unsupported++
+	}
 	if v.status != http.StatusAccepted {
 		return v.status, v.msg
 	}
@@ -290,6 +301,7 @@ type verdict struct {
 	enc        string
 	origin     string
 	rejected   bool // refused for RejectMarker
+	badEnc     bool // refused for Unsupported
 	parsed     []map[string]any
 	entries    int
 	raw, wire  int
@@ -325,6 +337,14 @@ func (s *Server) check(r *http.Request) (v verdict) {
 		return refuse(http.StatusBadRequest, `{"errors":["body read"]}`)
 	}
 	enc := r.Header.Get("Content-Encoding")
+	if slices.Contains(s.o.Unsupported, enc) {
+		v.badEnc = true
+		status := s.o.UnsupportedStatus
+		if status == 0 {
+			status = http.StatusUnsupportedMediaType
+		}
+		return refuse(status, fmt.Sprintf(`{"errors":["unsupported Content-Encoding: %s"]}`, enc))
+	}
 	raw, err := s.decode(enc, wire)
 	if err != nil {
 		violate("Content-Encoding %q: %v", enc, err)
