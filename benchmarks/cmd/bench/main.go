@@ -38,10 +38,12 @@ var (
 	profileDir string // -profile
 	only       string // -only
 	realFB     string // -realfb
+	pluginEnv  string // -pluginenv
+	perfDir    string // -perf
 )
 
 // defaultConfig is the row of the shipped defaults.
-const defaultConfig = "datadog_go gzip (default: payload encoder)"
+const defaultConfig = "datadog_go zstd (default)"
 
 const baselineConfig = "baseline: fluent-bit-go decoder + encoding/json + compress/gzip"
 
@@ -83,7 +85,9 @@ func main() {
 	out := flag.String("out", "", "also write the report (Markdown) to this file")
 	flag.StringVar(&profileDir, "profile", "", "write a Go CPU profile of each datadog_go configuration's last run to this folder")
 	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section)")
-	flag.StringVar(&realFB, "realfb", fbtest.V4+","+fbtest.V19, "real Fluent Bit versions to measure the FireLens router on (empty: none)")
+	flag.StringVar(&perfDir, "perf", "", "profile each output's router with perf record -g on the lines with an unstripped Fluent Bit (symbols/), into this folder")
+	flag.StringVar(&pluginEnv, "pluginenv", "", "environment of datadog_go's real-Fluent-Bit routers, \"K=V K=V\" (GOGC=50, GOMAXPROCS=1...)")
+	flag.StringVar(&realFB, "realfb", strings.Join(fbtest.Lines, ","), "real Fluent Bit versions to measure the FireLens router on (empty: none)")
 	flag.Parse()
 	if err := run(*so, *host, *records, *runs, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -94,7 +98,7 @@ func main() {
 func run(so, host string, records, runs int, outPath string) error {
 	start := time.Now()
 	if only == "realfb" {
-		report, err := realFBSections(so, records, runs, start)
+		report, _, err := realFBSections(so, records, runs, start)
 		if err != nil {
 			return err
 		}
@@ -133,16 +137,16 @@ func run(so, host string, records, runs int, outPath string) error {
 	defer meta.Close()
 	cfgs := []cfg{
 		{baselineConfig, baseline, "", 1, intakeMode{}},
-		{defaultConfig, so, "compress gzip\n", 1, intakeMode{}},
-		{"datadog_go gzip level 6 (klauspost)", so, "compress gzip\ncompression_level 6\n", 1, intakeMode{}},
+		{defaultConfig, so, "", 1, intakeMode{}},
+		{"datadog_go gzip (level 6, its default)", so, "compress gzip\n", 1, intakeMode{}},
 		{"datadog_go gzip level 1", so, "compress gzip\ncompression_level 1\n", 1, intakeMode{}},
-		{"datadog_go zstd", so, "compress zstd\n", 1, intakeMode{}},
+		{"datadog_go zstd level 3", so, "compression_level 3\n", 1, intakeMode{}},
 		{"datadog_go deflate", so, "compress deflate\n", 1, intakeMode{}},
 		{"datadog_go none", so, "compress none\n", 1, intakeMode{}},
-		{"datadog_go gzip, 2 workers", so, "compress gzip\n", 2, intakeMode{}},
-		{"datadog_go gzip, 4 workers", so, "compress gzip\n", 4, intakeMode{}},
-		{metadataConfig + ", no rules", so, "compress gzip\necs_metadata_uri " + meta.URL + "/v4/norules\n", 1, intakeMode{}},
-		{metadataConfig + ", 2 log_processing_rules", so, "compress gzip\necs_metadata_uri " + meta.URL + "/v4/rules\n", 1, intakeMode{}},
+		{"datadog_go zstd, 2 workers", so, "", 2, intakeMode{}},
+		{"datadog_go zstd, 4 workers", so, "", 4, intakeMode{}},
+		{metadataConfig + ", no rules", so, "ecs_metadata_uri " + meta.URL + "/v4/norules\n", 1, intakeMode{}},
+		{metadataConfig + ", 2 log_processing_rules", so, "ecs_metadata_uri " + meta.URL + "/v4/rules\n", 1, intakeMode{}},
 	}
 	var picked []cfg
 	for i, c := range cfgs {
@@ -156,8 +160,8 @@ func run(so, host string, records, runs int, outPath string) error {
 	withDefault := strings.Contains(defaultConfig, only)
 	if withDefault {
 		latencyCfgs = []cfg{
-			{"plain intake, answer at once", so, "compress gzip\n", 1, intakeMode{plain: true}},
-			{"plain intake, answer after 20 ms", so, "compress gzip\n", 1, intakeMode{plain: true, delay: 20 * time.Millisecond}},
+			{"plain intake, answer at once", so, "", 1, intakeMode{plain: true}},
+			{"plain intake, answer after 20 ms", so, "", 1, intakeMode{plain: true, delay: 20 * time.Millisecond}},
 		}
 	}
 	fmt.Fprintln(os.Stderr, "reference corpus:")
@@ -183,13 +187,16 @@ func run(so, host string, records, runs int, outPath string) error {
 	if err != nil {
 		return err
 	}
-	fb, err := realFBSections(so, records, runs, time.Time{})
+	fb, lines, err := realFBSections(so, records, runs, time.Time{})
 	if err != nil {
 		return err
 	}
 	report := render(results, stressResults, latency, ref, stress, runs, start) + growth + fb
 	fmt.Print(report)
 	if outPath != "" {
+		if err := writeChart(filepath.Join(filepath.Dir(outPath), "chart.svg"), lines); err != nil {
+			return err
+		}
 		return os.WriteFile(outPath, []byte(report+keptNotes(outPath)), 0o644)
 	}
 	return nil
@@ -216,7 +223,7 @@ func keptNotes(path string) string {
 // give), with and without com.datadoghq.ad.logs processing rules: the rows
 // show what the rules cost per record, and that a container without rules
 // pays nothing for them.
-const metadataConfig = "datadog_go gzip, task metadata"
+const metadataConfig = "datadog_go zstd, task metadata"
 
 // startTaskMetadata serves a Fargate task document for chunkgen's container
 // at /v4/norules/task (Datadog env/service/version labels) and at
@@ -461,10 +468,12 @@ func memoryGrowth(host, so, null, conf string, ref corpus, dir string, results [
 		verdict, defaultConfig, base.rssMB, base.heapMB, len(ref.paths), rss, heap, len(more)), nil
 }
 
-// realFBSections measures the FireLens router on each -realfb version. With
-// a start time it stands alone and carries the machine line.
-func realFBSections(so string, records, runs int, start time.Time) (string, error) {
+// realFBSections measures the FireLens router on each -realfb version, and
+// renders the targets of the lines measured. With a start time it stands
+// alone and carries the machine line.
+func realFBSections(so string, records, runs int, start time.Time) (string, []*fbLine, error) {
 	var b strings.Builder
+	var lines []*fbLine
 	if !start.IsZero() {
 		fmt.Fprintf(&b, "# make bench results: real Fluent Bit only\n\n%s.\n", machine(runs))
 	}
@@ -476,16 +485,20 @@ func realFBSections(so string, records, runs int, start time.Time) (string, erro
 		if profileDir != "" {
 			prof = filepath.Join(profileDir, "realfb_"+v+".pprof")
 		}
-		sec, err := realFluentBit(so, v, records, runs, prof)
+		sec, line, err := realFluentBit(so, v, records, runs, prof)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		b.WriteString(sec)
+		if line != nil {
+			lines = append(lines, line)
+		}
 	}
+	b.WriteString(renderTargets(lines))
 	if !start.IsZero() {
 		fmt.Fprintf(&b, "\nTotal %s.\n", time.Since(start).Round(time.Second))
 	}
-	return b.String(), nil
+	return b.String(), lines, nil
 }
 
 // machine names the card the figures ran on.

@@ -1,0 +1,206 @@
+package main
+
+// The router's memory and threads, beside its CPU (realfb.go): the same
+// FireLens router with null, the built-in datadog output and datadog_go,
+// each at `workers 2`.
+//
+//   - Idle: started, no traffic, read 10 s after start: resident memory
+//     (anonymous and file pages apart) and threads. The three outputs run at
+//     once (idle, they do not compete), not pinned.
+//   - Peak under load: VmHWM with a saturating sender paced to the router:
+//     it keeps at most peakWindow records sent and not yet at the intake,
+//     as a log driver blocks on a router that does not keep up, so the
+//     backlog Fluent Bit holds is the same bound for both outputs. Pinned
+//     to one CPU as the CPU runs are. Null has no intake to pace on and is
+//     left out.
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
+)
+
+const (
+	idleAfter   = 10 * time.Second
+	peakRecords = 60000
+	peakWindow  = 10000 // records sent and not yet accepted by the intake
+	workersBoth = "workers 2"
+)
+
+// footprint is one output's figures on one line (medians of the runs).
+type footprint struct {
+	idleRSS, idleAnon, idleFile float64 // MB
+	idleThreads                 int64
+	peakRSS                     float64 // MB, VmHWM of the paced run; 0 for null
+	peakThreads                 int64
+}
+
+// measureFootprint measures each output's footprint on version, runs times.
+func measureFootprint(bin, so, version string, runs int) (map[string]*footprint, error) {
+	outputs := []string{fbNull, fbBuiltin, fbGo}
+	idle := map[string][]map[string]int64{}
+	for i := 0; i < runs; i++ {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		for _, o := range outputs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, err := idleRun(bin, so, version, o)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("idle %s: %w", o, err)
+				}
+				idle[o] = append(idle[o], st)
+			}()
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return nil, firstErr
+		}
+	}
+	recs := fbtest.Records(peakRecords, 13, fbtest.DefaultContainer)
+	peak := map[string][]map[string]int64{}
+	for i := 0; i < runs; i++ {
+		for _, o := range outputs[1:] {
+			st, err := peakRun(bin, so, version, o, recs)
+			if err != nil {
+				return nil, fmt.Errorf("peak %s: %w", o, err)
+			}
+			peak[o] = append(peak[o], st)
+		}
+	}
+	res := map[string]*footprint{}
+	for _, o := range outputs {
+		f := &footprint{
+			idleRSS: medianKB(idle[o], "VmRSS"), idleAnon: medianKB(idle[o], "RssAnon"), idleFile: medianKB(idle[o], "RssFile"),
+			idleThreads: int64(medianOf(idle[o], "Threads")),
+		}
+		if len(peak[o]) > 0 {
+			f.peakRSS, f.peakThreads = medianKB(peak[o], "VmHWM"), int64(medianOf(peak[o], "Threads"))
+		}
+		res[o] = f
+		fmt.Fprintf(os.Stderr, "  %-34s idle %.1f MB (anon %.1f, file %.1f), %d threads; paced peak %.1f MB, %d threads\n",
+			o, f.idleRSS, f.idleAnon, f.idleFile, f.idleThreads, f.peakRSS, f.peakThreads)
+	}
+	return res, nil
+}
+
+func medianOf(runs []map[string]int64, field string) float64 {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = float64(r[field])
+	}
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+func medianKB(runs []map[string]int64, field string) float64 { return medianOf(runs, field) / 1024 }
+
+// footprintRouter is the router of the CPU runs with output o at `workers
+// 2`, its intake at srv.
+func footprintRouter(dir, so, output string, srv *intaketest.Server) (fbtest.FireLens, []string) {
+	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+	switch output {
+	case fbNull:
+		fl.Options = []string{"Name null", workersBoth}
+		return fl, []string{}
+	case fbBuiltin:
+		u, _ := url.Parse(srv.URL)
+		fl.Options = append(builtinOptions(u), workersBoth)
+		return fl, []string{}
+	}
+	fl.Options = fbtest.SeedOptions(srv.URL, "bench") // workers 2 included
+	return fl, []string{so}
+}
+
+// routerEnv is the environment added to output's router.
+func routerEnv(output string) []string {
+	if output == fbGo {
+		return strings.Fields(pluginEnv)
+	}
+	return nil
+}
+
+// idleRun starts the router, waits idleAfter and reads its status.
+func idleRun(bin, so, version, output string) (map[string]int64, error) {
+	srv, err := intaketest.Start(intaketest.Options{Discard: true})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "bench-idle")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	fl, plugins := footprintRouter(dir, so, output, srv)
+	if output == fbBuiltin {
+		fl.Options = builtinForVersion(fl.Options, version)
+	}
+	start := time.Now()
+	p, err := fbtest.Launch(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: routerEnv(output), Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	defer p.Stop(30 * time.Second)
+	time.Sleep(time.Until(start.Add(idleAfter)))
+	return p.Status("VmRSS", "RssAnon", "RssFile", "Threads")
+}
+
+// peakRun sends recs paced to the router and reads VmHWM once the intake
+// has them all.
+func peakRun(bin, so, version, output string, recs [][]byte) (map[string]int64, error) {
+	srv, err := intaketest.Start(intaketest.Options{Discard: true, Lenient: true})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "bench-peak")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	fl, plugins := footprintRouter(dir, so, output, srv)
+	if output == fbBuiltin {
+		fl.Options = builtinForVersion(fl.Options, version)
+	}
+	p, err := fbtest.Launch(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: routerEnv(output), CPUs: "0", Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	defer p.Stop(30 * time.Second)
+	f, err := fbtest.DialForward("unix", fl.Socket)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	f.Ack = true
+	const batch = 500
+	for i := 0; i < len(recs); i += batch {
+		deadline := time.Now().Add(60 * time.Second)
+		for i-srv.Stats().Entries > peakWindow {
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("%d records sent, %d at the intake after 60 s:\n%s", i, srv.Stats().Entries, fbtest.Tail(p.Log(), 3000))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := fbtest.SendRecords(f, fl.Tag(), recs[i:min(i+batch, len(recs))], batch); err != nil {
+			return nil, err
+		}
+	}
+	if !fbtest.WaitFor(120*time.Second, func() bool { return srv.Stats().Entries >= len(recs) }) {
+		return nil, fmt.Errorf("%d of %d records arrived:\n%s", srv.Stats().Entries, len(recs), fbtest.Tail(p.Log(), 3000))
+	}
+	return p.Status("VmHWM", "Threads")
+}
