@@ -24,8 +24,8 @@ var chartPanels = []chartPanel{
 	{"Bytes on the wire", "MB", func(l *fbLine, o string) (float64, bool) {
 		return float64(fbOf(l, o).last.wire) / 1e6, o != fbNull
 	}},
-	{"Idle memory (RSS)", "MB", func(l *fbLine, o string) (float64, bool) { return l.mem[o].idleRSS, true }},
-	{"Peak memory, paced sender (RSS)", "MB", func(l *fbLine, o string) (float64, bool) {
+	{"Idle memory, resident", "MB", func(l *fbLine, o string) (float64, bool) { return l.mem[o].idleRSS, true }},
+	{"Peak memory, paced sender", "MB", func(l *fbLine, o string) (float64, bool) {
 		return l.mem[o].peakRSS, o != fbNull
 	}},
 }
