@@ -13,6 +13,11 @@ package main
 //     backlog Fluent Bit holds is the same bound for both outputs. Pinned
 //     to one CPU as the CPU runs are. Null has no intake to pace on and is
 //     left out.
+//
+// Before each run the plugin's file leaves the page cache (evict), so
+// Fluent Bit maps it as a task's start finds it. Measured: a .so just
+// written by the Go linker leaves about 1.5 MB more of its pages resident
+// in the router than the same bytes copied, or read back from disk.
 
 import (
 	"fmt"
@@ -22,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
@@ -132,6 +138,33 @@ func routerEnv(output string) []string {
 	return nil
 }
 
+// evict drops path from the page cache (written back first).
+func evict(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	const fadvDontNeed = 4
+	if _, _, errno := syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), 0, 0, fadvDontNeed, 0, 0); errno != 0 {
+		return fmt.Errorf("fadvise %s: %w", path, errno)
+	}
+	return nil
+}
+
+// launchEvicted launches o with its plugins out of the page cache.
+func launchEvicted(o fbtest.Options) (*fbtest.Process, error) {
+	for _, so := range o.Plugins {
+		if err := evict(so); err != nil {
+			return nil, err
+		}
+	}
+	return fbtest.Launch(o)
+}
+
 // idleRun starts the router, waits idleAfter and reads its status.
 func idleRun(bin, so, version, output string) (map[string]int64, error) {
 	srv, err := intaketest.Start(intaketest.Options{Discard: true})
@@ -149,7 +182,7 @@ func idleRun(bin, so, version, output string) (map[string]int64, error) {
 		fl.Options = builtinForVersion(fl.Options, version)
 	}
 	start := time.Now()
-	p, err := fbtest.Launch(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: routerEnv(output), Dir: dir})
+	p, err := launchEvicted(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: routerEnv(output), Dir: dir})
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +208,7 @@ func peakRun(bin, so, version, output string, recs [][]byte) (map[string]int64, 
 	if output == fbBuiltin {
 		fl.Options = builtinForVersion(fl.Options, version)
 	}
-	p, err := fbtest.Launch(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: routerEnv(output), CPUs: "0", Dir: dir})
+	p, err := launchEvicted(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: routerEnv(output), CPUs: "0", Dir: dir})
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,8 @@ package main
 // profile cannot see. On a line whose unstripped binary is at hand
 // (symbols/fluent-bit-<version> beside the stripped ones), each output's
 // router runs once more under `perf record -g`; DIR gets each run's
-// perf.data and two reports: time by shared object, and by symbol.
+// perf.data and two reports: time by shared object, and by symbol. The
+// plugin profiled is built again with its symbols (make build strips them).
 
 import (
 	"fmt"
@@ -19,7 +20,7 @@ import (
 // perfAttach starts `perf record -g` on pid, writing to data; stop ends it
 // and waits for the file.
 func perfAttach(pid int, data string) (stop func(), err error) {
-	cmd := exec.Command("perf", "record", "-g", "-F", "999", "-o", data, "-p", fmt.Sprint(pid))
+	cmd := exec.Command("perf", "record", "-g", "-F", "4999", "-o", data, "-p", fmt.Sprint(pid))
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("perf record: %w", err)
@@ -49,6 +50,12 @@ func perfProfiles(bin, so, version string, recs [][]byte) error {
 	}
 	if err := os.MkdirAll(perfDir, 0o755); err != nil {
 		return err
+	}
+	so = filepath.Join(perfDir, "out_datadog_go.so")
+	build := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", so, "./plugin")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the plugin with symbols: %v\n%s", err, out)
 	}
 	for _, o := range []string{fbNull, fbBuiltin, fbGo} {
 		name := filepath.Join(perfDir, fmt.Sprintf("%s_%s", version, map[string]string{fbNull: "null", fbBuiltin: "builtin", fbGo: "datadog_go"}[o]))
