@@ -349,11 +349,17 @@ func setMetadataURI(c *Config, v string) error {
 		c.ECSMetadataURI = ""
 		return nil
 	}
-	if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if !httpURL(v) {
 		return fmt.Errorf("%q is not an http(s) URL", v)
 	}
 	c.ECSMetadataURI = v
 	return nil
+}
+
+// httpURL: v is an http or https URL with a host.
+func httpURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https")
 }
 
 func setDateKey(c *Config, v string) error {
@@ -375,8 +381,7 @@ func setStderrStatus(c *Config, v string) error {
 }
 
 func setProxy(c *Config, v string) error {
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if !httpURL(v) {
 		return fmt.Errorf("%q is not an http(s)://host:port URL", redact.URL(v))
 	}
 	c.Proxy = v
