@@ -24,11 +24,14 @@ import (
 // place the docs table should list it, for example
 //
 //	{name: "max_widgets", def: "8", doc: "Widgets per flush.",
-//		set: integer(1, 64, func(c *Config) *int { return &c.MaxWidgets }), show: always(showInt(...))},
+//		set:  integer(1, 64, func(c *Config) *int { return &c.MaxWidgets }),
+//		show: showInt(func(c *Config) int { return c.MaxWidgets })},
 //
-// then run `go test ./internal/config -run TestDocsConfigTable -update` to
-// write the row into docs/configuration.md. A rule that spans keys goes in
-// Parse after the loop, not in a setter.
+// (text, boolean, integer, duration and size read the common types; a key
+// of its own gets a setter function), then run
+// `go test ./internal/config -run TestDocsConfigTable -update` to write the
+// row into docs/configuration.md. A rule that spans keys goes in Parse
+// after the loop, not in a setter.
 type param struct {
 	name string
 	def  string // the default, as written in the docs ("" for none)
