@@ -88,7 +88,7 @@ func TestWrongKeyStorm(t *testing.T) {
 
 			file := readFile(t, logFile)
 			errorsOf := func(alias string) int {
-				return len(regexp.MustCompile(`\[error\] \[output:datadog_go:` + alias + `\] intake 127\.0\.0\.1:\d+ answered HTTP 403`).FindAllString(file, -1))
+				return len(regexp.MustCompile(`\[error\] \[output:datadog_go:`+alias+`\] intake 127\.0\.0\.1:\d+ answered HTTP 403`).FindAllString(file, -1))
 			}
 			if n := errorsOf("every"); n < 10 {
 				t.Errorf("log_suppress_interval 0: %d errors for the 403s, want one a request", n)
