@@ -354,7 +354,7 @@ void *ddgo_find_gauge(void *cmt, const char *fqname)
  * char *alias; ... }, and Fluent Bit keeps log_suppress_interval to itself
  * (flb_output_set_property): the plugin finds the name field and reads the
  * int before it, once the int before that matches the instance's log level
- * and the alias pointer follows the name. */
+ * and the alias pointer follows the name. -2 when those checks fail. */
 enum { MAX_NAME_OFFSET = 256 };
 
 int ddgo_log_suppress_interval(void *plugin)
@@ -368,7 +368,7 @@ int ddgo_log_suppress_interval(void *plugin)
     }
     shown = output_name(ins);
     if (!shown) {
-        return -1;
+        return -2;
     }
     if (shown > ins && shown < ins + MAX_NAME_OFFSET) {
         off = (int) (shown - ins); /* no Alias: the name field itself */
@@ -386,16 +386,16 @@ int ddgo_log_suppress_interval(void *plugin)
     }
     if (off < 8 || !safe_read(ins + off - 8, &level, sizeof level) ||
         !safe_read(ins + off - 4, &interval, sizeof interval)) {
-        return -1;
+        return -2;
     }
     if (!alias) {
         void *after;
         if (!safe_read(ins + off + 32, &after, sizeof after) || after != NULL) {
-            return -1;
+            return -2;
         }
     }
     if (level != ddgo_log_level(plugin) || interval < -1 || interval > 7 * 24 * 3600) {
-        return -1;
+        return -2;
     }
     return interval;
 }

@@ -68,7 +68,8 @@ int ddgo_histogram_set(void *histogram, unsigned long long *cumulative, double s
 void *ddgo_find_gauge(void *cmt, const char *fqname);
 
 /* The instance's log_suppress_interval as Fluent Bit 2.0.9 and later keep
- * it (seconds; 0 off), or -1 when unset, or not found. */
+ * it (seconds; 0 off), -1 when unset (or on 1.9, which passes the key to
+ * the plugin), -2 when the instance is not laid out as expected. */
 int ddgo_log_suppress_interval(void *plugin);
 
 #endif

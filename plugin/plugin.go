@@ -110,10 +110,13 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
 	}
-	suppress, err := suppressInterval(plugin, get)
+	suppress, note, err := suppressInterval(plugin, get)
 	if err != nil {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
+	}
+	if note != "" && h.log {
+		log.Infof("%s", note)
 	}
 	log.Suppress(suppress)
 	// What Fluent Bit's files say of this section (see package flbconf);

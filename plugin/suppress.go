@@ -19,19 +19,24 @@ import (
 // one kind (logging.Logger.Suppress): the output's log_suppress_interval,
 // which Fluent Bit 1.9 passes to the plugin and 2.0.9 and later keep in the
 // instance (read there, see ddgo_log_suppress_interval), else
-// logging.DefaultSuppressInterval. 0 turns suppression off.
-func suppressInterval(plugin unsafe.Pointer, get func(string) string) (time.Duration, error) {
+// logging.DefaultSuppressInterval. 0 turns suppression off. note is set
+// when the instance could not be read: the default applies, said once.
+func suppressInterval(plugin unsafe.Pointer, get func(string) string) (d time.Duration, note string, err error) {
 	if v := strings.TrimSpace(get("log_suppress_interval")); v != "" {
 		s, err := flbSeconds(v)
 		if err != nil {
-			return 0, fmt.Errorf("log_suppress_interval: %v", err)
+			return 0, "", fmt.Errorf("log_suppress_interval: %v", err)
 		}
-		return time.Duration(s) * time.Second, nil
+		return time.Duration(s) * time.Second, "", nil
 	}
-	if s := int(C.ddgo_log_suppress_interval(plugin)); s >= 0 {
-		return time.Duration(s) * time.Second, nil
+	switch s := int(C.ddgo_log_suppress_interval(plugin)); {
+	case s >= 0:
+		return time.Duration(s) * time.Second, "", nil
+	case s == -2:
+		note = fmt.Sprintf("log_suppress_interval not read: this Fluent Bit's output instance is not laid out as 4.2.8's or 5.1.1's; "+
+			"a repeated warning or error is printed once per %s", logging.DefaultSuppressInterval)
 	}
-	return logging.DefaultSuppressInterval, nil
+	return logging.DefaultSuppressInterval, note, nil
 }
 
 // flbSeconds reads a time as Fluent Bit does (flb_utils_time_to_seconds):

@@ -62,19 +62,19 @@ int main(void)
 
     /* The level before the interval is not the instance's: another layout. */
     level_is = DDGO_LOG_DEBUG;
-    CHECK(ddgo_log_suppress_interval(plugin) == -1, "level mismatch: unknown");
+    CHECK(ddgo_log_suppress_interval(plugin) == -2, "level mismatch: unknown");
     level_is = DDGO_LOG_INFO;
 
     /* No alias, but something follows the name field: not read. */
     name_at = ins + NAME;
-    CHECK(ddgo_log_suppress_interval(plugin) == -1, "no alias but a pointer after the name: unknown");
+    CHECK(ddgo_log_suppress_interval(plugin) == -2, "no alias but a pointer after the name: unknown");
     *(char **) (ins + NAME + 32) = NULL;
     CHECK(ddgo_log_suppress_interval(plugin) == 30, "no alias again: the interval");
 
     /* The name outside the instance and no alias pointer in it. */
     name_at = alias;
     *(char **) (ins + NAME + 32) = NULL;
-    CHECK(ddgo_log_suppress_interval(plugin) == -1, "name nowhere: unknown");
+    CHECK(ddgo_log_suppress_interval(plugin) == -2, "name nowhere: unknown");
 
     /* Gauges: a context with two, the second Fluent Bit's. */
     static char cmt[256] __attribute__((aligned(16)));
