@@ -129,8 +129,10 @@ func newMetrics(cmt unsafe.Pointer, instance string) (m *metrics, failed int) {
 		s := series{kind: mt.Kind}
 		switch {
 		case mt.FluentBit:
-			// Fluent Bit 1.9 has none of these: nothing to fill, no failure.
+			// Every output has these from 2.0 on (the line whose endpoints
+			// show histograms); 1.9 has none: nothing to fill, no failure.
 			h = C.ddgo_find_gauge(cmt, cstr(mt.FullName()))
+			failed += btoi(h == nil && C.ddgo_histograms_shown() != 0)
 		case mt.Kind == stats.Histogram && C.ddgo_histograms_shown() != 0:
 			b := (*C.double)(C.malloc(C.size_t(len(stats.LatencyBounds)) * C.size_t(unsafe.Sizeof(C.double(0)))))
 			m.mem = append(m.mem, unsafe.Pointer(b))

@@ -107,6 +107,7 @@ func (s *suppressor) admit(lv Level, key, msg string) bool {
 // end closes the interval of key: its count line, and a new interval
 // from now, whose lines are counted too.
 func (s *suppressor) end(key string) {
+	defer func() { _ = recover() }() // a timer's goroutine: a panic must not end the process
 	s.mu.Lock()
 	k := s.kinds[key]
 	line, lv := s.countLine(k)
