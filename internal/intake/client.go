@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -100,8 +101,9 @@ type Client struct {
 	rng *rand.Rand
 	// randomAt is when the intake last refused a payload with 400 and
 	// accepted both its halves (UnixNano): with Stats.LastAccepted, set by
-	// count, the evidence a drop is decided on (delivery.go).
+	// observe, the evidence a drop is decided on (delivery.go).
 	randomAt atomic.Int64
+	conns    *conns // for Fluent Bit's upstream connection gauges
 	// fellBack: Fallback encodes the payloads (encoding.go).
 	fellBack atomic.Bool
 }
@@ -150,7 +152,9 @@ func New(o Options) (*Client, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
+	cs := &conns{c: &o.Stats.Conns}
 	tr := &http.Transport{
+		DialContext:         cs.dial(&net.Dialer{}),
 		TLSClientConfig:     tlsConf,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        4 * o.Concurrency,
@@ -172,6 +176,7 @@ func New(o Options) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		host:    u.Host,
 		secrets: secrets,
+		conns:   cs,
 		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 	}, nil
 }
@@ -222,7 +227,7 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 		if enc != "" {
 			*bp = body // keep the grown buffer for the next payload
 		}
-		a, err := c.send(ctx, body, enc)
+		a, err := c.send(ctx, body, enc, b.Len())
 		if err == nil && c.refusesEncoding(a, enc) {
 			c.fallBack(enc, a)
 			continue
@@ -248,13 +253,15 @@ type answer struct {
 
 func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 
-// send posts one payload, compressed as enc, retrying transient failures
-// with backoff inside ctx. It returns the final answer (2xx, 400, 413, or a
-// 415 that attempt answers with the fallback encoding) or an *Error.
-func (c *Client) send(ctx context.Context, body []byte, enc string) (answer, error) {
+// send posts one payload of entries entries, compressed as enc, retrying
+// transient failures with backoff inside ctx. It returns the final answer
+// (2xx, 400, 413, or a 415 that attempt answers with the fallback encoding)
+// or an *Error.
+func (c *Client) send(ctx context.Context, body []byte, enc string, entries int) (answer, error) {
 	for attempt := 0; ; attempt++ {
+		start := time.Now()
 		a, rerr := c.post(ctx, body, enc)
-		c.count(a, rerr)
+		c.observe(a, rerr, entries, len(body), time.Since(start))
 		var failure *Error
 		switch {
 		case rerr != nil:
@@ -311,21 +318,6 @@ func (c *Client) send(ctx context.Context, body []byte, enc string) (answer, err
 	}
 }
 
-// count adds one request to the counters of its outcome.
-func (c *Client) count(a answer, err error) {
-	s := c.o.Stats
-	switch {
-	case err == nil && a.ok():
-		s.RequestsAccepted.Add(1)
-		s.LastAccepted.Store(time.Now().UnixNano())
-	case err == nil && (a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge):
-		s.RequestsRefused.Add(1)
-	default:
-		s.RequestsFailed.Add(1)
-		s.LastFailed.Store(time.Now().UnixNano())
-	}
-}
-
 // backoff is exponential with full jitter: uniform in [base, base*2^attempt],
 // capped at BackoffMax.
 func (c *Client) backoff(attempt int) time.Duration {
@@ -345,6 +337,8 @@ func (c *Client) backoff(attempt int) time.Duration {
 func (c *Client) post(ctx context.Context, body []byte, enc string) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
+	ctx, release := c.conns.busy(ctx)
+	defer release()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.URL, bytes.NewReader(body))
 	if err != nil {
 		return answer{}, c.scrub(err)
@@ -357,8 +351,9 @@ func (c *Client) post(ctx context.Context, body []byte, enc string) (answer, err
 	}
 	h.Set("User-Agent", c.o.UserAgent)
 	for name, vs := range c.o.Headers {
+		h.Del(name) // replaced, not added to
 		for _, v := range vs {
-			h.Set(name, v)
+			h.Add(name, v)
 		}
 	}
 	// The sender's name, as Fluent Bit's built-in output (plugins/out_datadog:
