@@ -73,12 +73,16 @@ func New(name Algorithm, level int) (*Codec, error) {
 		}
 		// One encoder per instance: payloads compressed at the same time
 		// take turns on it (each is about a millisecond), which bounds the
-		// memory to one encoder's.
+		// memory to one encoder's. No content checksum, as zstd's own
+		// default and the Agent's payloads: TCP and TLS guard the bytes,
+		// and its hashing was 3% of the plugin's CPU inside Fluent Bit
+		// (perf, benchmarks/RESULTS.md).
 		enc, err := zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.EncoderLevel(c.level)),
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(zstdWindow),
 			zstd.WithLowerEncoderMem(true),
+			zstd.WithEncoderCRC(false),
 			zstd.WithZeroFrames(true))
 		if err != nil {
 			return nil, fmt.Errorf("zstd encoder: %w", err)
