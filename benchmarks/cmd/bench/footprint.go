@@ -5,8 +5,9 @@ package main
 // each at `workers 2`.
 //
 //   - Idle: started, no traffic, read 10 s after start: resident memory
-//     (anonymous and file pages apart) and threads. The three outputs run at
-//     once (idle, they do not compete), not pinned.
+//     (anonymous and file pages apart) and threads. The outputs run at once
+//     (idle, they do not compete), not pinned. A fourth, benchmarks/null (a
+//     Go plugin that does nothing), shows the floor of any Go plugin.
 //   - Peak under load: VmHWM with a saturating sender paced to the router:
 //     it keeps at most peakWindow records sent and not yet at the intake,
 //     as a log driver blocks on a router that does not keep up, so the
@@ -23,6 +24,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -33,6 +35,9 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
+
+// fbGoNull is the Go plugin that does nothing, in the idle runs only.
+const fbGoNull = "Go plugin that does nothing (benchmarks/null)"
 
 const (
 	idleAfter   = 10 * time.Second
@@ -52,16 +57,24 @@ type footprint struct {
 // measureFootprint measures each output's footprint on version, runs times.
 func measureFootprint(bin, so, version string, runs int) (map[string]*footprint, error) {
 	outputs := []string{fbNull, fbBuiltin, fbGo}
+	nullSO, err := buildNullPlugin()
+	if err != nil {
+		return nil, err
+	}
 	idle := map[string][]map[string]int64{}
 	for i := 0; i < runs; i++ {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var firstErr error
-		for _, o := range outputs {
+		for _, o := range append([]string{fbGoNull}, outputs...) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				st, err := idleRun(bin, so, version, o)
+				plugin := so
+				if o == fbGoNull {
+					plugin = nullSO
+				}
+				st, err := idleRun(bin, plugin, version, o)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil && firstErr == nil {
@@ -87,7 +100,7 @@ func measureFootprint(bin, so, version string, runs int) (map[string]*footprint,
 		}
 	}
 	res := map[string]*footprint{}
-	for _, o := range outputs {
+	for _, o := range append([]string{fbGoNull}, outputs...) {
 		f := &footprint{
 			idleRSS: medianKB(idle[o], "VmRSS"), idleAnon: medianKB(idle[o], "RssAnon"), idleFile: medianKB(idle[o], "RssFile"),
 			idleThreads: int64(medianOf(idle[o], "Threads")),
@@ -125,9 +138,41 @@ func footprintRouter(dir, so, output string, srv *intaketest.Server) (fbtest.Fir
 		u, _ := url.Parse(srv.URL)
 		fl.Options = append(builtinOptions(u), workersBoth)
 		return fl, []string{}
+	case fbGoNull:
+		fl.Options = []string{"Name null_go", workersBoth}
+		return fl, []string{so}
 	}
 	fl.Options = fbtest.SeedOptions(srv.URL, "bench") // workers 2 included
 	return fl, []string{so}
+}
+
+var nullPlugin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildNullPlugin builds benchmarks/null once per run of the command.
+func buildNullPlugin() (string, error) {
+	nullPlugin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "bench-null")
+		if err != nil {
+			nullPlugin.err = err
+			return
+		}
+		nullPlugin.path = filepath.Join(dir, "null.so")
+		root, err := fbtest.RepoRoot()
+		if err != nil {
+			nullPlugin.err = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags", "-s -w", "-o", nullPlugin.path, "./benchmarks/null")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			nullPlugin.err = fmt.Errorf("build benchmarks/null: %v\n%s", err, out)
+		}
+	})
+	return nullPlugin.path, nullPlugin.err
 }
 
 // routerEnv is the environment added to output's router.

@@ -55,7 +55,7 @@ func renderFootprint(l *fbLine) string {
 	fmt.Fprintf(&b, "\nMemory and threads, `workers 2` on every output. Idle: %s after start, no traffic, not pinned, the plugin's .so loaded from outside the page cache as at a task's start. Paced peak: VmHWM of %d records from a saturating sender paced to the router (at most %d records sent and not yet at the intake), pinned to one CPU; null has no intake to pace on. Medians of the runs.\n\n",
 		idleAfter, peakRecords, peakWindow)
 	b.WriteString("| output | idle RSS MB | anonymous MB | file MB | idle threads | paced peak RSS MB | threads after the load |\n|---|---|---|---|---|---|---|\n")
-	for _, o := range []string{fbNull, fbBuiltin, fbGo} {
+	for _, o := range []string{fbNull, fbBuiltin, fbGoNull, fbGo} {
 		f := l.mem[o]
 		peak, threads := "—", "—"
 		if f.peakRSS > 0 {
