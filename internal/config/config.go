@@ -67,6 +67,7 @@ type Config struct {
 	ECSMetadataURI string        // from ECS_CONTAINER_METADATA_URI_V4 unless ecs_metadata_uri is set; "" disables
 	ECSRefresh     time.Duration // task metadata refresh interval, default 5m
 	DetectStatus   bool          // detect_status: leading ERROR/WARN/... in plain text messages
+	AutoMultiline  bool          // auto_multiline: group a stream's multi-line logs (stack traces) by their shape
 	StderrStatus   status.Status // stderr_status: status for source=stderr records without a level ("" = none)
 
 	// Environment fallbacks for unified service tagging (DD_ENV, DD_SERVICE, DD_VERSION).

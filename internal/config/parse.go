@@ -188,6 +188,7 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	}
 	p.duration("ecs_metadata_refresh", &c.ECSRefresh, time.Second, 24*time.Hour)
 	p.boolean("detect_status", &c.DetectStatus)
+	p.boolean("auto_multiline", &c.AutoMultiline)
 	if v := strings.ToLower(p.str("stderr_status")); v != "" {
 		st, ok := status.Parse(v)
 		if !ok {
@@ -364,6 +365,9 @@ func (c *Config) String() string {
 	}
 	if c.Provider == ProviderECS {
 		fmt.Fprintf(&b, " ecs_tag_style=%s ecs_metadata=%t", c.ECSTagStyle, c.ECSMetadataURI != "")
+	}
+	if c.AutoMultiline {
+		b.WriteString(" auto_multiline=on")
 	}
 	for _, h := range c.Headers {
 		fmt.Fprintf(&b, " header=%s:****", h.Name)

@@ -18,7 +18,7 @@ var Keys = []string{
 	"compress", "compression_level", "max_batch_entries", "max_batch_bytes",
 	"dd_service", "dd_source", "dd_tags", "dd_message_key", "dd_hostname", "provider",
 	"json_date_key", "include_tag_key", "tag_key",
-	"ecs_tag_style", "ecs_metadata_uri", "ecs_metadata_refresh", "detect_status", "stderr_status",
+	"ecs_tag_style", "ecs_metadata_uri", "ecs_metadata_refresh", "detect_status", "stderr_status", "auto_multiline",
 	"stats_interval",
 }
 

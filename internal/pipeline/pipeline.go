@@ -28,8 +28,8 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
+	"github.com/out-datadog-go/out_datadog_go/internal/join"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
-	"github.com/out-datadog-go/out_datadog_go/internal/partial"
 	"github.com/out-datadog-go/out_datadog_go/internal/progress"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -91,6 +91,7 @@ type Instance struct {
 	progress   *progress.Memory
 	handedBack *handedBack // chunks handed back, for the counters
 	now        func() time.Time
+	joins      join.Options // split lines and multi-line logs (streams.go)
 
 	ctx      context.Context // cancelled by Close, or when Fluent Bit stops (Stopping): aborts in-flight requests
 	cancel   context.CancelFunc
@@ -161,6 +162,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		Version:       cfg.Version,
 		Metadata:      in.meta,
 	})
+	in.joins = joinOptions(cfg, tagger)
 	in.shaper = shape.New(shape.Options{
 		MessageKey:    cfg.MessageKey,
 		DateKey:       cfg.JSONDateKey,
@@ -254,13 +256,15 @@ type flush struct {
 	failed   atomic.Int64 // payloads not delivered
 	firstErr atomic.Pointer[error]
 
-	mu   sync.Mutex
-	done *progress.Ranges // records that must not be sent again
+	mu      sync.Mutex
+	done    *progress.Ranges // records that must not be sent again
+	members *join.Members    // the records each joined log is made of
 }
 
 func (f *flush) markDone(ids []int32) {
 	f.mu.Lock()
 	f.done.AddIDs(ids)
+	f.members.AddTo(f.done, ids) // a joined log's other records are done with it
 	f.mu.Unlock()
 }
 
@@ -307,7 +311,8 @@ func (f *flush) sendLast(b *batch.Batch) {
 type tally struct {
 	records, skipped, tooOld, tooLarge, truncated, resumed, badType int64
 	attrsCut                                                        int64 // entries whose attributes were cut or left out
-	joined, incomplete                                              int64 // split lines (partial)
+	joined, incomplete                                              int64 // split lines
+	multiLine, linesJoined                                          int64 // multi-line logs
 	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
 	retried                                                         bool // the chunk came back after a flush handed it back
@@ -403,9 +408,11 @@ func (f *flush) run(chunk, tag []byte, prev *progress.Progress) (t tally, stream
 	in := f.in
 	lim := batch.Limits{Entries: in.cfg.MaxBatchEntries, Bytes: in.cfg.MaxBatchBytes}
 	oldest := in.now().Add(-limits.MaxLogAge).UnixMilli()
-	// The container runtime's 16 KB parts of one line come out as one log
-	// (partial); a chunk without parts costs one search of it.
-	dec := partial.NewReader(chunk, in.cfg.MessageKey)
+	// The container runtime's 16 KB parts of one line, and the lines of one
+	// multi-line log, come out as one log (join); a chunk without parts,
+	// when no stream groups lines, costs one search of it.
+	dec := join.NewReader(chunk, &in.joins, prev.DoneRanges())
+	f.members = dec.Members()
 	var ev event.Event
 	prevDone, prevRefused := prev.Cursors()
 	b := in.getBatch()
@@ -458,7 +465,9 @@ func (f *flush) run(chunk, tag []byte, prev *progress.Progress) (t tally, stream
 		in.batches.Put(b)
 	}
 	f.wg.Wait()
-	t.joined, t.incomplete = int64(dec.Joined()), int64(dec.Incomplete())
+	c := dec.Counts()
+	t.joined, t.incomplete = int64(c.SplitJoined), int64(c.Incomplete)
+	t.multiLine, t.linesJoined = int64(c.MultiLine), int64(c.LinesJoined)
 	return t, streamErr
 }
 
@@ -537,9 +546,11 @@ func (in *Instance) report(tag []byte, t *tally) {
 		s.Masked.Add(t.masked)
 		s.PartialJoined.Add(t.joined)
 		s.Incomplete.Add(t.incomplete)
+		s.MultiLine.Add(t.multiLine)
+		s.LinesJoined.Add(t.linesJoined)
 	}
 	if t.incomplete > 0 {
-		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, partial.IncompleteKey)
+		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, join.IncompleteKey)
 	}
 	if t.truncated > 0 {
 		in.log.Warnf("%d log(s) cut to fit the intake's 1 MB per-log limit, max_batch_bytes or a mask rule's bound, %d of them in their attributes "+

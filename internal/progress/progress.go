@@ -54,6 +54,14 @@ func (p *Progress) Len() int {
 	return p.Done.Len() + p.Refused.Len()
 }
 
+// DoneRanges is p's done records; nil when p is nil.
+func (p *Progress) DoneRanges() *Ranges {
+	if p == nil {
+		return nil
+	}
+	return &p.Done
+}
+
 // Cursors walk p's done and refused records; a nil p holds none.
 func (p *Progress) Cursors() (done, refused Cursor) {
 	if p == nil {
