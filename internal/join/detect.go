@@ -17,15 +17,16 @@ import (
 type class uint8
 
 const (
-	plain      class = iota // aggregate
-	blank                   // aggregate; empty or white space only
-	trace                   // aggregate, and shaped as a trace's continuation
-	traceback               // Python's "Traceback (most recent call last):"
-	goroutine               // "goroutine N [": Go's dump
-	errorHead               // "Error: …", "<Name>Error: …" unindented
-	goPanic                 // Go's "panic: …", "fatal error: …"
-	start                   // startGroup: a timestamp, a level, another exception head
-	jsonObject              // noAggregate
+	plain         class = iota // aggregate
+	blank                      // aggregate; empty or white space only
+	trace                      // aggregate, and shaped as a trace's continuation
+	traceback                  // Python's "Traceback (most recent call last):"
+	goroutine                  // "goroutine N [": Go's dump
+	errorHead                  // "Error: …", "<Name>Error: …" unindented
+	chainSentence              // Python's sentence between chained tracebacks
+	goPanic                    // Go's "panic: …", "fatal error: …"
+	start                      // startGroup: a timestamp, a level, another exception head
+	jsonObject                 // noAggregate
 )
 
 // classify labels line s.
@@ -50,8 +51,10 @@ func classify(s []byte) class {
 		return goroutine
 	case hasPrefix(s, "panic: "), hasPrefix(s, "fatal error: "):
 		return goPanic
-	case hasPrefix(s, `Exception in thread "`), isRustPanic(s):
+	case hasPrefix(s, `Exception in thread "`), hasPrefix(s, "Unhandled exception. "), isRustPanic(s), isNodeSource(s):
 		return start
+	case hasPrefix(s, "During handling of the above exception"), hasPrefix(s, "The above exception was the direct cause"):
+		return chainSentence
 	case isErrorHead(s):
 		return errorHead
 	case isTraceLine(s):
@@ -118,12 +121,10 @@ func isErrorHead(s []byte) bool {
 
 // isTraceLine: an unindented line that only continues a trace: Java's
 // "at …", "Caused by: …" and "... N more", .NET's "--- End of …", Ruby's
-// frames ("file.rb:12:in 'method'"), Python's sentences between chained
-// tracebacks.
+// frames ("file.rb:12:in 'method'").
 func isTraceLine(s []byte) bool {
 	switch {
-	case hasPrefix(s, "at "), hasPrefix(s, "Caused by: "), hasPrefix(s, "... "), hasPrefix(s, "--- End of "),
-		hasPrefix(s, "During handling of the above exception"), hasPrefix(s, "The above exception was the direct cause"):
+	case hasPrefix(s, "at "), hasPrefix(s, "Caused by: "), hasPrefix(s, "... "), hasPrefix(s, "--- End of "):
 		return true
 	}
 	// file:line:in `method' / 'method' / ‘method’
@@ -136,6 +137,22 @@ func isTraceLine(s []byte) bool {
 		i++
 	}
 	return i > c+1 && (hasPrefix(s[i:], ":in `") || hasPrefix(s[i:], ":in '") || hasPrefix(s[i:], ":in ‘"))
+}
+
+// isNodeSource: "/app/src/server.js:118" alone, the first line Node
+// prints for an uncaught error (the source line, a caret line and the error
+// follow).
+func isNodeSource(s []byte) bool {
+	c := bytes.LastIndexByte(s, ':')
+	if c <= 0 || digits(s, c+1) != len(s)-c-1 || c+1 == len(s) || bytes.IndexByte(s, ' ') >= 0 {
+		return false
+	}
+	for _, ext := range [...]string{".js", ".mjs", ".cjs", ".ts"} {
+		if bytes.HasSuffix(s[:c], []byte(ext)) {
+			return true
+		}
+	}
+	return false
 }
 
 // isCaret: a line of white space and carets only, as Node marks the

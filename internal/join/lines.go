@@ -16,6 +16,7 @@ type stream struct {
 	traceback bool // holds Python's "Traceback (most recent call last):"
 	goCrash   bool // opened by Go's "panic: " or "fatal error: "
 	caret     bool // its last line that is not blank is a caret line (Node's source excerpt)
+	chained   bool // its last line that is not blank is Python's sentence between chained tracebacks
 }
 
 // streamOf returns the stream of the record f describes, adding it with
@@ -88,14 +89,14 @@ func (j *joiner) line(st *stream, x int32) {
 		if open {
 			j.join(st, x)
 		}
-	case trace: // a trace's continuation by its shape
+	case trace, chainSentence: // a trace's continuation by its shape
 		if open {
 			j.join(st, x)
 		} else {
 			j.start(st, x, false)
 		}
-	case traceback: // Python's head joins a log with a header, else starts one
-		if open && st.strong {
+	case traceback: // Python's head joins a log with a header or a chained traceback, else starts one
+		if open && st.strong && (!st.traceback || st.chained) {
 			j.join(st, x)
 		} else {
 			j.start(st, x, true)
@@ -126,7 +127,7 @@ func (j *joiner) line(st *stream, x int32) {
 		}
 	}
 	if st.open >= 0 && c != blank {
-		st.caret = isCaret(e.msg)
+		st.caret, st.chained = isCaret(e.msg), c == chainSentence
 	}
 }
 
@@ -168,7 +169,7 @@ func (j *joiner) close(st *stream) {
 		j.counts.LinesJoined += st.lines - 1
 	}
 	st.open, st.lines = -1, 0
-	st.strong, st.traceback, st.goCrash, st.caret = false, false, false, false
+	st.strong, st.traceback, st.goCrash, st.caret, st.chained = false, false, false, false, false
 }
 
 // chainEnd is the last event of x's chain (its last part when x heads a

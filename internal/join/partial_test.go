@@ -435,16 +435,23 @@ func TestNoAllocsWithoutParts(t *testing.T) {
 }
 
 // FuzzReader: any chunk, no panic; every yielded record is one msgpack map
-// the shaper accepts or refuses with an error, the same on a second read.
+// the shaper accepts or refuses with an error, the same on a second read;
+// with streams grouping lines too.
 func FuzzReader(f *testing.F) {
 	f.Add(chunkOf(dockerPart(idA, cA, "a", 1, false), dockerPart(idA, cA, "b", 2, true)), "")
 	f.Add(chunkOf(dockerPart(idA, cA, "a", 2, false), plainRec("x"), dockerPart(idA, cA, "b", 1, true)), "log")
 	f.Add(chunkOf(rec{"log", 1, "partial_message", true, "partial_id", []byte{0}, "partial_ordinal", "9", "partial_last", true}), "")
+	f.Add(lineChunk(line{"app", "stderr", "panic: x", 0}, line{"app", "stderr", "", 0}, line{"app", "stderr", "goroutine 1 [running]:", 0},
+		line{"b", "stdout", "Traceback (most recent call last):", 1}, line{"app", "stderr", "\tat x", 1}), "")
 	s := shape.New(shape.Options{})
 	f.Fuzz(func(t *testing.T, chunk []byte, msgKey string) {
+		o := &Options{MessageKey: msgKey, MaxBytes: 64}
+		if len(chunk)%2 == 0 { // half the inputs group lines too, with a small bound
+			o.Streams = fixed{g: Grouping{Auto: true}}
+		}
 		var recs [][]byte
 		for pass := 0; pass < 2; pass++ {
-			r := NewReader(chunk, &Options{MessageKey: msgKey}, nil)
+			r := NewReader(chunk, o, nil)
 			k := 0
 			for {
 				var ev event.Event

@@ -167,13 +167,16 @@ func dayFirst(s []byte, i int) bool {
 			return false
 		}
 		i += n
+		if _, ok := clockAfter(s, i); ok { // no year: "23/Apr 11:42:35"
+			return true
+		}
 		if i < len(s) && (isDateSep(s[i]) || s[i] == ' ') {
 			if y := digits(s, i+1); y == 2 || y == 4 {
-				i += 1 + y
+				_, ok := clockAfter(s, i+1+y)
+				return ok
 			}
 		}
-		_, ok := clockAfter(s, i)
-		return ok
+		return false
 	}
 	m := digits(s, i)
 	if m < 1 || m > 2 {
