@@ -49,7 +49,7 @@ type joiner struct {
 // the split lines' parts, then, when lines is set, the streams' multi-line
 // logs. A damaged chunk is read up to the damage, as the decoder yields it.
 func newJoiner(chunk []byte, o *Options, done *progress.Ranges, lines bool) *joiner {
-	j := &joiner{o: o}
+	j := &joiner{o: o, ents: make([]ent, 0, len(chunk)/128)} // FireLens records take 150-400 bytes
 	if lines {
 		j.keys = map[string]int32{}
 	}

@@ -33,7 +33,8 @@ func (j *joiner) streamOf(f *fields) int32 {
 	}
 	i := int32(len(j.streams))
 	j.keys[string(k)] = i
-	j.streams = append(j.streams, stream{g: j.o.Streams.Grouping(&f.view), open: -1})
+	v := f.view // a copy: only a new stream's fields go to the interface (and the heap)
+	j.streams = append(j.streams, stream{g: j.o.Streams.Grouping(&v), open: -1})
 	return i
 }
 

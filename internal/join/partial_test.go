@@ -510,20 +510,22 @@ func BenchmarkRead(b *testing.B) {
 			}
 		}
 	})
-	b.Run("reader-no-parts", func(b *testing.B) { benchReader(b, chunk) })
+	b.Run("reader-no-parts", func(b *testing.B) { benchReader(b, chunk, &Options{}) })
+	// auto_multiline on: every record read twice and its line classified.
+	b.Run("reader-auto-multiline", func(b *testing.B) { benchReader(b, chunk, auto) })
 	var recs []rec
 	for i := 0; i < 3000; i++ {
 		recs = append(recs, dockerPart(strconv.Itoa(i/4)+idA, cA, strings.Repeat("x", 100), i%4+1, i%4 == 3))
 	}
 	parts := chunkOf(recs...)
-	b.Run("reader-4-part-lines", func(b *testing.B) { benchReader(b, parts) })
+	b.Run("reader-4-part-lines", func(b *testing.B) { benchReader(b, parts, &Options{}) })
 }
 
-func benchReader(b *testing.B, chunk []byte) {
+func benchReader(b *testing.B, chunk []byte, o *Options) {
 	b.SetBytes(int64(len(chunk)))
 	b.ReportAllocs()
 	for b.Loop() {
-		r := NewReader(chunk, &Options{}, nil)
+		r := NewReader(chunk, o, nil)
 		var ev event.Event
 		for {
 			if _, err := r.Next(&ev); err != nil {

@@ -148,7 +148,15 @@ func TestStatsLine(t *testing.T) {
 // BenchmarkFlushFireLens measures the whole flush path on the real
 // FireLens chunk: decode, shape, batch, gzip, HTTP. The intake only drains
 // the body, so its cost stays out of the figure.
-func BenchmarkFlushFireLens(b *testing.B) {
+func BenchmarkFlushFireLens(b *testing.B) { benchFlush(b, nil) }
+
+// BenchmarkFlushFireLensAutoMultiline is BenchmarkFlushFireLens with
+// auto_multiline on: what grouping a stream's lines costs.
+func BenchmarkFlushFireLensAutoMultiline(b *testing.B) {
+	benchFlush(b, map[string]string{"auto_multiline": "on"})
+}
+
+func benchFlush(b *testing.B, props map[string]string) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusAccepted)
@@ -158,7 +166,7 @@ func BenchmarkFlushFireLens(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, _ := newInstanceURL(b, srv.URL, nil)
+	in, _ := newInstanceURL(b, srv.URL, props)
 	defer in.Close()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(chunk)))
