@@ -34,7 +34,8 @@ type Config struct {
 	URL       string // full intake URL, e.g. https://http-intake.logs.datadoghq.com/api/v2/logs
 	APIKey    string // from apikey, apikey_file or DD_API_KEY; never logged
 	APIKeySrc string // "apikey", "apikey_file" or "DD_API_KEY" (for messages)
-	Proxy     string // proxy URL or ""
+	Proxy     string // proxy URL or "": the proxy key's, else the one the environment names for the intake
+	ProxyFrom string // "proxy", the environment variable that decided (HTTPS_PROXY, NO_PROXY, ...), or ""
 	Headers   []Header
 
 	// Transport.

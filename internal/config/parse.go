@@ -93,7 +93,12 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return nil, fmt.Errorf("proxy: %q is not an http(s)://host:port URL", redact.URL(v))
 		}
-		c.Proxy = v
+		c.Proxy, c.ProxyFrom = v, "proxy"
+	} else {
+		var err error
+		if c.Proxy, c.ProxyFrom, err = envProxy(c.URL, env); err != nil {
+			return nil, err
+		}
 	}
 	if v := p.str("header"); v != "" {
 		name, value, ok := strings.Cut(v, " ")
@@ -360,8 +365,13 @@ func (c *Config) String() string {
 		c.Service, c.Source, c.Tags, c.MessageKey, c.Provider, c.JSONDateKey)
 	fmt.Fprintf(&b, " max_batch_entries=%d max_batch_bytes=%d timeout=%s max_retries=%d retry_budget=%s max_concurrency=%d tls_verify=%t",
 		c.MaxBatchEntries, c.MaxBatchBytes, c.Timeout, c.MaxRetries, c.RetryBudget, c.MaxConcurrency, c.TLSVerify)
-	if c.Proxy != "" {
+	switch {
+	case c.ProxyFrom == "proxy":
 		fmt.Fprintf(&b, " proxy=%s", redact.URL(c.Proxy))
+	case c.Proxy != "":
+		fmt.Fprintf(&b, " proxy=%s proxy_from=%s", redact.URL(c.Proxy), c.ProxyFrom)
+	case c.ProxyFrom != "":
+		fmt.Fprintf(&b, " proxy=none proxy_from=%s", c.ProxyFrom)
 	}
 	if c.Provider == ProviderECS {
 		fmt.Fprintf(&b, " ecs_tag_style=%s ecs_metadata=%t", c.ECSTagStyle, c.ECSMetadataURI != "")
