@@ -1,7 +1,6 @@
 package ecs
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -240,52 +239,4 @@ func TestRefresherPanicRecovered(t *testing.T) {
 	if !strings.Contains(logs.String(), "panic in ECS task metadata refresh: metadata bug") || !strings.Contains(logs.String(), "goroutine") {
 		t.Errorf("log:\n%s", logs.String())
 	}
-}
-
-// The task metadata endpoint is never asked through a proxy, though
-// HTTP_PROXY names one that net/http would use for its address: the
-// endpoint is served on a non-loopback address (Go never proxies a
-// loopback one), and the proxy answers a different document.
-func TestMetadataNeverProxied(t *testing.T) {
-	host := nonLoopback(t)
-	proxied := 0
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		proxied++
-		_, _ = w.Write([]byte(`{"TaskARN":"arn:aws:ecs:us-east-1:123456789012:task/c/from-the-proxy","Containers":[]}`))
-	}))
-	defer proxy.Close()
-	ln, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Skipf("skipped: cannot listen on %s: %v", host, err)
-	}
-	meta := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"TaskARN":"arn:aws:ecs:us-east-1:123456789012:task/c/direct","Containers":[]}`))
-	})}}
-	meta.Start()
-	defer meta.Close()
-	t.Setenv("HTTP_PROXY", proxy.URL)
-	t.Setenv("NO_PROXY", "")
-	req, _ := http.NewRequest(http.MethodGet, meta.URL+"/v4/x/task", nil)
-	if u, _ := http.ProxyFromEnvironment(req); u == nil {
-		t.Fatal("net/http does not see HTTP_PROXY for the endpoint (its environment was read before): this test would prove nothing")
-	}
-	c := NewClient(meta.URL+"/v4/x", time.Hour, 2*time.Second, logging.Discard(), nil)
-	defer c.Close()
-	if doc := c.Document(); doc == nil || !strings.HasSuffix(doc.TaskARN, "/direct") || proxied != 0 {
-		t.Errorf("document %+v, %d request(s) through the proxy", doc, proxied)
-	}
-}
-
-// nonLoopback is an address of this machine that is not a loopback one.
-func nonLoopback(t *testing.T) string {
-	addrs, err := net.InterfaceAddrs()
-	if err == nil {
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
-				return n.IP.String()
-			}
-		}
-	}
-	t.Skip("skipped: this machine has no non-loopback IPv4 address to serve the endpoint on")
-	return ""
 }
