@@ -81,6 +81,7 @@ resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
           dd_source                  = "httpd"
           dd_tags                    = "env:prod"
           provider                   = "ecs"
+          auto_multiline             = "on"
           site                       = var.datadog_site
           workers                    = "2"
           Retry_Limit                = "no_limits"
