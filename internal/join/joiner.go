@@ -17,12 +17,14 @@ const (
 	head               // first record of a joined log: yield the log its chain makes
 )
 
-// ent is what the first pass learnt of one event of the chunk.
+// ent is what the first pass learnt of one event of the chunk. Its
+// record, message value and text are where they sit in the chunk, as
+// offsets: a chunk of short lines has one ent a record.
 type ent struct {
-	rec    []byte
-	msgVal []byte // raw value of the message key in rec; nil when absent
-	msg    []byte // its text when a string
-	ms     int64  // event time, Unix milliseconds
+	rec    span  // the record
+	msgVal int32 // offset of the message key's raw value in the chunk; -1 when absent
+	msg    span  // its text when a string
+	ms     int64 // event time, Unix milliseconds
 	stream int32  // index in joiner.streams; -1: none (streams off, or not a map)
 	next   int32  // next event of the same log, in order; -1: the last
 	size   int32  // the JSON-escaped size of its line's text, once known (-1: not yet)
@@ -33,9 +35,13 @@ type ent struct {
 	newLine bool
 }
 
+// span is a part of the chunk: off, n bytes.
+type span struct{ off, n int32 }
+
 // joiner holds what the first pass decided and the records made.
 type joiner struct {
 	o       *Options
+	chunk   []byte
 	ents    []ent
 	streams []stream
 	keys    map[string]int32 // stream key → index in streams
@@ -49,7 +55,7 @@ type joiner struct {
 // the split lines' parts, then, when lines is set, the streams' multi-line
 // logs. A damaged chunk is read up to the damage, as the decoder yields it.
 func newJoiner(chunk []byte, o *Options, done *progress.Ranges, lines bool) *joiner {
-	j := &joiner{o: o, ents: make([]ent, 0, len(chunk)/128)} // FireLens records take 150-400 bytes
+	j := &joiner{o: o, chunk: chunk, ents: make([]ent, 0, len(chunk)/256)} // FireLens records take 150-500 bytes
 	if lines {
 		j.keys = map[string]int32{}
 	}
@@ -64,9 +70,12 @@ func newJoiner(chunk []byte, o *Options, done *progress.Ranges, lines bool) *joi
 			}
 			break // end, or damage: the sequences cut by it are incomplete
 		}
-		e := ent{rec: ev.Record, ms: ev.UnixMilli(), stream: -1, next: -1, size: -1}
+		e := ent{rec: j.span(ev.Record), msgVal: -1, ms: ev.UnixMilli(), stream: -1, next: -1, size: -1}
 		if f, err := scan(ev.Record, o.MessageKey, lines); err == nil {
-			e.msgVal, e.msg, e.text = f.msgVal, f.msg, f.msgOK
+			if f.msgVal != nil {
+				e.msgVal = j.span(f.msgVal).off
+			}
+			e.msg, e.text = j.span(f.msg), f.msgOK
 			if f.partial {
 				parts = append(parts, part{idx: int32(len(j.ents)), f: f})
 			}
@@ -86,12 +95,12 @@ func newJoiner(chunk []byte, o *Options, done *progress.Ranges, lines bool) *joi
 	for i := range j.ents {
 		switch e := &j.ents[i]; e.act {
 		case head:
-			need += len(e.rec) + 16
+			need += int(e.rec.n) + 16
 			for k := e.next; k >= 0; k = j.ents[k].next {
-				need += len(j.ents[k].msg) + 1
+				need += int(j.ents[k].msg.n) + 1
 			}
 		case mark:
-			need += len(e.rec) + len(IncompleteKey) + 8
+			need += int(e.rec.n) + len(IncompleteKey) + 8
 		}
 	}
 	j.buf = make([]byte, 0, need)
@@ -128,7 +137,7 @@ func (j *joiner) joinedRecord(h int32) []byte {
 			j.pieces = append(j.pieces, newline)
 			multi = true
 		}
-		j.pieces = append(j.pieces, j.ents[k].msg)
+		j.pieces = append(j.pieces, j.bytes(j.ents[k].msg))
 	}
 	if multi {
 		j.trimTrailingSpace()
@@ -139,7 +148,7 @@ func (j *joiner) joinedRecord(h int32) []byte {
 	}
 	start := len(j.buf)
 	j.buf = append(j.buf, 0xdf, 0, 0, 0, 0) // map32 header, its count filled in below
-	n, body, _ := msgp.ReadMapHeaderBytes(x.rec)
+	n, body, _ := msgp.ReadMapHeaderBytes(j.bytes(x.rec))
 	kept := uint32(0)
 	for i := uint32(0); i < n; i++ {
 		k, val, _ := readKey(body)
@@ -150,7 +159,7 @@ func (j *joiner) joinedRecord(h int32) []byte {
 		switch {
 		case x.isPart && isPartialKey(k):
 			continue
-		case k != nil && sameStart(val, x.msgVal):
+		case k != nil && len(val) > 0 && j.span(val).off == x.msgVal:
 			j.buf = append(j.buf, key...)
 			j.buf = appendStrHeader(j.buf, total)
 			for _, p := range j.pieces {
@@ -204,10 +213,10 @@ func (j *joiner) markedRecord(rec []byte) []byte {
 func (j *joiner) lineSize(x int32) int {
 	e := &j.ents[x]
 	if e.size < 0 {
-		n := transcode.EscapedLen(e.msg)
+		n := transcode.EscapedLen(j.bytes(e.msg))
 		if e.isPart {
 			for k := e.next; k >= 0 && !j.ents[k].newLine; k = j.ents[k].next {
-				n += transcode.EscapedLen(j.ents[k].msg)
+				n += transcode.EscapedLen(j.bytes(j.ents[k].msg))
 			}
 		}
 		e.size = int32(min(n, 1<<30))
@@ -215,8 +224,16 @@ func (j *joiner) lineSize(x int32) int {
 	return int(e.size)
 }
 
-// sameStart reports whether a and b start at the same byte of memory.
-func sameStart(a, b []byte) bool { return len(a) > 0 && len(b) > 0 && &a[0] == &b[0] }
+// span is where b, a part of the chunk (or empty), sits in it.
+func (j *joiner) span(b []byte) span {
+	if len(b) == 0 {
+		return span{}
+	}
+	return span{int32(cap(j.chunk) - cap(b)), int32(len(b))}
+}
+
+// bytes are the chunk's bytes at s.
+func (j *joiner) bytes(s span) []byte { return j.chunk[s.off : s.off+s.n] }
 
 func isPartialKey(k []byte) bool {
 	switch string(k) {

@@ -66,6 +66,7 @@ func (j *joiner) group(done *progress.Ranges) {
 // line places line x of stream st: in the open log, or as a log of its own.
 func (j *joiner) line(st *stream, x int32) {
 	e := &j.ents[x]
+	text := j.bytes(e.msg)
 	if st.open >= 0 && e.ms-st.lastMs > MaxGap {
 		j.close(st)
 	}
@@ -74,14 +75,14 @@ func (j *joiner) line(st *stream, x int32) {
 		// The Agent's multi_line rule (pkg/logs/internal/decoder/
 		// multiline_handler.go): a match starts a log, anything else joins
 		// the one before, or starts one when there is none.
-		if st.open >= 0 && !st.g.Pattern.Match(e.msg) {
+		if st.open >= 0 && !st.g.Pattern.Match(text) {
 			j.join(st, x)
 			return
 		}
 		j.start(st, x, true)
 		return
 	}
-	c := classify(e.msg)
+	c := classify(text)
 	open := st.open >= 0
 	switch c {
 	case jsonObject: // stands alone, takes nothing after it
@@ -128,7 +129,7 @@ func (j *joiner) line(st *stream, x int32) {
 		}
 	}
 	if st.open >= 0 && c != blank {
-		st.caret, st.chained = isCaret(e.msg), c == chainSentence
+		st.caret, st.chained = isCaret(text), c == chainSentence
 	}
 }
 

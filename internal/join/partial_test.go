@@ -260,7 +260,7 @@ func TestBufferBound(t *testing.T) {
 	first := &r.j.buf[:1][0]
 	partsSize := 0
 	for _, e := range r.j.ents {
-		partsSize += len(e.rec)
+		partsSize += int(e.rec.n)
 	}
 	for {
 		var ev event.Event
