@@ -25,9 +25,9 @@ type ent struct {
 	msgVal int32 // offset of the message key's raw value in the chunk; -1 when absent
 	msg    span  // its text when a string
 	ms     int64 // event time, Unix milliseconds
-	stream int32  // index in joiner.streams; -1: none (streams off, or not a map)
-	next   int32  // next event of the same log, in order; -1: the last
-	size   int32  // the JSON-escaped size of its line's text, once known (-1: not yet)
+	stream int32 // index in joiner.streams; -1: none (streams off, or not a map)
+	next   int32 // next event of the same log, in order; -1: the last
+	size   int32 // the JSON-escaped size of its line's text, once known (-1: not yet)
 	act    action
 	text   bool // the message is a string
 	isPart bool // head of a split line (its chain starts with its parts)
