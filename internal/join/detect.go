@@ -164,16 +164,16 @@ func isCaret(s []byte) bool {
 
 // startsWithLevel: a level word first, as loggers print it: upper case
 // ("ERROR …", "WARN[0001] …"), bracketed in any case ("[warn] …",
-// "<info>"), any case followed by a colon ("error: …", "Warning: …",
-// Python's "ERROR:root:…", .NET's "fail: …"), or logfmt's "level=…".
-// Words are status.FromValue's and .NET's four-letter ones.
+// "<info>"), both as status.Leading reads them (detect_status); in any case
+// followed by a colon ("error: …", "Warning: …", Python's "ERROR:root:…",
+// .NET's "fail: …"); logfmt's "level=…". Words are status.FromValue's and
+// .NET's four-letter ones.
 func startsWithLevel(s []byte) bool {
 	if hasPrefix(s, "level=") || hasPrefix(s, "lvl=") {
 		return true
 	}
-	if c := closer(s[0]); c != 0 {
-		end := bytes.IndexByte(s[1:min(len(s), 16)], c)
-		return end > 0 && isLevel(s[1:1+end])
+	if _, ok := status.Leading(s); ok {
+		return true
 	}
 	i := 0
 	upper := true
@@ -184,10 +184,7 @@ func startsWithLevel(s []byte) bool {
 	if i == 0 || !isLevel(s[:i]) {
 		return false
 	}
-	if i == len(s) || s[i] == ':' {
-		return true
-	}
-	return upper && bytes.IndexByte([]byte(" \t]|-,[(>"), s[i]) >= 0
+	return i == len(s) || s[i] == ':' || upper && (s[i] == '[' || s[i] == '(' || s[i] == '>')
 }
 
 func isLevel(w []byte) bool {
@@ -197,18 +194,6 @@ func isLevel(w []byte) bool {
 	}
 	_, ok := status.FromValue(w)
 	return ok
-}
-
-func closer(c byte) byte {
-	switch c {
-	case '[':
-		return ']'
-	case '<':
-		return '>'
-	case '(':
-		return ')'
-	}
-	return 0
 }
 
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }

@@ -450,16 +450,7 @@ func TestNoGroupingNoAllocs(t *testing.T) {
 	c := jointest.Read(t, "java")
 	chunk := lineChunk(corpusLines(c, "app", "stderr")...)
 	o := &Options{Streams: fixed{}}
-	allocs := testing.AllocsPerRun(5, func() {
-		r := NewReader(chunk, o, nil)
-		var ev event.Event
-		for {
-			if _, err := r.Next(&ev); err != nil {
-				break
-			}
-		}
-	})
-	if allocs != 0 {
+	if allocs := allocsPerChunk(chunk, o); allocs != 0 {
 		t.Errorf("%v allocations per chunk", allocs)
 	}
 	logs, _ := readLogs(t, chunk, o, nil)

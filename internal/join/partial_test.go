@@ -419,8 +419,14 @@ func TestNoAllocsWithoutParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &Options{}
-	allocs := testing.AllocsPerRun(5, func() {
+	if allocs := allocsPerChunk(chunk, &Options{}); allocs != 0 {
+		t.Errorf("%v allocations per chunk", allocs)
+	}
+}
+
+// allocsPerChunk is the allocations of reading chunk whole.
+func allocsPerChunk(chunk []byte, o *Options) float64 {
+	return testing.AllocsPerRun(5, func() {
 		r := NewReader(chunk, o, nil)
 		var ev event.Event
 		for {
@@ -429,9 +435,6 @@ func TestNoAllocsWithoutParts(t *testing.T) {
 			}
 		}
 	})
-	if allocs != 0 {
-		t.Errorf("%v allocations per chunk", allocs)
-	}
 }
 
 // FuzzReader: any chunk, no panic; every yielded record is one msgpack map

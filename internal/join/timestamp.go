@@ -127,22 +127,13 @@ func yearFirst(s []byte) bool {
 		}
 		return false
 	}
-	if i >= len(s) || !isDateSep(s[i]) {
+	i, ok := datePart(s, i, 1, 12)
+	if !ok {
 		return false
 	}
-	mo := digits(s, i+1)
-	if mo < 1 || mo > 2 || !inRange(s[i+1:i+1+mo], 1, 12) {
+	if i, ok = datePart(s, i, 1, 31); !ok {
 		return false
 	}
-	i += 1 + mo
-	if i >= len(s) || !isDateSep(s[i]) {
-		return false
-	}
-	da := digits(s, i+1)
-	if da < 1 || da > 2 || !inRange(s[i+1:i+1+da], 1, 31) {
-		return false
-	}
-	i += 1 + da
 	if _, ok := clockAfter(s, i); ok {
 		return true
 	}
@@ -261,6 +252,19 @@ func clock(s []byte, i int, seconds bool) (int, bool) {
 		i += 3
 	}
 	return i, i == len(s) || !isDigit(s[i])
+}
+
+// datePart: at s[i] a date separator, then a number of one or two digits
+// from lo to hi; the index after it.
+func datePart(s []byte, i, lo, hi int) (int, bool) {
+	if i >= len(s) || !isDateSep(s[i]) {
+		return i, false
+	}
+	d := digits(s, i+1)
+	if d < 1 || d > 2 || !inRange(s[i+1:i+1+d], lo, hi) {
+		return i, false
+	}
+	return i + 1 + d, true
 }
 
 func isDateSep(c byte) bool { return c == '-' || c == '/' || c == '.' }
