@@ -24,6 +24,7 @@ const (
 	goroutine                  // "goroutine N [": Go's dump
 	errorHead                  // "Error: …", "<Name>Error: …" unindented
 	chainSentence              // Python's sentence between chained tracebacks
+	goFrame                    // a Go dump's function line, shaped as a trace's
 	goPanic                    // Go's "panic: …", "fatal error: …"
 	start                      // startGroup: a timestamp, a level, another exception head
 	jsonObject                 // noAggregate
@@ -57,6 +58,8 @@ func classify(s []byte) class {
 		return chainSentence
 	case isErrorHead(s):
 		return errorHead
+	case isGoFrame(s):
+		return goFrame
 	case isTraceLine(s):
 		return trace
 	case startsWithTimestamp(s), startsWithLevel(s):
@@ -121,10 +124,11 @@ func isErrorHead(s []byte) bool {
 
 // isTraceLine: an unindented line that only continues a trace: Java's
 // "at …", "Caused by: …" and "... N more", .NET's "--- End of …", Ruby's
-// frames ("file.rb:12:in 'method'").
+// frames ("file.rb:12:in 'method'"), Go's "created by …".
 func isTraceLine(s []byte) bool {
 	switch {
-	case hasPrefix(s, "at "), hasPrefix(s, "Caused by: "), hasPrefix(s, "... "), hasPrefix(s, "--- End of "):
+	case hasPrefix(s, "at "), hasPrefix(s, "Caused by: "), hasPrefix(s, "... "), hasPrefix(s, "--- End of "),
+		hasPrefix(s, "created by "):
 		return true
 	}
 	// file:line:in `method' / 'method' / ‘method’
@@ -137,6 +141,25 @@ func isTraceLine(s []byte) bool {
 		i++
 	}
 	return i > c+1 && (hasPrefix(s[i:], ":in `") || hasPrefix(s[i:], ":in '") || hasPrefix(s[i:], ":in ‘"))
+}
+
+// isGoFrame: a Go dump's function line, "pkg.Func(args)" or
+// "pkg.(*T).Method(...)": a dotted name without spaces, then the
+// arguments, closing the line.
+func isGoFrame(s []byte) bool {
+	p := bytes.IndexByte(s, '(')
+	for p >= 0 && p+1 < len(s) && s[p+1] == '*' { // "(*T)" is part of the name
+		q := bytes.IndexByte(s[p:], ')')
+		if q < 0 {
+			return false
+		}
+		n := bytes.IndexByte(s[p+q:], '(')
+		if n < 0 {
+			return false
+		}
+		p += q + n
+	}
+	return p > 0 && s[len(s)-1] == ')' && bytes.IndexByte(s[:p], '.') > 0 && bytes.IndexByte(s[:p], ' ') < 0
 }
 
 // isNodeSource: "/app/src/server.js:118" alone, the first line Node

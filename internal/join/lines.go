@@ -14,7 +14,8 @@ type stream struct {
 	// What the open log is (auto_multiline):
 	strong    bool // opened by a start: every line but a start or a JSON object joins it
 	traceback bool // holds Python's "Traceback (most recent call last):"
-	goCrash   bool // opened by Go's "panic: " or "fatal error: "
+	goCrash   bool // a Go dump: opened by "panic: ", "fatal error: " or "goroutine N ["
+	goFrames  bool // holds a Go dump's function line (the rest of a dump a chunk boundary cut)
 	caret     bool // its last line that is not blank is a caret line (Node's source excerpt)
 	chained   bool // its last line that is not blank is Python's sentence between chained tracebacks
 }
@@ -91,7 +92,7 @@ func (j *joiner) line(st *stream, x int32) {
 		if open {
 			j.join(st, x)
 		}
-	case trace, chainSentence: // a trace's continuation by its shape
+	case trace, chainSentence, goFrame: // a trace's continuation by its shape
 		if open {
 			j.join(st, x)
 		} else {
@@ -104,12 +105,13 @@ func (j *joiner) line(st *stream, x int32) {
 			j.start(st, x, true)
 		}
 		st.traceback = true
-	case goroutine: // part of a Go crash dump, else a start (as the Agent)
-		if open && st.goCrash {
+	case goroutine: // part of a Go dump, else the start of one (the Agent starts a log at each)
+		if open && (st.goCrash || st.goFrames) {
 			j.join(st, x)
 		} else {
 			j.start(st, x, true)
 		}
+		st.goCrash = true
 	case errorHead: // Python's last traceback line, Node's error after its source excerpt
 		if open && (st.traceback || st.caret) {
 			j.join(st, x)
@@ -130,6 +132,7 @@ func (j *joiner) line(st *stream, x int32) {
 	}
 	if st.open >= 0 && c != blank {
 		st.caret, st.chained = isCaret(text), c == chainSentence
+		st.goFrames = st.goFrames || c == goFrame
 	}
 }
 
@@ -171,7 +174,7 @@ func (j *joiner) close(st *stream) {
 		j.counts.LinesJoined += st.lines - 1
 	}
 	st.open, st.lines = -1, 0
-	st.strong, st.traceback, st.goCrash, st.caret, st.chained = false, false, false, false, false
+	st.strong, st.traceback, st.goCrash, st.goFrames, st.caret, st.chained = false, false, false, false, false, false
 }
 
 // chainEnd is the last event of x's chain (its last part when x heads a

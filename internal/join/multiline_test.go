@@ -273,6 +273,20 @@ func TestClassifyAgentCases(t *testing.T) {
 		"java.lang.IllegalStateException: boom", "Traceback (most recent call last):", "... 12 more",
 		"app/models/order.rb:88:in 'Order#place'", "requests.exceptions.ConnectionError: refused", "Node.js v20.11.1",
 	}
+	// Go's frames, Ruby's and the other continuations a cut trace starts
+	// with are shaped as a trace's: they keep its rest together.
+	for _, s := range []string{"main.(*Server).handleOrder(0xc000120000, {0x7f1a2c, 0xc0001a2000})", "main.main()",
+		"created by net/http.(*Server).Serve in goroutine 1", "net/http.HandlerFunc.ServeHTTP(0xc0001b6000?, {0x7f1a2c?, 0xc0001a2000?}, 0x0?)",
+		"app/models/order.rb:88:in 'Order#place'", "Caused by: x", "at x"} {
+		if c := classify([]byte(s)); c != trace && c != goFrame {
+			t.Errorf("%q: class %d, want a trace line", s, c)
+		}
+	}
+	for _, s := range []string{"calling foo.bar(x)", "done (ok)", "Server listening on port 3000"} {
+		if c := classify([]byte(s)); c == trace || c == goFrame {
+			t.Errorf("%q: a trace line", s)
+		}
+	}
 	for _, s := range continues {
 		if c := classify([]byte(s)); c >= goPanic {
 			t.Errorf("%q: class %d, want a continuation", s, c)
@@ -342,6 +356,26 @@ func TestMultiLineRule(t *testing.T) {
 	}
 	if c := r.Counts(); c.MultiLine != 3 || c.LinesJoined != 4 {
 		t.Errorf("counts %+v", c)
+	}
+}
+
+// A Go dump cut by a chunk boundary: the lines after the cut make one log
+// (its function lines are a trace's, and the goroutines after them join).
+func TestCutGoDump(t *testing.T) {
+	c := jointest.Read(t, "go")
+	var dump []string
+	for _, l := range c.Logs {
+		if strings.HasPrefix(l, "panic: runtime error") {
+			dump = strings.Split(l, "\n")
+		}
+	}
+	var ls []line
+	for _, l := range dump[3:] { // the chunk starts after "goroutine 41 [running]:"
+		ls = append(ls, line{"app", "stderr", l, 0})
+	}
+	logs, _ := readLogs(t, lineChunk(ls...), auto, nil)
+	if got := texts(logs); len(got) != 1 || !strings.HasPrefix(got[0], "main.(*Server).handleOrder") {
+		t.Errorf("the rest of the dump in %d logs: %q", len(got), got)
 	}
 }
 
