@@ -111,7 +111,7 @@ func (j *joiner) line(st *stream, x int32) {
 		} else {
 			j.start(st, x, true)
 		}
-		st.goCrash = true
+		st.goCrash, st.strong = true, true // a dump: its other lines join it
 	case errorHead: // Python's last traceback line, Node's error after its source excerpt
 		if open && (st.traceback || st.caret) {
 			j.join(st, x)
