@@ -11,6 +11,7 @@ import (
 
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
+	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/join/jointest"
 	"github.com/out-datadog-go/out_datadog_go/internal/progress"
 )
@@ -490,5 +491,19 @@ func TestNoGroupingNoAllocs(t *testing.T) {
 	logs, _ := readLogs(t, chunk, o, nil)
 	if len(logs) != len(c.Lines) {
 		t.Errorf("%d logs of %d lines", len(logs), len(c.Lines))
+	}
+}
+
+// chunkgen's FireLens mix, which the real-Fluent-Bit tests send through the
+// example task definition (auto_multiline on) and count a log a record, is
+// one log a record: every line has a header, or is a JSON object.
+func TestFireLensMixOneLogEach(t *testing.T) {
+	g := chunkgen.New(1)
+	var ls []line
+	for i := 0; i < 2000; i++ {
+		ls = append(ls, line{"app", "stdout", g.Line(chunkgen.FireLensMix[i%len(chunkgen.FireLensMix)], i), 0})
+	}
+	if logs, _ := readLogs(t, lineChunk(ls...), auto, nil); len(logs) != len(ls) {
+		t.Errorf("%d logs of %d records", len(logs), len(ls))
 	}
 }
