@@ -36,30 +36,20 @@ import (
 // Fluent Bit never tells an output that it is stopping: it calls the exit
 // callback only after it has waited for the output's flushes. The plugin
 // watches Fluent Bit's exit_signal instead, and tells every live instance
-// with a stop allowance (pipeline.Instance.Stopping) when it is set, so
-// their flushes end inside Grace. Where the symbol is missing,
-// retry_budget and the circuit bound the stop alone.
+// (pipeline.Instance.Stopping, which cuts its flushes at its budget's
+// Stop) when it is set, so their flushes end inside Grace. Where the
+// symbol is missing, retry_budget and the intake's health bound the stop
+// alone.
 var watchOnce sync.Once
 
 // watchPeriod is how often exit_signal is read: Fluent Bit's own main loop
 // reads it once a second.
 const watchPeriod = 200 * time.Millisecond
 
-// stopAllowance is how long flushes may go on after SIGTERM: Fluent Bit
-// stops its engine a Grace after it notices the signal (within a second),
-// and its 1.9 line crashes when a flush is still running then; two seconds
-// of margin. Grace < 0 (Fluent Bit 4: wait for every flush) sets none.
-func stopAllowance(grace time.Duration) time.Duration {
-	if grace < 0 {
-		return 0
-	}
-	return max(grace-2*time.Second, time.Second)
-}
-
 // watchStop starts the watcher of the stop signal, once, when an instance
-// has an allowance (allowance 0: no cut, nothing to watch for).
-func watchStop(allowance time.Duration) {
-	if allowance <= 0 {
+// has a stop cut (budget.Budget's Stop; 0: no cut, nothing to watch for).
+func watchStop(stop time.Duration) {
+	if stop <= 0 {
 		return
 	}
 	watchOnce.Do(func() {
@@ -77,10 +67,8 @@ func watchStop(allowance time.Duration) {
 					continue
 				}
 				live.mu.Lock()
-				for in, e := range live.m {
-					if e.allowance > 0 {
-						in.Stopping(e.allowance)
-					}
+				for in := range live.m {
+					in.Stopping()
 				}
 				live.mu.Unlock()
 				return

@@ -32,6 +32,7 @@ import (
 
 	"github.com/fluent/fluent-bit-go/output"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/budget"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
@@ -56,11 +57,9 @@ var instances atomic.Int64
 // missing from 1.9.10's log under a loaded make test.
 func settleLog() {
 	if C.ddgo_log_ready() != 0 {
-		time.Sleep(settlePause)
+		time.Sleep(budget.Settle)
 	}
 }
-
-const settlePause = 200 * time.Millisecond
 
 // bootLog prints what no instance can: stderr, then Fluent Bit's logger
 // once an instance found it.
@@ -68,12 +67,7 @@ var bootLog = logging.New(os.Stderr, "init", logging.Info)
 
 //export FLBPluginRegister
 func FLBPluginRegister(def unsafe.Pointer) (ret int) {
-	defer func() {
-		if r := recover(); r != nil {
-			bootLog.Errorf("panic in FLBPluginRegister: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
-		}
-	}()
+	defer recoverExport("FLBPluginRegister", nil, &ret, output.FLB_ERROR)
 	ret = output.FLBPluginRegister(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
 	// Registered as taking optional TLS, as the built-in datadog output
 	// is: Fluent Bit 4 then accepts the `TLS on` of a migrated section
@@ -85,16 +79,7 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
-	h := openFluentBit(plugin)
-	name := h.name
-	if name == "" {
-		name = fmt.Sprintf("%s.%d", PluginName, instances.Add(1)-1)
-	}
-	log := logging.New(os.Stderr, name, logging.Info)
-	if h.log {
-		log = logging.NewSink(fluentBitLog{}, name, h.level)
-		bootLog.SetSink(fluentBitLog{}, h.level)
-	}
+	log := bootLog // the instance's once known
 	defer func() {
 		if r := recover(); r != nil {
 			log.Errorf("panic in FLBPluginInit: %v\n%s", r, debug.Stack())
@@ -104,6 +89,16 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 			settleLog() // Fluent Bit exits at once: the error must reach its log first
 		}
 	}()
+	h := openFluentBit(plugin)
+	name := h.name
+	if name == "" {
+		name = fmt.Sprintf("%s.%d", PluginName, instances.Add(1)-1)
+	}
+	log = logging.New(os.Stderr, name, logging.Info)
+	if h.log {
+		log = logging.NewSink(fluentBitLog{}, name, h.level)
+		bootLog.SetSink(fluentBitLog{}, h.level)
+	}
 	get := func(key string) string { return output.FLBPluginConfigKey(plugin, key) }
 	cfg, err := config.Parse(get, os.Getenv, os.ReadFile)
 	if err != nil {
@@ -124,16 +119,16 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	for _, w := range warnings {
 		log.Warnf("%s", w)
 	}
-	inst, err := pipeline.New(cfg, name, log)
+	b := budget.New(cfg.RetryBudget, budget.KnownGrace(conf.Grace()))
+	inst, err := pipeline.New(cfg, b, name, log)
 	if err != nil {
 		log.Errorf("init failed: %v", err)
 		return output.FLB_ERROR
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
-	e := &entry{log: log, allowance: stopAllowance(conf.Grace()), metrics: mirrorMetrics(inst, h, name)}
-	register(inst, e)
+	register(inst, &entry{log: log, metrics: mirrorMetrics(inst, h, name)})
 	output.FLBPluginSetContext(plugin, inst)
-	watchStop(e.allowance)
+	watchStop(b.Stop)
 	profileStart()
 	return output.FLB_OK
 }
@@ -143,24 +138,16 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 // cannot know which instance this is, so the chunk is handed back.
 //
 //export FLBPluginFlush
-func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) int {
+func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
+	defer recoverExport("FLBPluginFlush", nil, &ret, output.FLB_RETRY)
 	return output.FLB_RETRY
 }
 
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
-	inst, _ := output.FLBPluginGetContext(ctx).(*pipeline.Instance)
-	defer func() {
-		if r := recover(); r != nil {
-			log := bootLog
-			if inst != nil {
-				log = inst.Logger()
-				inst.Stats.Panics.Add(1)
-			}
-			log.Errorf("panic in FLBPluginFlushCtx (chunk kept for retry): %v\n%s", r, debug.Stack())
-			ret = output.FLB_RETRY
-		}
-	}()
+	var inst *pipeline.Instance
+	defer recoverExport("FLBPluginFlushCtx (chunk kept for retry)", &inst, &ret, output.FLB_RETRY)
+	inst, _ = output.FLBPluginGetContext(ctx).(*pipeline.Instance)
 	if inst == nil {
 		bootLog.Errorf("flush for an unknown plugin context: chunk kept for retry")
 		return output.FLB_RETRY
@@ -181,12 +168,7 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret
 
 //export FLBPluginExitCtx
 func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
-	defer func() {
-		if r := recover(); r != nil {
-			bootLog.Errorf("panic in FLBPluginExitCtx: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
-		}
-	}()
+	defer recoverExport("FLBPluginExitCtx", nil, &ret, output.FLB_ERROR)
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
 		e, left := unregister(inst)
 		inst.Close()
@@ -209,12 +191,33 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 // FLBPluginExitCtx; instances are closed through ExitCtx where it exists.
 //
 //export FLBPluginExit
-func FLBPluginExit() int { return output.FLB_OK }
+func FLBPluginExit() (ret int) {
+	defer recoverExport("FLBPluginExit", nil, &ret, output.FLB_ERROR)
+	return output.FLB_OK
+}
 
 //export FLBPluginUnregister
 func FLBPluginUnregister(def unsafe.Pointer) {
-	defer func() { _ = recover() }()
+	var ret int
+	defer recoverExport("FLBPluginUnregister", nil, &ret, 0)
 	output.FLBPluginUnregister(def)
+}
+
+// recoverExport is the first statement of every export, deferred: a
+// panic is logged with its stack (in the instance's log when *inst is
+// known by then), counted, and the export returns onPanic.
+func recoverExport(where string, inst **pipeline.Instance, ret *int, onPanic int) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	log := bootLog
+	if inst != nil && *inst != nil {
+		log = (*inst).Logger()
+		(*inst).Stats.Panics.Add(1)
+	}
+	log.Errorf("panic in %s: %v\n%s", where, r, debug.Stack())
+	*ret = onPanic
 }
 
 func main() {}

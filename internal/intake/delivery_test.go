@@ -17,13 +17,36 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 )
 
-// idSet collects the record ids a Delivery reports done.
+// idSet is a Ledger: it collects the record ids a Delivery reports done
+// and held, and keeps the suspects.
 type idSet struct {
-	mu  sync.Mutex
-	ids map[int32]int
+	mu       sync.Mutex
+	ids      map[int32]int
+	held     []int32
+	suspects []Suspect
 }
 
-func (s *idSet) add(ids []int32) {
+func (s *idSet) Suspect(x Suspect) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.suspects = append(s.suspects, x)
+}
+
+func (s *idSet) Suspects() []Suspect {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.suspects
+	s.suspects = nil
+	return ss
+}
+
+func (s *idSet) Held(ids []int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held = append(s.held, ids...)
+}
+
+func (s *idSet) Done(ids []int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ids == nil {
@@ -45,13 +68,18 @@ func (s *idSet) count() int {
 	return len(s.ids)
 }
 
-// settle is what a flush does with one payload: Deliver, then Confirm.
+// settle is what a flush does with one payload: Deliver, then Confirm. It
+// returns the ids held for the next try.
 func (r *rig) settle(b *batch.Batch, d *Delivery) (error, []int32) {
 	if d == nil {
-		d = NewDelivery(nil, 0)
+		d = r.c.NewDelivery(&idSet{}, 0)
 	}
 	err := r.c.Deliver(context.Background(), b, d)
-	return err, r.c.Confirm(context.Background(), d)
+	r.c.Confirm(context.Background(), d)
+	l := d.ledger.(*idSet)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return err, l.held
 }
 
 // marked is a payload of n entries whose entries at bad carry the reject
@@ -80,7 +108,7 @@ func at(positions ...int) func(int) bool {
 func TestRefuseEverythingIsAFault(t *testing.T) {
 	r := newRig(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 400} }}, nil)
 	var done idSet
-	err, held := r.settle(payload(1000), NewDelivery(done.add, 0))
+	err, held := r.settle(payload(1000), r.c.NewDelivery(&done, 0))
 	if err == nil || !isRetryable(err) {
 		t.Fatalf("err = %v, want a retryable fault", err)
 	}
@@ -120,7 +148,7 @@ func TestSpreadBadEntriesIsolated(t *testing.T) {
 	for _, bad := range [][]int{{10, 260, 510, 760}, {3, 500, 977}, {0, 1, 2, 3}, {999}} {
 		r := newRig(t, intaketest.Options{RejectMarker: `BAD`}, nil)
 		var done idSet
-		err, held := r.settle(marked(1000, at(bad...)), NewDelivery(done.add, 0))
+		err, held := r.settle(marked(1000, at(bad...)), r.c.NewDelivery(&done, 0))
 		k := len(bad)
 		if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || len(held) != 0 ||
 			accepted != int64(1000-k) || rejected != int64(k) || done.count() != 1000 {
@@ -148,7 +176,7 @@ func TestEvidenceNotFooledByBadRecords(t *testing.T) {
 	faults := 0
 	for try := 0; try < 24; try++ {
 		r := newRig(t, intaketest.Options{RejectMarker: `BAD`}, nil)
-		if err, _ := r.settle(marked(24, func(i int) bool { return i%2 == 0 }), NewDelivery(nil, 0)); err != nil &&
+		if err, _ := r.settle(marked(24, func(i int) bool { return i%2 == 0 }), nil); err != nil &&
 			strings.Contains(err.Error(), "singles out no record") {
 			faults++
 		}
@@ -187,7 +215,7 @@ func TestRandomRefusalsDropNothing(t *testing.T) {
 func TestProbeCap(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `BAD`}, nil)
 	var done idSet
-	d := NewDelivery(done.add, 40)
+	d := r.c.NewDelivery(&done, 40)
 	err, held := r.settle(marked(1000, func(i int) bool { return i < 300 && i%3 == 0 }), d)
 	if err == nil || !strings.Contains(err.Error(), "cap") {
 		t.Fatalf("err = %v, want the cap", err)

@@ -195,12 +195,8 @@ func (panicky) ContentEncoding() string                  { return "gzip" }
 // counted; the flush hands the chunk back. (Before: the process aborted.)
 func TestPanicInSenderRecovered(t *testing.T) {
 	srv := intaketest.StartT(t, intaketest.Options{})
-	in, logs := newInstance(t, srv, map[string]string{"max_batch_entries": "10"})
-	c, err := intake.New(intake.Options{URL: srv.URL + "/api/v2/logs", APIKey: "k", Codec: panicky{}, Stats: in.Stats, Logger: in.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.client = c
+	in, logs := newInstanceWith(t, srv.URL, map[string]string{"max_batch_entries": "10"},
+		overrides{client: func(o *intake.Options) { o.Codec = panicky{} }})
 	chunk := chunkgen.New(8).Chunks(50, 8<<20)[0]
 	if code := in.Flush(chunk, nil); code != Retry {
 		t.Errorf("flush: %v", code)
@@ -247,7 +243,7 @@ func TestRetriedChunkCountedOnce(t *testing.T) {
 	if s := in.Stats.Snapshot(); s.RecordsIn != 301 || s.RecordsOut != 301 || s.Pending() != 0 || s.Truncated != 1 || s.FlushRetry != 3 {
 		t.Errorf("after delivery: %s", s)
 	}
-	if in.handedBack.n != 0 {
-		t.Errorf("%d chunks still held as handed back after the retry was delivered", in.handedBack.n)
+	if !in.progress.Empty() {
+		t.Errorf("%d chunks still held as handed back after the retry was delivered", in.progress.Len())
 	}
 }

@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/out-datadog-go/out_datadog_go/internal/intake"
+	"github.com/out-datadog-go/out_datadog_go/internal/progress"
+)
+
+// ledger is one try of a chunk: which chunk it is (its key, a copy of its
+// tag), what its earlier tries did, and what becomes of each of its
+// records in this one. begin makes it when Flush starts, before anything
+// waits; the intake reports every record's outcome to it (intake.Ledger);
+// finish ends it, in one place. A record's path through the tries:
+//
+//	sent in a payload ─ accepted ──────────────────────────────── done
+//	                  └ refused in a payload, isolated alone ─┐
+//	prev refused alone once ─ sent alone again ───────────────┴ suspect
+//	suspect ─ confirmed: accepted, or refused again and dropped ─ done
+//	        └ not settled in this try ─────────────────────────── held
+//
+// done and held are what the next try gets (progress.Progress); the rest
+// of a chunk handed back is sent again.
+type ledger struct {
+	key     progress.Key
+	tag     string             // a copy: Fluent Bit's tag is not read once the flush waited
+	prev    *progress.Progress // what earlier tries did; read-only, nil for none
+	retried bool               // an earlier flush handed the chunk back
+
+	mu       sync.Mutex
+	done     progress.Ranges
+	suspects []intake.Suspect
+	held     []int32
+	failed   int   // payloads not delivered
+	firstErr error // the first of their errors
+}
+
+func (l *ledger) Done(ids []int32) {
+	l.mu.Lock()
+	l.done.AddIDs(ids)
+	l.mu.Unlock()
+}
+
+func (l *ledger) Suspect(s intake.Suspect) {
+	l.mu.Lock()
+	l.suspects = append(l.suspects, s)
+	l.mu.Unlock()
+}
+
+func (l *ledger) Suspects() []intake.Suspect {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ss := l.suspects
+	l.suspects = nil
+	return ss
+}
+
+func (l *ledger) Held(ids []int32) {
+	l.mu.Lock()
+	l.held = append(l.held, ids...)
+	l.mu.Unlock()
+}
+
+// fail records a payload not delivered.
+func (l *ledger) fail(err error) {
+	l.mu.Lock()
+	l.failed++
+	if l.firstErr == nil {
+		l.firstErr = err
+	}
+	l.mu.Unlock()
+}
+
+// next is what the chunk's next try must know: every record done by this
+// try or an earlier one, and those held.
+func (l *ledger) next() *progress.Progress {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := &progress.Progress{Done: l.done}
+	if l.prev != nil {
+		p.Done.Union(&l.prev.Done)
+	}
+	slices.Sort(l.held)
+	p.Refused.AddIDs(l.held)
+	return p
+}
