@@ -9,15 +9,18 @@
 //     already handed to an output worker one after another before the
 //     worker stops, so during an outage a flush that retried for its whole
 //     budget would multiply the router's stop by the backlog.
-//   - Probes: while the intake is down, one request at a time is sent, the
-//     next at most ProbeEvery (a second) after the last failed one. A
-//     request that finds a probe in flight waits for its answer within its
-//     flush's budget; one that finds the last probe failed less than a
-//     probe interval ago is not sent (ErrDown), and a flush that finds so
-//     at its start hands its chunk back at once (Admit). So a healthy
-//     intake never looks down for more than a probe interval: the first
-//     flush after it answers again sends, and every flush waiting on that
-//     probe sends too.
+//   - Probes: while the intake is down, one request at a time is sent (a
+//     probe, no retry). A request that finds a probe in flight waits for
+//     its answer within its flush's budget. A request of a chunk Fluent
+//     Bit retries is always sent (after the probe in flight, if any): the
+//     try may be the chunk's last (Retry_Limit, 1 by default), and Fluent
+//     Bit paces its retries itself. A request of a new chunk is sent only
+//     when the last probe failed ProbeEvery (a second) ago or more;
+//     otherwise it is not (ErrDown), and a new chunk's flush that finds so
+//     at its start hands the chunk back at once (Admit): Fluent Bit retries
+//     it later. So a healthy intake never looks down: the first retried
+//     chunk after it answers again is sent, and a new one within a
+//     second.
 //   - Last accepted: when the intake last accepted a request (the stats
 //     only mirror it), and when it last refused a part with 400 and
 //     accepted both its halves (random refusals): the evidence a refused
@@ -123,20 +126,24 @@ func (h *Health) Down() bool {
 	return h.down(h.clock.Now())
 }
 
-// Admit says whether a new flush may go on: false when the intake is down,
-// no probe is in flight and the last failed less than a probe interval
-// ago, so the flush hands its chunk back without reading it. It never
-// waits.
-func (h *Health) Admit() bool {
+// Admit says whether a flush may go on: false for a new chunk (retried
+// false) when the intake is down, no probe is in flight and the last
+// failed less than a probe interval ago, so the flush hands its chunk back
+// at once. A retried chunk is always admitted. It never waits.
+func (h *Health) Admit(retried bool) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.clock.Now()
-	if !h.down(now) {
+	if retried || !h.down(now) {
 		return true
 	}
 	h.announce(now)
-	return h.probe != nil || !now.Before(h.lastProbe.Add(h.o.ProbeEvery))
+	return h.probe != nil || !h.paced(now)
 }
+
+// paced reports whether a new chunk's probe must wait: the last failed
+// less than a probe interval ago; h.mu is held.
+func (h *Health) paced(now time.Time) bool { return now.Before(h.lastProbe.Add(h.o.ProbeEvery)) }
 
 // announce logs the start of an outage once; h.mu is held.
 func (h *Health) announce(now time.Time) {
@@ -144,8 +151,9 @@ func (h *Health) announce(now time.Time) {
 		return
 	}
 	h.announced = true
-	h.o.Log.Warnf("the intake has been failing for %s (retry_budget): one probe request at a time now, the next at most %s after the last failed one; "+
-		"a flush that finds a probe in flight waits for its answer, the others hand their chunks back to Fluent Bit at once, until the intake answers again",
+	h.o.Log.Warnf("the intake has been failing for %s (retry_budget): one probe request at a time now, until the intake answers again; "+
+		"a chunk Fluent Bit retries always gets one, a new chunk when the last probe failed %s ago or more, else it goes back to Fluent Bit at once; "+
+		"a flush that finds a probe in flight waits for its answer",
 		now.Sub(h.failingSince).Round(time.Second), h.o.ProbeEvery)
 }
 
@@ -162,9 +170,10 @@ func (t *Turn) Probe() bool { return t.probe != nil }
 
 // Turn waits until a request may go to the intake: at once while it is
 // healthy; while it is down, when this request is the probe, or the probe
-// in flight got an answer. It fails with ErrDown when the last probe
-// failed less than a probe interval ago, or ctx ends while it waits.
-func (h *Health) Turn(ctx context.Context) (*Turn, error) {
+// in flight got an answer. For a new chunk (retried false) it fails with
+// ErrDown when the last probe failed less than a probe interval ago; for
+// any, when ctx ends while it waits.
+func (h *Health) Turn(ctx context.Context, retried bool) (*Turn, error) {
 	for {
 		h.mu.Lock()
 		now := h.clock.Now()
@@ -174,7 +183,7 @@ func (h *Health) Turn(ctx context.Context) (*Turn, error) {
 		}
 		h.announce(now)
 		if h.probe == nil {
-			if now.Before(h.lastProbe.Add(h.o.ProbeEvery)) {
+			if !retried && h.paced(now) {
 				h.mu.Unlock()
 				return nil, ErrDown
 			}

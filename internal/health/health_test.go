@@ -26,7 +26,7 @@ func turn(t *testing.T, h *Health) *Turn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tu, err := h.Turn(ctx)
+	tu, err := h.Turn(ctx, false)
 	if err != nil {
 		t.Fatalf("turn: %v", err)
 	}
@@ -59,12 +59,12 @@ func fail(t *testing.T, h *Health, c *healthtest.Clock, d time.Duration) {
 
 func TestDownAfterFailingForABudget(t *testing.T) {
 	h, c, _ := newHealth(t)
-	if !h.Admit() || h.Down() {
+	if !h.Admit(false) || h.Down() {
 		t.Fatal("a new intake is down")
 	}
 	fail(t, h, c, 3*time.Second)
 	turn(t, h).Failed()
-	if !h.Admit() || h.Down() {
+	if !h.Admit(false) || h.Down() {
 		t.Fatal("down after 3 s of failures, budget 4 s")
 	}
 	c.Advance(time.Second)
@@ -83,12 +83,12 @@ func TestProbes(t *testing.T) {
 	fail(t, h, c, 5*time.Second)
 
 	probe := turn(t, h)
-	if !probe.Probe() || !h.Admit() {
-		t.Fatalf("first request while down: probe %v; a flush during the probe admitted %v", probe.Probe(), h.Admit())
+	if !probe.Probe() || !h.Admit(false) {
+		t.Fatalf("first request while down: probe %v; a flush during the probe admitted %v", probe.Probe(), h.Admit(false))
 	}
 	waited := make(chan error, 1)
 	go func() {
-		tu, err := h.Turn(context.Background())
+		tu, err := h.Turn(context.Background(), false)
 		if err == nil {
 			tu.Release()
 		}
@@ -99,11 +99,21 @@ func TestProbes(t *testing.T) {
 	if err := <-waited; !errors.Is(err, ErrDown) {
 		t.Fatalf("a request waiting on a failed probe: %v, want ErrDown", err)
 	}
-	if _, err := h.Turn(context.Background()); !errors.Is(err, ErrDown) || h.Admit() {
-		t.Fatalf("right after a failed probe: %v, admitted %v", err, h.Admit())
+	if _, err := h.Turn(context.Background(), false); !errors.Is(err, ErrDown) || h.Admit(false) {
+		t.Fatalf("right after a failed probe: %v, admitted %v", err, h.Admit(false))
 	}
+	// A chunk Fluent Bit retries may be at its last try: it is admitted,
+	// and its request is the next probe, whatever the interval.
+	if !h.Admit(true) {
+		t.Fatal("a retried chunk not admitted")
+	}
+	retry, err := h.Turn(context.Background(), true)
+	if err != nil || !retry.Probe() {
+		t.Fatalf("a retried chunk's request right after a failed probe: %v, probe %v", err, retry != nil && retry.Probe())
+	}
+	retry.Failed()
 	c.Advance(999 * time.Millisecond)
-	if h.Admit() {
+	if h.Admit(false) {
 		t.Fatal("admitted before a probe interval passed")
 	}
 	c.Advance(time.Millisecond)
@@ -113,7 +123,7 @@ func TestProbes(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		tu, err := h.Turn(ctx)
+		tu, err := h.Turn(ctx, false)
 		if err == nil {
 			if tu.Probe() {
 				err = errors.New("a second probe")
@@ -128,14 +138,14 @@ func TestProbes(t *testing.T) {
 		t.Fatalf("a request waiting on an answered probe: %v", err)
 	}
 	cancel()
-	if h.Down() || !h.Admit() {
+	if h.Down() || !h.Admit(false) {
 		t.Fatal("still down after an answer")
 	}
 	if tu := turn(t, h); tu.Probe() {
 		t.Fatal("a probe while healthy")
 	}
 	if s := logs.String(); strings.Count(s, "failing for 5s") != 1 || strings.Count(s, "one probe request at a time") != 1 ||
-		strings.Count(s, "answers again after 6s") != 1 {
+		strings.Count(s, "answers again after 6s") != 1 || strings.Count(s, "a chunk Fluent Bit retries always gets one") != 1 {
 		t.Errorf("want one line going down, one answering again:\n%s", s)
 	}
 	// A new outage starts its own clock.
@@ -154,12 +164,12 @@ func TestProbeWaitBoundedAndReleased(t *testing.T) {
 	probe := turn(t, h)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := h.Turn(ctx); !errors.Is(err, ErrDown) {
+	if _, err := h.Turn(ctx, false); !errors.Is(err, ErrDown) {
 		t.Fatalf("waiting past the budget: %v", err)
 	}
 	probe.Release()
 	probe.Release() // twice: harmless
-	if _, err := h.Turn(context.Background()); !errors.Is(err, ErrDown) {
+	if _, err := h.Turn(context.Background(), false); !errors.Is(err, ErrDown) {
 		t.Fatalf("after a released probe: %v, want ErrDown for a probe interval", err)
 	}
 	c.Advance(time.Second)

@@ -187,12 +187,12 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 // d.Done.
 func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) error {
 	if d == nil {
-		d = c.NewDelivery(nil, 0)
+		d = c.NewDelivery(nil, false, 0)
 	}
 	if b.Len() == 0 {
 		return nil
 	}
-	a, err := c.attempt(ctx, b)
+	a, err := c.attempt(ctx, b, d)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) error
 
 // attempt compresses and sends one payload with retries (send), and counts
 // it when accepted.
-func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
+func (c *Client) attempt(ctx context.Context, b *batch.Batch, d *Delivery) (answer, error) {
 	raw := b.Bytes()
 	bp, _ := c.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -219,7 +219,7 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 	if c.o.Codec.ContentEncoding() != "" {
 		*bp = body // keep the grown buffer for the next payload
 	}
-	a, err := c.send(ctx, body)
+	a, err := c.send(ctx, body, d.retried)
 	if err == nil && a.ok() {
 		s := c.o.Stats
 		s.Payloads.Add(1)
@@ -242,11 +242,12 @@ func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 
 // send posts one compressed payload, retrying transient failures with
 // backoff inside ctx. Each request takes a turn of the intake's health
-// (one probe at a time while it is down). It returns the final answer
+// (one probe at a time while it is down; retried: the payload is of a
+// chunk Fluent Bit retries). It returns the final answer
 // (2xx, 400 or 413) or an *Error.
-func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
+func (c *Client) send(ctx context.Context, body []byte, retried bool) (answer, error) {
 	for attempt := 0; ; attempt++ {
-		turn, err := c.o.Health.Turn(ctx)
+		turn, err := c.o.Health.Turn(ctx, retried)
 		if err != nil {
 			return answer{}, &Error{Err: err}
 		}

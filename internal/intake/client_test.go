@@ -136,7 +136,7 @@ func TestMatrix(t *testing.T) {
 func TestBadEntryIsolated(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `seq=37"`}, nil)
 	var done idSet
-	err, held := r.settle(payload(100), r.c.NewDelivery(&done, 0))
+	err, held := r.settle(payload(100), r.c.NewDelivery(&done, false, 0))
 	if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || len(held) != 0 || accepted != 99 || rejected != 1 {
 		t.Fatalf("accepted %d rejected %d err %v held %v", accepted, rejected, err, held)
 	}

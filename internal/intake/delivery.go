@@ -75,6 +75,7 @@ type Suspect struct {
 // requests. Safe for concurrent use.
 type Delivery struct {
 	ledger      Ledger
+	retried     bool // the chunk came back from Fluent Bit: see health.Turn
 	start       time.Time
 	probes      atomic.Int64
 	confirms    atomic.Int64
@@ -85,15 +86,17 @@ type Delivery struct {
 
 // NewDelivery returns the Delivery of a try starting now whose outcomes go
 // to l (nil: nowhere), allowing maxProbes isolation requests and as many
-// confirmations (MaxProbes when maxProbes <= 0).
-func (c *Client) NewDelivery(l Ledger, maxProbes int) *Delivery {
+// confirmations (MaxProbes when maxProbes <= 0). retried: Fluent Bit
+// retries the chunk (an earlier flush handed it back), so its requests are
+// sent while the intake is down (health.Turn).
+func (c *Client) NewDelivery(l Ledger, retried bool, maxProbes int) *Delivery {
 	if maxProbes <= 0 {
 		maxProbes = MaxProbes
 	}
 	if l == nil {
 		l = &discard{}
 	}
-	d := &Delivery{ledger: l, start: c.clock.Now()}
+	d := &Delivery{ledger: l, retried: retried, start: c.clock.Now()}
 	d.probes.Store(int64(maxProbes))
 	d.confirms.Store(int64(maxProbes))
 	return d
@@ -174,7 +177,7 @@ func (c *Client) evidence(ctx context.Context, b *batch.Batch, first answer, d *
 			return nil, 0, c.capped(d, first)
 		}
 		one := b.Slice(i, i+1)
-		a, err := c.attempt(ctx, one)
+		a, err := c.attempt(ctx, one, d)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -243,7 +246,7 @@ func (c *Client) bisect(ctx context.Context, rest *batch.Batch, first answer, d 
 				if !take(&d.probes) {
 					return alone, c.capped(d, first)
 				}
-				a, err := c.attempt(ctx, part)
+				a, err := c.attempt(ctx, part, d)
 				if err != nil {
 					return alone, err
 				}
@@ -305,7 +308,7 @@ func (c *Client) Confirm(ctx context.Context, d *Delivery) {
 		if !take(&d.confirms) {
 			break
 		}
-		a, err := c.attempt(ctx, s.Entry)
+		a, err := c.attempt(ctx, s.Entry, d)
 		if err != nil {
 			break // failing now: the rest waits for the next try
 		}

@@ -72,7 +72,7 @@ func (s *idSet) count() int {
 // returns the ids held for the next try.
 func (r *rig) settle(b *batch.Batch, d *Delivery) (error, []int32) {
 	if d == nil {
-		d = r.c.NewDelivery(&idSet{}, 0)
+		d = r.c.NewDelivery(&idSet{}, false, 0)
 	}
 	err := r.c.Deliver(context.Background(), b, d)
 	r.c.Confirm(context.Background(), d)
@@ -108,7 +108,7 @@ func at(positions ...int) func(int) bool {
 func TestRefuseEverythingIsAFault(t *testing.T) {
 	r := newRig(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 400} }}, nil)
 	var done idSet
-	err, held := r.settle(payload(1000), r.c.NewDelivery(&done, 0))
+	err, held := r.settle(payload(1000), r.c.NewDelivery(&done, false, 0))
 	if err == nil || !isRetryable(err) {
 		t.Fatalf("err = %v, want a retryable fault", err)
 	}
@@ -148,7 +148,7 @@ func TestSpreadBadEntriesIsolated(t *testing.T) {
 	for _, bad := range [][]int{{10, 260, 510, 760}, {3, 500, 977}, {0, 1, 2, 3}, {999}} {
 		r := newRig(t, intaketest.Options{RejectMarker: `BAD`}, nil)
 		var done idSet
-		err, held := r.settle(marked(1000, at(bad...)), r.c.NewDelivery(&done, 0))
+		err, held := r.settle(marked(1000, at(bad...)), r.c.NewDelivery(&done, false, 0))
 		k := len(bad)
 		if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || len(held) != 0 ||
 			accepted != int64(1000-k) || rejected != int64(k) || done.count() != 1000 {
@@ -215,7 +215,7 @@ func TestRandomRefusalsDropNothing(t *testing.T) {
 func TestProbeCap(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `BAD`}, nil)
 	var done idSet
-	d := r.c.NewDelivery(&done, 40)
+	d := r.c.NewDelivery(&done, false, 40)
 	err, held := r.settle(marked(1000, func(i int) bool { return i < 300 && i%3 == 0 }), d)
 	if err == nil || !strings.Contains(err.Error(), "cap") {
 		t.Fatalf("err = %v, want the cap", err)

@@ -72,12 +72,16 @@ func (l *ledger) fail(err error) {
 	l.mu.Unlock()
 }
 
+// counted reports whether an earlier try counted the chunk's records in.
+func (l *ledger) counted() bool { return l.prev != nil && l.prev.Counted }
+
 // next is what the chunk's next try must know: every record done by this
-// try or an earlier one, and those held.
-func (l *ledger) next() *progress.Progress {
+// try or an earlier one, those held, and whether its records are counted
+// (counted: by this try).
+func (l *ledger) next(counted bool) *progress.Progress {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p := &progress.Progress{Done: l.done}
+	p := &progress.Progress{Done: l.done, Counted: counted || l.counted()}
 	if l.prev != nil {
 		p.Done.Union(&l.prev.Done)
 	}

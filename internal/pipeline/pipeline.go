@@ -267,13 +267,13 @@ func (in *Instance) Flush(chunk, tag []byte) (code Code) {
 		return Retry
 	}
 	defer in.inflight.Done()
-	if !in.health.Admit() { // the intake is down and was probed less than a second ago
-		in.Stats.FlushRetry.Add(1)
-		return Retry
-	}
 	ctx, cancel := context.WithTimeout(in.ctx, in.budget.Flush)
 	defer cancel()
 	f := in.begin(ctx, chunk, tag)
+	if !in.health.Admit(f.l.retried) { // a new chunk, the intake down and probed less than a second ago
+		f.l.fail(health.ErrDown)
+		return f.finish(nil, nil)
+	}
 	defer guard.Recover(in.log, &in.Stats.Panics, "flush", func(p *guard.PanicError) { code = f.crashed(p) })
 	t, streamErr := f.run(chunk)
 	return f.finish(&t, streamErr)
@@ -287,7 +287,7 @@ type tally struct {
 	joined, incomplete                                              int64 // split lines (partial)
 	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
-	retried                                                         bool // the chunk came back after a flush handed it back
+	counted                                                         bool // an earlier try counted the chunk's records in
 }
 
 // enter counts a flush in, unless the instance is closed or stopped.
@@ -318,7 +318,7 @@ func (in *Instance) begin(ctx context.Context, chunk, tag []byte) *flush {
 	l := &ledger{tag: string(tag)}
 	l.key = in.progress.Key(chunk, l.tag)
 	l.prev, l.retried = in.progress.Take(l.key)
-	return &flush{in: in, ctx: ctx, l: l, d: in.client.NewDelivery(l, 0), sem: make(chan struct{}, in.cfg.MaxConcurrency)}
+	return &flush{in: in, ctx: ctx, l: l, d: in.client.NewDelivery(l, l.retried, 0), sem: make(chan struct{}, in.cfg.MaxConcurrency)}
 }
 
 // run reads the chunk's records, shapes each one an earlier try did not
@@ -437,15 +437,24 @@ func (f *flush) deliver(b *batch.Batch) {
 func (f *flush) crashed(p *guard.PanicError) Code {
 	f.wg.Wait() // bounded: each payload by the flush's budget
 	f.l.fail(p)
-	return f.finish(&tally{}, nil)
+	return f.finish(nil, nil)
 }
 
 // finish ends the try: the counters and log lines of what it met, the
 // ledger remembered when the chunk goes back, and what Fluent Bit is told.
+// A nil t is a try that has nothing to count (handed back unread, or
+// cut by a panic): the chunk goes back, known as handed back (so its
+// retry is sent even while the intake is down), its records counted by
+// the try that reads it whole.
 func (f *flush) finish(t *tally, streamErr error) Code {
 	in, l := f.in, f.l
-	t.retried = l.retried
-	in.report(l.tag, t)
+	read := t != nil
+	if read {
+		t.counted = l.counted()
+		in.report(l.tag, t)
+	} else {
+		t = &tally{}
+	}
 	if l.failed > 0 || len(l.held) > 0 {
 		in.Stats.FlushRetry.Add(1)
 		if l.failed > 0 && !errors.Is(l.firstErr, health.ErrDown) { // a down intake said so once (health)
@@ -454,7 +463,7 @@ func (f *flush) finish(t *tally, streamErr error) Code {
 		if len(l.held) > 0 {
 			in.log.Warnf("%d record(s) of a chunk of %d refused alone by the intake once, not yet twice: chunk handed back to Fluent Bit, its retry sends them alone again", len(l.held), t.records)
 		}
-		if lost := in.progress.Put(l.key, l.next()); lost > 0 {
+		if lost := in.progress.Put(l.key, l.next(read)); lost > 0 {
 			in.Stats.Forgotten.Add(int64(lost))
 			in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
 		}
@@ -525,7 +534,7 @@ func (in *Instance) report(tag string, t *tally) {
 	// Every record of a chunk is read and shaped at its first flush, so a
 	// retry of the chunk counts nothing again (the log lines still say
 	// what this try met).
-	if !t.retried {
+	if !t.counted {
 		s.RecordsIn.Add(t.records)
 		s.Truncated.Add(t.truncated)
 		s.TooOld.Add(t.tooOld)

@@ -48,6 +48,9 @@ type Key struct {
 
 // Progress is what the earlier tries of a chunk did with its records.
 type Progress struct {
+	// Counted: a try read the chunk and counted its records in (a try
+	// that handed it back unread did not).
+	Counted bool
 	// Done: accepted by the intake, or dropped; never sent again.
 	Done Ranges
 	// Refused: refused by the intake alone, once; sent alone again.
