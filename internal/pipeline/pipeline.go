@@ -303,10 +303,10 @@ func (in *Instance) enter() bool {
 
 // flush is one Flush call: its ledger, and the payloads it sends.
 type flush struct {
-	in  *Instance
-	ctx context.Context
-	l   *ledger
-	d   *intake.Delivery
+	in       *Instance
+	ctx      context.Context
+	l        *ledger
+	d        *intake.Delivery
 	payloads []*batch.Batch // cut, to send once the chunk is read
 	sem      chan struct{}  // a slot per payload in flight
 	wg       sync.WaitGroup
