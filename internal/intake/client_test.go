@@ -213,7 +213,10 @@ func TestRetryAfterHonoured(t *testing.T) {
 func TestCancelDuringBackoff(t *testing.T) {
 	clk := healthtest.New(time.Unix(1000, 0))
 	r := newRig(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 503} }},
-		func(o *Options) { o.BackoffBase, o.BackoffMax, o.MaxRetries = 10*time.Second, 10*time.Second, 5; withClock(clk)(o) })
+		func(o *Options) {
+			o.BackoffBase, o.BackoffMax, o.MaxRetries = 10*time.Second, 10*time.Second, 5
+			withClock(clk)(o)
+		})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.c.Deliver(ctx, payload(1), nil) }()
