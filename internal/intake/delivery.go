@@ -108,27 +108,36 @@ func (c *Client) suspect(d *Delivery, one *batch.Batch, a answer) {
 
 func (d *Delivery) done(b *batch.Batch) { d.ledger.Done(b.IDs()) }
 
+// SuspectList is the part of a Ledger every ledger has alike: the
+// suspects of a try, kept until Confirm takes them. Safe for concurrent
+// use; the zero value is empty.
+type SuspectList struct {
+	mu sync.Mutex
+	ss []Suspect
+}
+
+// Suspect keeps s.
+func (l *SuspectList) Suspect(s Suspect) {
+	l.mu.Lock()
+	l.ss = append(l.ss, s)
+	l.mu.Unlock()
+}
+
+// Suspects takes those kept.
+func (l *SuspectList) Suspects() []Suspect {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ss := l.ss
+	l.ss = nil
+	return ss
+}
+
 // discard is the ledger of a delivery nobody reads, but for the entries
 // Confirm must still send.
-type discard struct {
-	mu       sync.Mutex
-	suspects []Suspect
-}
+type discard struct{ SuspectList }
 
 func (*discard) Done([]int32) {}
 func (*discard) Held([]int32) {}
-func (l *discard) Suspect(s Suspect) {
-	l.mu.Lock()
-	l.suspects = append(l.suspects, s)
-	l.mu.Unlock()
-}
-func (l *discard) Suspects() []Suspect {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ss := l.suspects
-	l.suspects = nil
-	return ss
-}
 
 // take spends one request of budget; false when none is left.
 func take(budget *atomic.Int64) bool { return budget.Add(-1) >= 0 }

@@ -23,24 +23,10 @@ import (
 // idSet is a Ledger: it collects the record ids a Delivery reports done
 // and held, and keeps the suspects.
 type idSet struct {
-	mu       sync.Mutex
-	ids      map[int32]int
-	held     []int32
-	suspects []Suspect
-}
-
-func (s *idSet) Suspect(x Suspect) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.suspects = append(s.suspects, x)
-}
-
-func (s *idSet) Suspects() []Suspect {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss := s.suspects
-	s.suspects = nil
-	return ss
+	SuspectList
+	mu   sync.Mutex
+	ids  map[int32]int
+	held []int32
 }
 
 func (s *idSet) Held(ids []int32) {

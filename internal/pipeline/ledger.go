@@ -28,9 +28,10 @@ type ledger struct {
 	prev    *progress.Progress // what earlier tries did; read-only, nil for none
 	retried bool               // an earlier flush handed the chunk back
 
+	intake.SuspectList // refused alone once, until Confirm takes them
+
 	mu       sync.Mutex
 	done     progress.Ranges
-	suspects []intake.Suspect
 	held     []int32
 	failed   int   // payloads not delivered
 	firstErr error // the first of their errors
@@ -40,20 +41,6 @@ func (l *ledger) Done(ids []int32) {
 	l.mu.Lock()
 	l.done.AddIDs(ids)
 	l.mu.Unlock()
-}
-
-func (l *ledger) Suspect(s intake.Suspect) {
-	l.mu.Lock()
-	l.suspects = append(l.suspects, s)
-	l.mu.Unlock()
-}
-
-func (l *ledger) Suspects() []intake.Suspect {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ss := l.suspects
-	l.suspects = nil
-	return ss
 }
 
 func (l *ledger) Held(ids []int32) {
