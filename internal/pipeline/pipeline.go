@@ -86,7 +86,6 @@ type Instance struct {
 	// its records are done, so Fluent Bit's retry of it sends only the
 	// rest and counts nothing again.
 	progress *progress.Memory
-	onRecord func(id int32) // tests: called for each record a flush reads
 
 	ctx      context.Context // cancelled by Close, or when Fluent Bit stops (Stopping): aborts in-flight requests
 	cancel   context.CancelFunc
@@ -111,18 +110,17 @@ func New(cfg *config.Config, b budget.Budget, name string, log *logging.Logger) 
 }
 
 // overrides are what tests change of an instance New builds: its clock,
-// its intake client's options, a hook on each record read.
+// its intake client's options.
 type overrides struct {
-	clock    health.Clock
-	client   func(*intake.Options)
-	onRecord func(id int32)
+	clock  health.Clock
+	client func(*intake.Options)
 }
 
 func build(cfg *config.Config, b budget.Budget, name string, log *logging.Logger, ov overrides) (*Instance, error) {
 	if log == nil {
 		log = logging.Discard()
 	}
-	in := &Instance{name: name, cfg: cfg, budget: b, log: log, Stats: &stats.Counters{}, statsDone: make(chan struct{}), onRecord: ov.onRecord}
+	in := &Instance{name: name, cfg: cfg, budget: b, log: log, Stats: &stats.Counters{}, statsDone: make(chan struct{})}
 	codec, err := compress.New(cfg.Compression, cfg.CompressionLevel)
 	if err != nil {
 		return nil, fmt.Errorf("compress: %w", err)
@@ -356,9 +354,6 @@ func (f *flush) run(chunk []byte) (t tally, streamErr error) {
 		}
 		t.records++
 		id := int32(idx)
-		if in.onRecord != nil {
-			in.onRecord(id)
-		}
 		if prevDone.Contains(id) {
 			t.resumed++
 			continue
