@@ -151,10 +151,13 @@ func (h *Health) announce(now time.Time) {
 		return
 	}
 	h.announced = true
-	h.o.Log.Warnf("the intake has been failing for %s (retry_budget): one probe request at a time now, until the intake answers again; "+
+	// The time failing, then the budget it outlasted: the check runs at a
+	// flush's start, so the first is the longer (issue 32: "for 5s
+	// (retry_budget)" read as a 5 s budget).
+	h.o.Log.Warnf("the intake has been failing for %s, longer than retry_budget (%s): one probe request at a time now, until the intake answers again; "+
 		"a chunk Fluent Bit retries always gets one, a new chunk when the last probe failed %s ago or more, else it goes back to Fluent Bit at once; "+
 		"a flush that finds a probe in flight waits for its answer",
-		now.Sub(h.failingSince).Round(time.Second), h.o.ProbeEvery)
+		now.Sub(h.failingSince).Round(time.Second), h.o.OpenAfter, h.o.ProbeEvery)
 }
 
 // Turn is one request's permission to use the intake. End it with exactly

@@ -144,7 +144,7 @@ func TestProbes(t *testing.T) {
 	if tu := turn(t, h); tu.Probe() {
 		t.Fatal("a probe while healthy")
 	}
-	if s := logs.String(); strings.Count(s, "failing for 5s") != 1 || strings.Count(s, "one probe request at a time") != 1 ||
+	if s := logs.String(); strings.Count(s, "failing for 5s, longer than retry_budget (4s): ") != 1 || strings.Count(s, "one probe request at a time") != 1 ||
 		strings.Count(s, "answers again after 6s") != 1 || strings.Count(s, "a chunk Fluent Bit retries always gets one") != 1 {
 		t.Errorf("want one line going down, one answering again:\n%s", s)
 	}

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -95,8 +96,9 @@ type Client struct {
 	secrets *redact.Secrets
 	clock   health.Clock // the health's: backoffs, a delivery's start
 	// rng draws backoff jitter and probe positions; mu keeps it race-free.
-	mu  sync.Mutex
-	rng *rand.Rand
+	mu    sync.Mutex
+	rng   *rand.Rand
+	conns *conns // for Fluent Bit's upstream connection gauges
 }
 
 // New builds a Client with one keep-alive transport.
@@ -146,7 +148,9 @@ func New(o Options) (*Client, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
+	cs := &conns{c: &o.Stats.Conns}
 	tr := &http.Transport{
+		DialContext:         cs.dial(&net.Dialer{}),
 		TLSClientConfig:     tlsConf,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        4 * o.Concurrency,
@@ -169,6 +173,7 @@ func New(o Options) (*Client, error) {
 		host:    u.Host,
 		secrets: secrets,
 		clock:   o.Health.Clock(),
+		conns:   cs,
 		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 	}, nil
 }
@@ -219,7 +224,7 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch, d *Delivery) (answ
 	if c.o.Codec.ContentEncoding() != "" {
 		*bp = body // keep the grown buffer for the next payload
 	}
-	a, err := c.send(ctx, body, d.retried)
+	a, err := c.send(ctx, body, b.Len(), d.retried)
 	if err == nil && a.ok() {
 		s := c.o.Stats
 		s.Payloads.Add(1)
@@ -245,14 +250,14 @@ func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 // (one probe at a time while it is down; retried: the payload is of a
 // chunk Fluent Bit retries). It returns the final answer
 // (2xx, 400 or 413) or an *Error.
-func (c *Client) send(ctx context.Context, body []byte, retried bool) (answer, error) {
+func (c *Client) send(ctx context.Context, body []byte, entries int, retried bool) (answer, error) {
 	for attempt := 0; ; attempt++ {
 		turn, err := c.o.Health.Turn(ctx, retried)
 		if err != nil {
 			return answer{}, &Error{Err: err}
 		}
 		probe := turn.Probe()
-		a, final, failure := c.request(ctx, turn, body)
+		a, final, failure := c.request(ctx, turn, body, entries)
 		if final {
 			return a, failure
 		}
@@ -284,19 +289,19 @@ func (c *Client) send(ctx context.Context, body []byte, retried bool) (answer, e
 // the counters, and says whether it is final: an answer to return (2xx,
 // 400, 413) or an error not to retry (401, 403, 3xx); otherwise failure
 // may be retried.
-func (c *Client) request(ctx context.Context, turn *health.Turn, body []byte) (a answer, final bool, failure error) {
+func (c *Client) request(ctx context.Context, turn *health.Turn, body []byte, entries int) (a answer, final bool, failure error) {
 	defer turn.Release() // a panic below must not leave a probe open
+	start := time.Now()
 	a, rerr := c.post(ctx, body)
+	c.observe(a, rerr, entries, len(body), time.Since(start))
 	s := c.o.Stats
 	switch {
 	case rerr != nil:
 		failure = &Error{Err: rerr}
 	case a.ok():
-		s.RequestsAccepted.Add(1)
 		s.LastAccepted.Store(turn.Accepted().UnixNano()) // the stats mirror the health's fact
 		return a, true, nil
 	case a.status == http.StatusBadRequest, a.status == http.StatusRequestEntityTooLarge:
-		s.RequestsRefused.Add(1)
 		turn.Answered()
 		return a, true, nil
 	case a.status == http.StatusUnauthorized || a.status == http.StatusForbidden:
@@ -326,11 +331,9 @@ func (c *Client) request(ctx context.Context, turn *health.Turn, body []byte) (a
 	return a, false, failure
 }
 
-// failed counts a request that did not deliver (outcome="failed").
-func (c *Client) failed() {
-	c.o.Stats.RequestsFailed.Add(1)
-	c.o.Stats.LastFailed.Store(c.clock.Now().UnixNano())
-}
+// failed notes when a request last did not deliver (outcome="failed";
+// observe counts it).
+func (c *Client) failed() { c.o.Stats.LastFailed.Store(c.clock.Now().UnixNano()) }
 
 // backoff is exponential with full jitter: uniform in [base, base*2^attempt],
 // capped at BackoffMax.
@@ -351,6 +354,8 @@ func (c *Client) backoff(attempt int) time.Duration {
 func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
+	ctx, release := c.conns.busy(ctx)
+	defer release()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.URL, bytes.NewReader(body))
 	if err != nil {
 		return answer{}, c.scrub(err)
