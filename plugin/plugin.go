@@ -79,22 +79,13 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
-	log := bootLog // the instance's once known
-	defer func() {
-		if r := recover(); r != nil {
-			log.Errorf("panic in FLBPluginInit: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
-		}
-		if ret != output.FLB_OK {
-			settleLog() // Fluent Bit exits at once: the error must reach its log first
-		}
-	}()
+	defer endInit(&ret)
 	h := openFluentBit(plugin)
 	name := h.name
 	if name == "" {
 		name = fmt.Sprintf("%s.%d", PluginName, instances.Add(1)-1)
 	}
-	log = logging.New(os.Stderr, name, logging.Info)
+	log := logging.New(os.Stderr, name, logging.Info)
 	if h.log {
 		log = logging.NewSink(fluentBitLog{}, name, h.level)
 		bootLog.SetSink(fluentBitLog{}, h.level)
@@ -154,9 +145,8 @@ func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
 
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
-	var inst *pipeline.Instance
-	defer recoverExport("FLBPluginFlushCtx (chunk kept for retry)", &inst, &ret, output.FLB_RETRY)
-	inst, _ = output.FLBPluginGetContext(ctx).(*pipeline.Instance)
+	defer recoverExport("FLBPluginFlushCtx (chunk kept for retry)", ctx, &ret, output.FLB_RETRY)
+	inst, _ := output.FLBPluginGetContext(ctx).(*pipeline.Instance)
 	if inst == nil {
 		bootLog.Errorf("flush for an unknown plugin context: chunk kept for retry")
 		return output.FLB_RETRY
@@ -177,7 +167,7 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret
 
 //export FLBPluginExitCtx
 func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
-	defer recoverExport("FLBPluginExitCtx", nil, &ret, output.FLB_ERROR)
+	defer recoverExport("FLBPluginExitCtx", ctx, &ret, output.FLB_ERROR)
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
 		e, left := unregister(inst)
 		inst.Close()
@@ -208,26 +198,44 @@ func FLBPluginExit() (ret int) {
 
 //export FLBPluginUnregister
 func FLBPluginUnregister(def unsafe.Pointer) {
-	var ret int
-	defer recoverExport("FLBPluginUnregister", nil, &ret, 0)
+	defer recoverExport("FLBPluginUnregister", nil, nil, 0)
 	output.FLBPluginUnregister(def)
 }
 
-// recoverExport is the first statement of every export, deferred: a
-// panic is logged with its stack (in the instance's log when *inst is
-// known by then), counted, and the export returns onPanic.
-func recoverExport(where string, inst **pipeline.Instance, ret *int, onPanic int) {
+// endInit is FLBPluginInit's first statement, deferred: a panic is logged
+// (in Fluent Bit's log once the init found it) and fails the init, and a
+// failed init leaves its lines time to reach Fluent Bit's log, as Fluent
+// Bit exits at once.
+func endInit(ret *int) {
+	if r := recover(); r != nil {
+		bootLog.Errorf("panic in FLBPluginInit: %v\n%s", r, debug.Stack())
+		*ret = output.FLB_ERROR
+	}
+	if *ret != output.FLB_OK {
+		settleLog()
+	}
+}
+
+// recoverExport is the first statement of every other export, deferred: a
+// panic is logged with its stack (in the log of the instance of ctx, when
+// there is one, and counted there), and the export returns onPanic (ret
+// nil: it returns nothing).
+func recoverExport(where string, ctx unsafe.Pointer, ret *int, onPanic int) {
 	r := recover()
 	if r == nil {
 		return
 	}
 	log := bootLog
-	if inst != nil && *inst != nil {
-		log = (*inst).Logger()
-		(*inst).Stats.Panics.Add(1)
+	if ctx != nil {
+		if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
+			log = inst.Logger()
+			inst.Stats.Panics.Add(1)
+		}
 	}
 	log.Errorf("panic in %s: %v\n%s", where, r, debug.Stack())
-	*ret = onPanic
+	if ret != nil {
+		*ret = onPanic
+	}
 }
 
 func main() {}
