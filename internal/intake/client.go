@@ -224,7 +224,7 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch, d *Delivery) (answ
 	if c.o.Codec.ContentEncoding() != "" {
 		*bp = body // keep the grown buffer for the next payload
 	}
-	a, err := c.send(ctx, body, b.Len(), d.retried)
+	a, err := c.send(ctx, body, b.Len(), d)
 	if err == nil && a.ok() {
 		s := c.o.Stats
 		s.Payloads.Add(1)
@@ -245,14 +245,15 @@ type answer struct {
 
 func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 
-// send posts one compressed payload, retrying transient failures with
-// backoff inside ctx. Each request takes a turn of the intake's health
-// (one probe at a time while it is down; retried: the payload is of a
-// chunk Fluent Bit retries). It returns the final answer
-// (2xx, 400 or 413) or an *Error.
-func (c *Client) send(ctx context.Context, body []byte, entries int, retried bool) (answer, error) {
+// send posts one compressed payload of d, retrying transient failures
+// with backoff inside ctx. Each request takes a turn of the intake's
+// health: while it is down, one probe at a time, and a chunk Fluent Bit
+// retries gets one even between probes, until one of its own failed (its
+// other payloads then go back with it). It returns the final answer (2xx,
+// 400 or 413) or an *Error.
+func (c *Client) send(ctx context.Context, body []byte, entries int, d *Delivery) (answer, error) {
 	for attempt := 0; ; attempt++ {
-		turn, err := c.o.Health.Turn(ctx, retried)
+		turn, err := c.o.Health.Turn(ctx, d.retried && !d.probeFailed.Load())
 		if err != nil {
 			return answer{}, &Error{Err: err}
 		}
@@ -260,6 +261,9 @@ func (c *Client) send(ctx context.Context, body []byte, entries int, retried boo
 		a, final, failure := c.request(ctx, turn, body, entries)
 		if final {
 			return a, failure
+		}
+		if probe {
+			d.probeFailed.Store(true)
 		}
 		if attempt >= c.o.MaxRetries || ctx.Err() != nil || probe || c.o.Health.Down() {
 			return answer{}, failure

@@ -75,7 +75,8 @@ type Suspect struct {
 // requests. Safe for concurrent use.
 type Delivery struct {
 	ledger      Ledger
-	retried     bool // the chunk came back from Fluent Bit: see health.Turn
+	retried     bool        // the chunk came back from Fluent Bit: see health.Turn
+	probeFailed atomic.Bool // a probe of this try failed: its other requests are paced like a new chunk's
 	start       time.Time
 	probes      atomic.Int64
 	confirms    atomic.Int64

@@ -209,7 +209,7 @@ func TestRandomRefusalsDropNothing(t *testing.T) {
 // While the intake is down, a payload of a new chunk goes out as the one
 // probe request, without retries; the next new chunk's payload, less than
 // a probe interval later, is not sent at all; a chunk Fluent Bit retries
-// is sent, and once the intake answers every payload is sent as
+// gets one probe, and once the intake answers every payload is sent as
 // configured.
 func TestDownIntakeProbes(t *testing.T) {
 	var up atomic.Bool
@@ -235,6 +235,15 @@ func TestDownIntakeProbes(t *testing.T) {
 	}
 	if err := r.c.Deliver(ctx, payload(1), nil); !errors.Is(err, health.ErrDown) || r.srv.Stats().Requests != before+1 {
 		t.Fatalf("a new chunk right after a failed probe: err %v, %d requests, want none", err, r.srv.Stats().Requests-before)
+	}
+	// A retried chunk gets its probe between the paced ones; once that
+	// failed, its other payloads go back with it.
+	retried := r.c.NewDelivery(nil, true, 0)
+	if err := r.c.Deliver(ctx, payload(1), retried); err == nil || r.srv.Stats().Requests != before+2 {
+		t.Fatalf("a retried chunk's first payload: err %v, %d requests, want its own probe", err, r.srv.Stats().Requests-before)
+	}
+	if err := r.c.Deliver(ctx, payload(1), retried); !errors.Is(err, health.ErrDown) || r.srv.Stats().Requests != before+2 {
+		t.Fatalf("the same chunk's next payload after its probe failed: err %v, %d requests, want none", err, r.srv.Stats().Requests-before)
 	}
 	up.Store(true)
 	if err := r.c.Deliver(ctx, payload(3), r.c.NewDelivery(nil, true, 0)); err != nil || r.srv.Stats().Entries != 3 {
