@@ -224,6 +224,9 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch, d *Delivery) (answ
 	if c.o.Codec.ContentEncoding() != "" {
 		*bp = body // keep the grown buffer for the next payload
 	}
+	if err := d.wait(ctx); err != nil {
+		return answer{}, err
+	}
 	a, err := c.send(ctx, body, b.Len(), d)
 	if err == nil && a.ok() {
 		s := c.o.Stats

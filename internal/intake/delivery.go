@@ -75,8 +75,9 @@ type Suspect struct {
 // requests. Safe for concurrent use.
 type Delivery struct {
 	ledger      Ledger
-	retried     bool        // the chunk came back from Fluent Bit: see health.Turn
-	probeFailed atomic.Bool // a probe of this try failed: its other requests are paced like a new chunk's
+	retried     bool            // the chunk came back from Fluent Bit: see health.Turn
+	ready       <-chan struct{} // requests wait until it is closed (SendAfter); nil: no wait
+	probeFailed atomic.Bool     // a probe of this try failed: its other requests are paced like a new chunk's
 	start       time.Time
 	probes      atomic.Int64
 	confirms    atomic.Int64
@@ -101,6 +102,25 @@ func (c *Client) NewDelivery(l Ledger, retried bool, maxProbes int) *Delivery {
 	d.probes.Store(int64(maxProbes))
 	d.confirms.Store(int64(maxProbes))
 	return d
+}
+
+// SendAfter makes d's requests wait until ready is closed (or their
+// context ends): payloads are compressed as they come, and nothing goes to
+// the intake before the caller has read what it must read first (Fluent
+// Bit's chunk). Call it before the first Deliver.
+func (d *Delivery) SendAfter(ready <-chan struct{}) { d.ready = ready }
+
+// wait blocks until d's requests may go.
+func (d *Delivery) wait(ctx context.Context) error {
+	if d.ready == nil {
+		return nil
+	}
+	select {
+	case <-d.ready:
+		return nil
+	case <-ctx.Done():
+		return &Error{Err: fmt.Errorf("not sent: %w", ctx.Err())}
+	}
 }
 
 func (c *Client) suspect(d *Delivery, one *batch.Batch, a answer) {

@@ -267,7 +267,7 @@ func (in *Instance) Flush(chunk, tag []byte) (code Code) {
 	defer in.inflight.Done()
 	ctx, cancel := context.WithTimeout(in.ctx, in.budget.Flush)
 	defer cancel()
-	f := in.begin(ctx, chunk, tag)
+	f := in.begin(ctx, cancel, chunk, tag)
 	if !in.health.Admit(f.l.retried) { // a new chunk, the intake down and probed less than a second ago
 		f.l.fail(health.ErrDown)
 		return f.finish(nil, nil)
@@ -301,33 +301,38 @@ func (in *Instance) enter() bool {
 
 // flush is one Flush call: its ledger, and the payloads it sends.
 type flush struct {
-	in       *Instance
-	ctx      context.Context
-	l        *ledger
-	d        *intake.Delivery
-	payloads []*batch.Batch // cut, to send once the chunk is read
-	sem      chan struct{}  // a slot per payload in flight
-	wg       sync.WaitGroup
+	in     *Instance
+	ctx    context.Context
+	cancel context.CancelFunc
+	l      *ledger
+	d      *intake.Delivery
+	read   chan struct{} // closed once the chunk is read: requests go from then on
+	sem    chan struct{} // a slot per payload being compressed or sent
+	wg     sync.WaitGroup
 }
 
 // begin starts a try of chunk: its key (a hash of its bytes) and a copy of
 // its tag are taken here, and what an earlier try did with it.
-func (in *Instance) begin(ctx context.Context, chunk, tag []byte) *flush {
+func (in *Instance) begin(ctx context.Context, cancel context.CancelFunc, chunk, tag []byte) *flush {
 	l := &ledger{tag: string(tag)}
 	l.key = in.progress.Key(chunk, l.tag)
 	l.prev, l.retried = in.progress.Take(l.key)
-	return &flush{in: in, ctx: ctx, l: l, d: in.client.NewDelivery(l, l.retried, 0), sem: make(chan struct{}, in.cfg.MaxConcurrency)}
+	f := &flush{in: in, ctx: ctx, cancel: cancel, l: l, d: in.client.NewDelivery(l, l.retried, 0),
+		read: make(chan struct{}), sem: make(chan struct{}, in.cfg.MaxConcurrency)}
+	f.d.SendAfter(f.read)
+	return f
 }
 
 // run reads the chunk's records, shapes each one an earlier try did not
-// finish into the payload being filled (package batch cuts them), then
-// sends the payloads, max_concurrency at a time; a record an earlier try
-// had refused alone once goes to the ledger as a suspect, to be sent alone
-// again (intake.Client.Confirm). The chunk is read whole before the first
-// request: nothing of Fluent Bit's memory is read once the flush waits.
-// run returns when every record has its outcome for this try. streamErr
-// is set when the chunk's stream is damaged: the records before the
-// damage were sent.
+// finish into the payload being filled (package batch cuts them), and
+// hands the payloads to senders, max_concurrency at a time; a record an
+// earlier try had refused alone once goes to the ledger as a suspect, to
+// be sent alone again (intake.Client.Confirm). Reading the chunk waits on
+// nothing, and the senders compress their payloads meanwhile but make no
+// request before it is read whole: nothing of Fluent Bit's memory is read
+// once the flush waits. run returns when every record has its outcome for
+// this try. streamErr is set when the chunk's stream is damaged: the
+// records before the damage were sent.
 func (f *flush) run(chunk []byte) (t tally, streamErr error) {
 	in := f.in
 	lim := batch.Limits{Entries: in.cfg.MaxBatchEntries, Bytes: in.cfg.MaxBatchBytes}
@@ -380,32 +385,33 @@ func (f *flush) run(chunk []byte) (t tally, streamErr error) {
 			f.l.Suspect(intake.Suspect{Entry: into})
 			continue
 		}
-		b = lim.Cut(b, in.getBatch, f.queue)
+		b = lim.Cut(b, in.getBatch, f.send)
 	}
 	t.joined, t.incomplete = int64(dec.Joined()), int64(dec.Incomplete())
+	close(f.read) // the chunk is read: from here on, requests and waits
 	if b.Len() > 0 {
-		f.queue(b)
+		// The last on this goroutine, which would only wait for it: a
+		// chunk of one payload (the common case) starts no goroutine.
+		f.wg.Add(1)
+		f.sem <- struct{}{}
+		f.deliver(b)
 	} else {
 		in.batches.Put(b)
 	}
-	// The chunk is read: from here on, requests and waits.
-	for i, p := range f.payloads {
-		f.sem <- struct{}{}
-		f.wg.Add(1)
-		if i == len(f.payloads)-1 {
-			f.deliver(p) // the last on this goroutine, which would only wait for it: a chunk of one payload (the common case) starts no goroutine
-		} else {
-			go f.deliver(p)
-		}
-	}
-	f.payloads = nil
 	f.wg.Wait()
 	in.client.Confirm(f.ctx, f.d) // records refused alone once, this try or an earlier one
 	return t, streamErr
 }
 
-// queue keeps a full payload to send once the chunk is read.
-func (f *flush) queue(b *batch.Batch) { f.payloads = append(f.payloads, b) }
+// send hands a full payload to a sender of its own, which waits for a
+// slot: the chunk's reading goes on meanwhile.
+func (f *flush) send(b *batch.Batch) {
+	f.wg.Add(1)
+	go func() {
+		f.sem <- struct{}{}
+		f.deliver(b)
+	}()
+}
 
 // deliver sends one payload, holding a slot, and records its outcome; it
 // releases the slot and the batch when done. A panic (in the encoder, the
@@ -425,12 +431,13 @@ func (f *flush) deliver(b *batch.Batch) {
 	}
 }
 
-// crashed ends a flush that panicked (a bug in decoding or shaping): once
-// its payloads in flight have their outcome, the chunk goes back to Fluent
-// Bit with what the intake accepted remembered, so its retry does not send
-// that again.
+// crashed ends a flush that panicked (a bug in decoding, shaping or
+// confirming): its payloads not sent yet are not, those in flight end, and
+// the chunk goes back to Fluent Bit with what the intake accepted
+// remembered, so its retry does not send that again.
 func (f *flush) crashed(p *guard.PanicError) Code {
-	f.wg.Wait() // bounded: each payload by the flush's budget
+	f.cancel()
+	f.wg.Wait()
 	f.l.fail(p)
 	return f.finish(nil, nil)
 }
