@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/budget"
+	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
 )
@@ -45,6 +47,14 @@ var watchOnce sync.Once
 // watchPeriod is how often exit_signal is read: Fluent Bit's own main loop
 // reads it once a second.
 const watchPeriod = 200 * time.Millisecond
+
+// budgetOf is the output's budget from its retry_budget and the Grace the
+// plugin read of Fluent Bit's files: unknown, or negative (4.x and 5.x's
+// -1: wait for every flush), it sets no stop cut, the choice that loses
+// nothing (retry_budget and the probes still bound the stop).
+func budgetOf(retryBudget time.Duration, g flbconf.Grace) budget.Budget {
+	return budget.New(retryBudget, budget.Grace{D: time.Duration(g.Seconds) * time.Second, Known: g.Known})
+}
 
 // watchStop starts the watcher of the stop signal, once, when an instance
 // has a stop cut (budget.Budget's Stop; 0: no cut, nothing to watch for).

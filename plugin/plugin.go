@@ -34,7 +34,6 @@ import (
 
 	"github.com/out-datadog-go/out_datadog_go/internal/budget"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
-	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
 	"github.com/out-datadog-go/out_datadog_go/internal/version"
@@ -105,21 +104,15 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		log.Infof("%s", note)
 	}
 	log.Suppress(suppress)
-	// What Fluent Bit's files say of this section (see package flbconf);
-	// unreadable, the checks are skipped and Grace is the default.
-	conf, confErr := flbconf.Self()
-	if confErr != nil {
-		log.Debugf("Fluent Bit's configuration not read (%v): unknown keys and Host are not checked", confErr)
-	}
-	warnings, err := config.CheckSections(cfg, conf.Outputs(PluginName), get)
+	grace, err := fromFiles(cfg, readFluentBitConfig(), get, log)
 	if err != nil {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
 	}
-	for _, w := range warnings {
+	for _, w := range cfg.Warnings {
 		log.Warnf("%s", w)
 	}
-	b := budget.New(cfg.RetryBudget, budget.KnownGrace(conf.Grace()))
+	b := budgetOf(cfg.RetryBudget, grace)
 	inst, err := pipeline.New(cfg, b, name, log)
 	if err != nil {
 		log.Errorf("init failed: %v", err)
