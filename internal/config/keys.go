@@ -123,7 +123,7 @@ var keys = []param{
 	// default budget ends a flush inside it.
 	{name: "retry_budget", def: "4s", set: duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.RetryBudget }),
 		always: true, show: showDuration(func(c *Config) time.Duration { return c.RetryBudget }),
-		doc: "Time of one flush: its requests and retries end with it, no retry sleeps past it. Once the intake has failed for this long, flushes hand their chunks back at once, one probe at a time ([delivery](delivery.md#outages)). The default ends the flush in flight at a stop inside Fluent Bit's default `Grace` (5 s): raise it only with `Grace` and the task's `stopTimeout`."},
+		doc: "Time of one flush: its requests and retries end with it, no retry sleeps past it. Once the intake has failed for this long, it is down: one probe request at a time, new chunks go back to Fluent Bit at once between probes ([delivery](delivery.md#outages)). The default ends the flush in flight at a stop inside Fluent Bit's default `Grace` (5 s): raise it only with `Grace` and the task's `stopTimeout`."},
 	{name: "max_concurrency", def: "4", set: integer(1, 64, func(c *Config) *int { return &c.MaxConcurrency }),
 		always: true, show: showInt(func(c *Config) int { return c.MaxConcurrency }),
 		doc: "Payloads of one chunk in flight at once."},

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/budget"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
@@ -25,6 +26,13 @@ func newInstance(t testing.TB, srv *intaketest.Server, props map[string]string) 
 
 func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instance, *logtest.Buffer) {
 	t.Helper()
+	return newInstanceWith(t, url, props, overrides{})
+}
+
+// newInstanceWith builds an instance as New does (its health, client,
+// budget), with a test's overrides.
+func newInstanceWith(t testing.TB, url string, props map[string]string, ov overrides) (*Instance, *logtest.Buffer) {
+	t.Helper()
 	p := map[string]string{"endpoint": url, "apikey": "k", "dd_service": "svc", "dd_source": "src",
 		"dd_tags": "env:test", "provider": "ecs", "stats_interval": "0",
 		// Tests of what a flush does, not of its budget: the default (4 s)
@@ -39,7 +47,7 @@ func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instanc
 		t.Fatal(err)
 	}
 	logs := &logtest.Buffer{}
-	in, err := New(cfg, "test", logging.New(logs, "test", logging.Info))
+	in, err := build(cfg, budget.New(cfg.RetryBudget, budget.UnknownGrace), "test", logging.New(logs, "test", logging.Info), ov)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +90,12 @@ func TestConcurrentFlushes(t *testing.T) {
 // Close returns promptly with requests in flight; those flushes report
 // Retry, never OK, and flushes after Close are handed back.
 func TestCloseWithInFlight(t *testing.T) {
-	srv, err := intaketest.Start(intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Delay: time.Minute} }})
+	arrived := make(chan struct{})
+	var once sync.Once
+	srv, err := intaketest.Start(intaketest.Options{Fault: func(int) intaketest.Fault {
+		once.Do(func() { close(arrived) }) // the flush's request is in flight
+		return intaketest.Fault{Delay: time.Minute}
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +104,10 @@ func TestCloseWithInFlight(t *testing.T) {
 	chunk := chunkgen.New(2).Chunks(100, 1<<20)[0]
 	done := make(chan Code)
 	go func() { done <- in.Flush(chunk, nil) }()
-	time.Sleep(200 * time.Millisecond)
+	<-arrived
 	start := time.Now()
 	in.Close()
-	if d := time.Since(start); d > exitGrace+2*time.Second {
+	if d := time.Since(start); d > in.budget.Exit+2*time.Second {
 		t.Errorf("Close took %s", d)
 	}
 	if code := <-done; code != Retry {
