@@ -14,7 +14,7 @@ targets=(
   "./internal/event FuzzSkip"
   "./internal/transcode FuzzAppendValue"
   "./internal/shape FuzzShape"
-  "./internal/partial FuzzReader"
+  "./internal/join FuzzReader"
   "./internal/labels FuzzLabels"
 )
 crashers() { { find "$1/testdata/fuzz/$2" -type f 2>/dev/null || true; } | wc -l; }

@@ -20,7 +20,8 @@ func zstdWithFallback(o *Options) {
 
 // A relay that does not speak zstd (415, or a 400 naming the encoding):
 // the payload it refused is sent again in gzip, every later one goes in
-// gzip at once, nothing is lost or sent twice, and the switch is said once.
+// gzip at once, nothing is lost or sent twice, each record reaches its
+// try's ledger once as done, and the switch is said once.
 func TestZstdRefusedFallsBackToGzip(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -40,8 +41,12 @@ func TestZstdRefusedFallsBackToGzip(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if err := r.c.Deliver(context.Background(), payload(50), nil); err != nil {
+						var l idSet
+						if err := r.c.Deliver(context.Background(), payload(50), r.c.NewDelivery(&l, false, 0)); err != nil {
 							t.Error(err)
+						}
+						if n := l.count(); n != 50 || len(l.held) != 0 {
+							t.Errorf("the ledger has %d records done (-1: one twice) and %v held, want 50 and none", n, l.held)
 						}
 					}()
 				}
@@ -74,7 +79,7 @@ func TestZstdRefusedFallsBackToGzip(t *testing.T) {
 // gzip refused has nowhere to fall back to: neither switches.
 func TestNoFallbackWithoutCause(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `seq=7"`}, zstdWithFallback)
-	if err, held := r.settle(payload(20), NewDelivery(nil, 0)); err != nil || len(held) != 0 {
+	if err, held := r.settle(payload(20), nil); err != nil || len(held) != 0 {
 		t.Fatalf("err %v held %v", err, held)
 	}
 	if st := r.srv.Stats(); st.ByEncoding["gzip"] != 0 || r.c.fellBack.Load() || r.stats.DropRejected.Load() != 1 {
