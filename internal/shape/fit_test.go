@@ -8,6 +8,7 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/event"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
 )
 
@@ -84,5 +85,24 @@ func TestFitReservedTooLarge(t *testing.T) {
 	}
 	if out, f, ok := s.Fit([]byte(js), len(js)); !ok || string(out) != js || f != (Fitted{}) {
 		t.Error("an entry that fits was changed")
+	}
+}
+
+// BenchmarkFit fits a 2 MB entry (a stack attribute over the per-log
+// limit, a message and a few attributes): the path of an oversized record.
+func BenchmarkFit(b *testing.B) {
+	s := New(Options{DateKey: "timestamp", Source: "src", Service: "svc", Hostname: "h"})
+	stack := strings.Repeat("\tat com.example.Handler.process(Handler.java:42)\n", 2_000_000/50)
+	ev := event.Event{Sec: 1795000000, Nsec: 123456789, Record: kv("log", "boom", "stack", stack, "user", "u1", "path", "/api/v1/orders")}
+	js, _, err := s.Append(nil, &ev, []byte("app-firelens-1"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(js)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := s.Fit(js, limits.MaxLogBytes); !ok {
+			b.Fatal("does not fit")
+		}
 	}
 }

@@ -15,6 +15,12 @@ package main
 //     to one CPU as the CPU runs are. Null has no intake to pace on and is
 //     left out.
 //
+// -idleso adds other builds of datadog_go to the idle runs, with the same
+// configuration: what a dependency or a runtime setting costs at load,
+// measured beside the build it differs from. Every Go plugin's idle router
+// runs with GODEBUG=inittrace=1, and the table shows the time and memory
+// its packages' initialisation took at dlopen.
+//
 // Before each run the plugin's file leaves the page cache (evict), so
 // Fluent Bit maps it as a task's start finds it. Measured: a .so just
 // written by the Go linker leaves about 1.5 MB more of its pages resident
@@ -26,7 +32,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +58,7 @@ const (
 type footprint struct {
 	idleRSS, idleAnon, idleFile float64 // MB
 	idleThreads                 int64
+	initMS, initKB              float64 // Go package initialisation at dlopen (inittrace); 0 for C outputs
 	peakRSS                     float64 // MB, VmHWM of the paced run; 0 for null
 	peakThreads                 int64
 }
@@ -66,13 +75,15 @@ func measureFootprint(bin, so, version string, runs int) (map[string]*footprint,
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var firstErr error
-		for _, o := range append([]string{fbGoNull}, outputs...) {
+		for _, o := range idleOutputs() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				plugin := so
 				if o == fbGoNull {
 					plugin = nullSO
+				} else if v, ok := idleVariants[o]; ok {
+					plugin = v
 				}
 				st, err := idleRun(bin, plugin, version, o)
 				mu.Lock()
@@ -90,7 +101,7 @@ func measureFootprint(bin, so, version string, runs int) (map[string]*footprint,
 	}
 	recs := fbtest.Records(peakRecords, 13, fbtest.DefaultContainer)
 	peak := map[string][]map[string]int64{}
-	for i := 0; i < runs; i++ {
+	for i := 0; i < runs && only != "idle"; i++ {
 		for _, o := range outputs[1:] {
 			st, err := peakRun(bin, so, version, o, recs)
 			if err != nil {
@@ -100,17 +111,18 @@ func measureFootprint(bin, so, version string, runs int) (map[string]*footprint,
 		}
 	}
 	res := map[string]*footprint{}
-	for _, o := range append([]string{fbGoNull}, outputs...) {
+	for _, o := range idleOutputs() {
 		f := &footprint{
 			idleRSS: medianKB(idle[o], "VmRSS"), idleAnon: medianKB(idle[o], "RssAnon"), idleFile: medianKB(idle[o], "RssFile"),
 			idleThreads: int64(medianOf(idle[o], "Threads")),
+			initMS:      medianOf(idle[o], "initUS") / 1000, initKB: medianKB(idle[o], "initB"),
 		}
 		if len(peak[o]) > 0 {
 			f.peakRSS, f.peakThreads = medianKB(peak[o], "VmHWM"), int64(medianOf(peak[o], "Threads"))
 		}
 		res[o] = f
-		fmt.Fprintf(os.Stderr, "  %-34s idle %.1f MB (anon %.1f, file %.1f), %d threads; paced peak %.1f MB, %d threads\n",
-			o, f.idleRSS, f.idleAnon, f.idleFile, f.idleThreads, f.peakRSS, f.peakThreads)
+		fmt.Fprintf(os.Stderr, "  %-34s idle %.1f MB (anon %.1f, file %.1f), %d threads, init %.2f ms %.0f KB; paced peak %.1f MB, %d threads\n",
+			o, f.idleRSS, f.idleAnon, f.idleFile, f.idleThreads, f.initMS, f.initKB, f.peakRSS, f.peakThreads)
 	}
 	return res, nil
 }
@@ -175,12 +187,57 @@ func buildNullPlugin() (string, error) {
 	return nullPlugin.path, nullPlugin.err
 }
 
-// routerEnv is the environment added to output's router.
+// idleVariants are -idleso's builds of datadog_go, by label.
+var idleVariants = map[string]string{}
+
+// parseIdleSO reads -idleso: "label=path label=path".
+func parseIdleSO(v string) error {
+	for _, kv := range strings.Fields(v) {
+		label, path, ok := strings.Cut(kv, "=")
+		if !ok || label == "" || path == "" {
+			return fmt.Errorf("-idleso %q: want label=path", kv)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("-idleso: %w", err)
+		}
+		idleVariants[label] = path
+	}
+	return nil
+}
+
+// idleOutputs are the outputs of the idle runs: the Go plugin that does
+// nothing, null, the built-in, datadog_go and -idleso's builds.
+func idleOutputs() []string {
+	outs := []string{fbGoNull, fbNull, fbBuiltin, fbGo}
+	for label := range idleVariants {
+		outs = append(outs, label)
+	}
+	sort.Strings(outs[4:])
+	return outs
+}
+
+// routerEnv is the environment added to output's router: -pluginenv for
+// datadog_go and its -idleso builds.
 func routerEnv(output string) []string {
-	if output == fbGo {
+	if _, ok := idleVariants[output]; ok || output == fbGo {
 		return strings.Fields(pluginEnv)
 	}
 	return nil
+}
+
+// initLine is one package's line of GODEBUG=inittrace=1.
+var initLine = regexp.MustCompile(`(?m)^init \S+ @[0-9.]+ ms, ([0-9.]+) ms clock, ([0-9]+) bytes`)
+
+// initCost sums the package initialisations of a Go plugin's log: µs and
+// bytes allocated.
+func initCost(log string) (us, bytes int64) {
+	for _, m := range initLine.FindAllStringSubmatch(log, -1) {
+		ms, _ := strconv.ParseFloat(m[1], 64)
+		b, _ := strconv.ParseInt(m[2], 10, 64)
+		us += int64(ms * 1000)
+		bytes += b
+	}
+	return us, bytes
 }
 
 // evict drops path from the page cache (written back first).
@@ -226,14 +283,22 @@ func idleRun(bin, so, version, output string) (map[string]int64, error) {
 	if output == fbBuiltin {
 		fl.Options = builtinForVersion(fl.Options, version)
 	}
+	env := routerEnv(output)
+	if len(plugins) > 0 {
+		env = append(env, "GODEBUG=inittrace=1")
+	}
 	start := time.Now()
-	p, err := launchEvicted(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: routerEnv(output), Dir: dir})
+	p, err := launchEvicted(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: env, Dir: dir})
 	if err != nil {
 		return nil, err
 	}
 	defer p.Stop(30 * time.Second)
 	time.Sleep(time.Until(start.Add(idleAfter)))
-	return p.Status("VmRSS", "RssAnon", "RssFile", "Threads")
+	st, err := p.Status("VmRSS", "RssAnon", "RssFile", "Threads")
+	if err == nil {
+		st["initUS"], st["initB"] = initCost(p.Log())
+	}
+	return st, err
 }
 
 // peakRun sends recs paced to the router and reads VmHWM once the intake

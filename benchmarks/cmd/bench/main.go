@@ -84,11 +84,16 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per configuration (median taken)")
 	out := flag.String("out", "", "also write the report (Markdown) to this file")
 	flag.StringVar(&profileDir, "profile", "", "write a Go CPU profile of each datadog_go configuration's last run to this folder")
-	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section)")
+	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section; \"idle\": only its idle footprint)")
 	flag.StringVar(&perfDir, "perf", "", "profile each output's router with perf record -g on the lines with an unstripped Fluent Bit (symbols/), into this folder")
 	flag.StringVar(&pluginEnv, "pluginenv", "", "environment of datadog_go's real-Fluent-Bit routers, \"K=V K=V\" (GOGC=50, GOMAXPROCS=1...)")
+	idleSO := flag.String("idleso", "", "other builds of datadog_go measured in the idle runs beside it, \"label=path label=path\"")
 	flag.StringVar(&realFB, "realfb", strings.Join(fbtest.Lines, ","), "real Fluent Bit versions to measure the FireLens router on (empty: none)")
 	flag.Parse()
+	if err := parseIdleSO(*idleSO); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if err := run(*so, *host, *records, *runs, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -97,7 +102,7 @@ func main() {
 
 func run(so, host string, records, runs int, outPath string) error {
 	start := time.Now()
-	if only == "realfb" {
+	if only == "realfb" || only == "idle" {
 		report, _, err := realFBSections(so, records, runs, start)
 		if err != nil {
 			return err

@@ -60,6 +60,14 @@ func realFluentBit(so, version string, records, runs int, cpuProfile string) (st
 	if err != nil {
 		return fmt.Sprintf("\n## Real Fluent Bit %s\n\nNot measured: %v.\n", version, err), nil, nil
 	}
+	if only == "idle" {
+		fmt.Fprintf(os.Stderr, "real Fluent Bit %s, FireLens router, idle:\n", version)
+		line := &fbLine{version: version}
+		if line.mem, err = measureFootprint(bin, so, version, runs); err != nil {
+			return "", nil, fmt.Errorf("real Fluent Bit %s: %w", version, err)
+		}
+		return fmt.Sprintf("\n## Real Fluent Bit %s, idle\n", version) + renderFootprint(line), nil, nil
+	}
 	fmt.Fprintf(os.Stderr, "real Fluent Bit %s, FireLens router, %d records:\n", version, records)
 	recs := fbtest.Records(records, 11, fbtest.DefaultContainer)
 	outputs := []string{fbNull, fbBuiltin, fbGo}

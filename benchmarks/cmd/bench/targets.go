@@ -54,14 +54,17 @@ func renderFootprint(l *fbLine) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nMemory and threads, `workers 2` on every output. Idle: %s after start, no traffic, not pinned, the plugin's .so loaded from outside the page cache as at a task's start. Paced peak: VmHWM of %d records from a saturating sender paced to the router (at most %d records sent and not yet at the intake), pinned to one CPU; null has no intake to pace on. Medians of the runs.\n\n",
 		idleAfter, peakRecords, peakWindow)
-	b.WriteString("| output | idle RSS MB | anonymous MB | file MB | idle threads | paced peak RSS MB | threads after the load |\n|---|---|---|---|---|---|---|\n")
-	for _, o := range []string{fbNull, fbBuiltin, fbGoNull, fbGo} {
+	b.WriteString("| output | idle RSS MB | anonymous MB | file MB | idle threads | Go init at dlopen | paced peak RSS MB | threads after the load |\n|---|---|---|---|---|---|---|---|\n")
+	for _, o := range idleOutputs() {
 		f := l.mem[o]
-		peak, threads := "—", "—"
+		peak, threads, init := "—", "—", "—"
 		if f.peakRSS > 0 {
 			peak, threads = fmt.Sprintf("%.1f", f.peakRSS), fmt.Sprint(f.peakThreads)
 		}
-		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %d | %s | %s |\n", o, f.idleRSS, f.idleAnon, f.idleFile, f.idleThreads, peak, threads)
+		if f.initMS > 0 {
+			init = fmt.Sprintf("%.2f ms, %.0f KB", f.initMS, f.initKB)
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %d | %s | %s | %s |\n", o, f.idleRSS, f.idleAnon, f.idleFile, f.idleThreads, init, peak, threads)
 	}
 	return b.String()
 }
