@@ -267,28 +267,57 @@ func launchEvicted(o fbtest.Options) (*fbtest.Process, error) {
 	return fbtest.Launch(o)
 }
 
+// footprintRig is one footprint run's intake and output's router.
+type footprintRig struct {
+	srv     *intaketest.Server
+	fl      fbtest.FireLens
+	plugins []string
+	dir     string
+}
+
+// newFootprintRig starts an intake with opts and writes output's router
+// for version in a new folder; close removes both.
+func newFootprintRig(so, version, output string, opts intaketest.Options) (*footprintRig, error) {
+	srv, err := intaketest.Start(opts)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "bench-footprint")
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	r := &footprintRig{srv: srv, dir: dir}
+	r.fl, r.plugins = footprintRouter(dir, so, output, srv)
+	if output == fbBuiltin {
+		r.fl.Options = builtinForVersion(r.fl.Options, version)
+	}
+	return r, nil
+}
+
+// launch starts the router with env added, on cpus ("": any).
+func (r *footprintRig) launch(bin string, env []string, cpus string) (*fbtest.Process, error) {
+	return launchEvicted(fbtest.Options{Binary: bin, Config: r.fl.Config(), Plugins: r.plugins, Env: env, CPUs: cpus, Dir: r.dir})
+}
+
+func (r *footprintRig) close() {
+	r.srv.Close()
+	os.RemoveAll(r.dir)
+}
+
 // idleRun starts the router, waits idleAfter and reads its status.
 func idleRun(bin, so, version, output string) (map[string]int64, error) {
-	srv, err := intaketest.Start(intaketest.Options{Discard: true})
+	r, err := newFootprintRig(so, version, output, intaketest.Options{Discard: true})
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
-	dir, err := os.MkdirTemp("", "bench-idle")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	fl, plugins := footprintRouter(dir, so, output, srv)
-	if output == fbBuiltin {
-		fl.Options = builtinForVersion(fl.Options, version)
-	}
+	defer r.close()
 	env := routerEnv(output)
-	if len(plugins) > 0 {
+	if len(r.plugins) > 0 {
 		env = append(env, "GODEBUG=inittrace=1")
 	}
 	start := time.Now()
-	p, err := launchEvicted(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: env, Dir: dir})
+	p, err := r.launch(bin, env, "")
 	if err != nil {
 		return nil, err
 	}
@@ -304,21 +333,13 @@ func idleRun(bin, so, version, output string) (map[string]int64, error) {
 // peakRun sends recs paced to the router and reads VmHWM once the intake
 // has them all.
 func peakRun(bin, so, version, output string, recs [][]byte) (map[string]int64, error) {
-	srv, err := intaketest.Start(intaketest.Options{Discard: true, Lenient: true})
+	r, err := newFootprintRig(so, version, output, intaketest.Options{Discard: true, Lenient: true})
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Close()
-	dir, err := os.MkdirTemp("", "bench-peak")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	fl, plugins := footprintRouter(dir, so, output, srv)
-	if output == fbBuiltin {
-		fl.Options = builtinForVersion(fl.Options, version)
-	}
-	p, err := launchEvicted(fbtest.Options{Binary: bin, Config: fl.Config(), Plugins: plugins, Env: routerEnv(output), CPUs: "0", Dir: dir})
+	defer r.close()
+	srv, fl := r.srv, r.fl
+	p, err := r.launch(bin, routerEnv(output), "0")
 	if err != nil {
 		return nil, err
 	}
