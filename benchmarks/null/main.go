@@ -1,22 +1,20 @@
 // Command null is an output plugin that accepts every chunk at once: the Go
 // runtime and nothing else. Through the C host `make bench` subtracts its
 // cost from the other runs; inside Fluent Bit it is the floor of any Go
-// plugin's idle footprint (benchmarks/README.md). It declares the proxy ABI
-// itself, as plugin/abi.go does, so that no library's package
+// plugin's idle footprint (benchmarks/README.md). It takes the proxy ABI
+// from plugin/proxy.h, as plugin/abi.go does, so that no library's package
 // initialisation is counted in the floor.
 package main
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/../../plugin
 #include <stdlib.h>
 #include <string.h>
-
-struct flb_plugin_proxy_def { int type; int proxy; int flags; char *name; char *description; };
-struct flb_plugin_proxy_context { void *remote_context; };
-struct flbgo_output_plugin { void *_; void *api; void *o_ins; struct flb_plugin_proxy_context *context; };
+#include "proxy.h"
 
 static void null_register(struct flb_plugin_proxy_def *def) {
-    def->type = 2;   // FLB_PROXY_OUTPUT_PLUGIN
-    def->proxy = 11; // FLB_PROXY_GOLANG
+    def->type = FLB_PROXY_OUTPUT_PLUGIN;
+    def->proxy = FLB_PROXY_GOLANG;
     def->flags = 0;
     def->name = strdup("null_go");
     def->description = strdup("discards everything");
