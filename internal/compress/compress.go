@@ -75,8 +75,8 @@ func New(name Algorithm, level int) (*Codec, error) {
 		// take turns on it (each is about a millisecond), which bounds the
 		// memory to one encoder's. No content checksum, as zstd's own
 		// default and the Agent's payloads: TCP and TLS guard the bytes,
-		// and its hashing was 3% of the plugin's CPU inside Fluent Bit
-		// (perf, benchmarks/RESULTS.md).
+		// and its hashing was 2.6% of the plugin's CPU in a perf profile
+		// of the 5.1.1 router (make bench -perf).
 		enc, err := zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(zstd.EncoderLevel(c.level)),
 			zstd.WithEncoderConcurrency(1),
@@ -159,9 +159,6 @@ func (c *Codec) Close() {
 		c.zenc.Close()
 	}
 }
-
-// Name is the codec's algorithm.
-func (c *Codec) Name() Algorithm { return c.name }
 
 // Fallback is the codec to switch to when the path to the intake refuses
 // this codec's encoding: gzip at its default level for zstd (every intake,

@@ -104,7 +104,7 @@ func TestFallback(t *testing.T) {
 		fb := codec.Fallback()
 		switch {
 		case c.want == "" && fb != nil:
-			t.Errorf("%s: fallback %s, want none", c.name, fb.Name())
+			t.Errorf("%s: fallback %s, want none", c.name, fb.name)
 		case c.want != "" && (fb == nil || fb.ContentEncoding() != c.want || fb.level != DefaultLevel(Gzip)):
 			t.Errorf("%s: fallback %+v, want %s at its default level", c.name, fb, c.want)
 		}
