@@ -149,9 +149,10 @@ func (s *Shaper) Fit(entry []byte, limit int) (out []byte, f Fitted, ok bool) {
 // reads JSON (Fit runs for an entry over the per-log limit, labels once
 // per container), encoding/json is linked anyway, and json-iterator with
 // reflect2 only added to the .so (9.7 MB against 9.3) and to every idle
-// router: 0.3-0.4 MB resident on each line and 0.25 ms more package
-// initialisation at dlopen (`make bench BENCHFLAGS="-only realfb -idleso
-// ..."`, both builds side by side in the same runs). BenchmarkFit on a 2 MB
+// router: 0.3-0.4 MB resident on each line, and 158 KB allocated by the
+// package initialisation at dlopen against 136 (its time within the runs'
+// spread; `make bench BENCHFLAGS="-only realfb -idleso ..."`, both builds
+// side by side in the same runs, medians of 3). BenchmarkFit on a 2 MB
 // entry: 38-46 ms either way (json-iterator 41-44), half the bytes
 // allocated (18.5 MB against 35.4), 190 allocations against 166.
 func (s *Shaper) members(entry []byte) (ms []field, msg *field, ok bool) {
