@@ -5,13 +5,12 @@
 package labels
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-
-	"encoding/json"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/rules"
 )
