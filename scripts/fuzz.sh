@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the decoders and of the container labels (and of the payload encoder, checked by
+# Bounded fuzzing of the decoders, of the container labels and of tag normalisation (and of the payload encoder, checked by
 # round trip through compress/flate): each fuzz target runs for the given time
 # (default 20s). Crashers that go finds are written under the package's
 # testdata/fuzz/<Target>/ and then run as regression cases by plain `go test`.
@@ -18,6 +18,7 @@ targets=(
   "./internal/partial FuzzReader"
   "./internal/deflate FuzzRoundTrip"
   "./internal/labels FuzzLabels"
+  "./internal/tags FuzzNormalize"
 )
 crashers() { { find "$1/testdata/fuzz/$2" -type f 2>/dev/null || true; } | wc -l; }
 for entry in "${targets[@]}"; do
