@@ -90,6 +90,7 @@ type Instance struct {
 	// were delivered, so Fluent Bit's retry of it sends only the rest.
 	progress   *progress.Memory
 	handedBack *handedBack // chunks handed back, for the counters
+	pace       *pace       // warns when flushes fall behind
 	now        func() time.Time
 
 	ctx      context.Context // cancelled by Close, or when Fluent Bit stops (Stopping): aborts in-flight requests
@@ -122,6 +123,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	log.Redact(cfg.Secrets())
 	in.progress = progress.New(progressChunks, progressRuns)
 	in.handedBack = newHandedBack()
+	in.pace = newPace(log, in.Stats, time.Now)
 	// Open after one flush's budget of failures; then at most one probe per
 	// budget, so the flushes Fluent Bit queues on a worker at exit each
 	// cost nothing, or one bounded request.
@@ -329,6 +331,7 @@ func (in *Instance) Flush(chunk, tag []byte) Code {
 	in.inflight.Add(1)
 	in.mu.Unlock()
 	defer in.inflight.Done()
+	defer in.pace.end(in.pace.begin())
 
 	mode := in.health.Admit()
 	if mode == circuit.Skip { // the intake is down and another flush probes it
