@@ -64,7 +64,7 @@ func TestCacheBoundAndEviction(t *testing.T) {
 	if tg.cache.evictions == 0 {
 		t.Fatal("no eviction: the test did not exercise the bound")
 	}
-	if got := strings.Count(log.String(), "containers' tags cached"); got != 1 {
+	if got := strings.Count(log.String(), "the tags cache is full (8192 containers or 16 MB)"); got != 1 {
 		t.Errorf("the first eviction is logged once, got %d:\n%s", got, log.String())
 	}
 }

@@ -151,7 +151,7 @@ func (t *Tagger) Lookup(f *Fields) *Result {
 	}
 	r := t.build(ecs.Copy(f), gen)
 	if t.cache.put(key, r) > 0 && !t.evicting.Swap(true) && t.o.Log != nil {
-		t.o.Log.Infof("more than %d containers' tags cached: the least recently seen are forgotten, and rebuilt if their logs come back", cacheEntries)
+		t.o.Log.Infof("the tags cache is full (%d containers or %d MB): the least recently seen containers' tags are forgotten, and built again if their logs come back", cacheEntries, cacheBytes>>20)
 	}
 	return r
 }
