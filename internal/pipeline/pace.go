@@ -73,8 +73,9 @@ func (p *pace) end(start time.Time) {
 	if len(p.threads) < maxThreads {
 		p.threads[tid] = struct{}{}
 	}
-	if p.start.IsZero() {
-		p.reset(start)
+	if p.start.IsZero() { // the first flush opens the first window
+		p.reset(now)
+		return
 	}
 	p.busy += now.Sub(start)
 	p.flushes++
@@ -106,13 +107,13 @@ func (p *pace) judge(elapsed time.Duration) {
 	// The whole process's CPU against the flushes' time: what it did not
 	// spend computing, the flushes spent waiting.
 	waited := 1 - min(cpu*elapsed.Seconds()/p.busy.Seconds(), 1)
-	fix := fmt.Sprintf("set `workers %d` on the [OUTPUT] (or more): the flushes mostly wait on the intake", 2*workers)
+	fix := fmt.Sprintf("The flushes mostly wait on the intake: set `workers %d` on the [OUTPUT], or more", 2*workers)
 	if waited < 0.5 {
-		fix = "give the router more CPU (the task definition's cpu) or a lower compression_level: the flushes mostly compute, more workers will not help"
+		fix = "The flushes mostly compute: give the router more CPU (the task's cpu) or a lower compression_level; more workers will not help"
 	}
-	p.log.Warnf("falling behind: the output's %d worker(s) were busy flushing %.0f%% of the last %s "+
-		"(%d flushes of %s, %.0f records each on average: at most %.0f records/s; the process used %.2f CPU), "+
-		"so records arrive as fast as they leave and Fluent Bit's buffer grows. Fix: %s (docs/operations.md, falling behind)",
+	p.log.Warnf("falling behind: %d worker(s) busy flushing %.0f%% of the last %s (%d flushes of %s, %.0f records each: "+
+		"at most %.0f records/s at this pace; the process used %.2f CPU), so records arrive as fast as they leave and "+
+		"Fluent Bit's buffer grows. %s (docs/operations.md, Falling behind)",
 		workers, 100*busy, elapsed.Round(time.Second), p.flushes, mean.Round(time.Millisecond), records/float64(p.flushes),
 		float64(workers)*records/p.busy.Seconds(), cpu, fix)
 }
