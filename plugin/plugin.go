@@ -110,6 +110,15 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
 	}
+	suppress, note, err := suppressInterval(plugin, get)
+	if err != nil {
+		log.Errorf("configuration error: %v", err)
+		return output.FLB_ERROR
+	}
+	if note != "" && h.log {
+		log.Infof("%s", note)
+	}
+	log.Suppress(suppress)
 	// What Fluent Bit's files say of this section (see package flbconf);
 	// unreadable, the checks are skipped and Grace is the default.
 	conf, confErr := flbconf.Self()
@@ -190,6 +199,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
 		e, left := unregister(inst)
 		inst.Close()
+		inst.Logger().Flush() // the counts of lines suppressed lately
 		settleLog()
 		if e != nil && e.metrics != nil {
 			e.metrics.free() // its mirror stopped with Close

@@ -224,11 +224,11 @@ func (in *Instance) logStats() {
 // Logger is the instance's logger.
 func (in *Instance) Logger() *logging.Logger { return in.log }
 
-// Mirror copies the counters through set (see stats.Mirror) at once, on
-// the caller's thread, then every second and a last time at Close. Call it
+// Mirror copies the counters to sink (see stats.Mirror) at once, on the
+// caller's thread, then every second and a last time at Close. Call it
 // once, before the first Flush.
-func (in *Instance) Mirror(set func(i int, v float64)) {
-	in.mirror = stats.NewMirror(in.Stats, set)
+func (in *Instance) Mirror(sink stats.Sink) {
+	in.mirror = stats.NewMirror(in.Stats, sink)
 	in.syncMirror()
 	in.every(mirrorEvery, "metrics mirror loop", in.syncMirror)
 }
