@@ -64,7 +64,7 @@ func TestCacheBoundAndEviction(t *testing.T) {
 	if tg.cache.evictions == 0 {
 		t.Fatal("no eviction: the test did not exercise the bound")
 	}
-	if got := strings.Count(log.String(), "the tags cache is full (8192 containers or 16 MB)"); got != 1 {
+	if got := strings.Count(log.String(), "the tags cache is full (64 containers or 1024 MB)"); got != 1 {
 		t.Errorf("the first eviction is logged once, got %d:\n%s", got, log.String())
 	}
 }
@@ -104,12 +104,25 @@ func TestCacheByteBound(t *testing.T) {
 			t.Fatalf("cache holds %d bytes, bound %d", tg.cache.bytes, 64<<10)
 		}
 	}
-	huge := &Fields{ContainerID: []byte(strings.Repeat("y", 100<<10))}
+	n := tg.cache.len()
+	huge := &Fields{ContainerID: []byte(strings.Repeat("y", 100<<10)), TaskARN: []byte("huge")}
 	if r := tg.Lookup(huge); !strings.Contains(r.Tags, "container_id:yyy") {
 		t.Fatalf("huge container: %.80s", r.Tags)
 	}
-	if tg.cache.get(append(append([]byte(nil), huge.ContainerID...), 0, 0, 0, 0)) != nil {
-		t.Error("an entry over the byte bound was kept")
+	if tg.cache.len() != n || tg.cache.bytes > 64<<10 {
+		t.Errorf("an entry over the byte bound was kept: %d entries, %d bytes", tg.cache.len(), tg.cache.bytes)
+	}
+}
+
+// Fields that join to the same bytes (a NUL inside one) are still two
+// containers.
+func TestCacheKeyUnambiguous(t *testing.T) {
+	tg := NewTagger(Options{ECS: true})
+	a := &Fields{ContainerID: []byte("a\x00b"), ContainerName: []byte("c"), TaskARN: []byte("t1")}
+	b := &Fields{ContainerID: []byte("a"), ContainerName: []byte("b\x00c"), TaskARN: []byte("t1")}
+	ra, rb := tg.Lookup(a), tg.Lookup(b)
+	if ra == rb || !strings.Contains(ra.Tags, "container_name:c,") || !strings.Contains(rb.Tags, "container_name:b_c,") {
+		t.Errorf("two containers shared tags:\n%s\n%s", ra.Tags, rb.Tags)
 	}
 }
 

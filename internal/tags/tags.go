@@ -8,6 +8,7 @@
 package tags
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -140,10 +141,12 @@ func (t *Tagger) Lookup(f *Fields) *Result {
 		t.none.Store(r)
 		return r
 	}
+	// The key is the fields, each after its length: two containers never
+	// share one, whatever bytes their fields hold.
 	var kb [512]byte
-	key := append(kb[:0], f.ContainerID...)
-	for _, p := range [...][]byte{f.ContainerName, f.TaskARN, f.Cluster, f.TaskDefinition} {
-		key = append(key, 0)
+	key := kb[:0]
+	for _, p := range [...][]byte{f.ContainerID, f.ContainerName, f.TaskARN, f.Cluster, f.TaskDefinition} {
+		key = binary.AppendUvarint(key, uint64(len(p)))
 		key = append(key, p...)
 	}
 	if r := t.cache.get(key); r != nil && r.gen == gen {
@@ -151,7 +154,8 @@ func (t *Tagger) Lookup(f *Fields) *Result {
 	}
 	r := t.build(ecs.Copy(f), gen)
 	if t.cache.put(key, r) > 0 && !t.evicting.Swap(true) && t.o.Log != nil {
-		t.o.Log.Infof("the tags cache is full (%d containers or %d MB): the least recently seen containers' tags are forgotten, and built again if their logs come back", cacheEntries, cacheBytes>>20)
+		t.o.Log.Infof("the tags cache is full (%d containers or %d MB): the least recently seen containers' tags are forgotten, and built again if their logs come back",
+			t.cache.maxEntries, t.cache.maxBytes>>20)
 	}
 	return r
 }
