@@ -103,6 +103,6 @@ func warnNoWorkers(inst *pipeline.Instance) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", syscall.Gettid()))
 	if err == nil && strings.TrimSpace(string(b)) == "flb-pipeline" {
 		e.log.Warnf("this output flushes on Fluent Bit's engine thread (it has no workers): while a flush waits on the intake, " +
-			"every input waits too, FireLens' forward socket included. Set `workers 2` on the [OUTPUT]")
+			"every input waits too, FireLens' forward socket included. Set `workers 4` on the [OUTPUT]")
 	}
 }

@@ -38,6 +38,7 @@ var (
 	profileDir string // -profile
 	only       string // -only
 	realFB     string // -realfb
+	scaleFB    string // -scalefb
 )
 
 // defaultConfig is the row of the shipped defaults.
@@ -82,8 +83,9 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per configuration (median taken)")
 	out := flag.String("out", "", "also write the report (Markdown) to this file")
 	flag.StringVar(&profileDir, "profile", "", "write a Go CPU profile of each datadog_go configuration's last run to this folder")
-	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section)")
+	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section; \"scale\": only the many-containers and distant-intake sections)")
 	flag.StringVar(&realFB, "realfb", fbtest.V4+","+fbtest.V19, "real Fluent Bit versions to measure the FireLens router on (empty: none)")
+	flag.StringVar(&scaleFB, "scalefb", fbtest.V4, "real Fluent Bit version of the many-containers and distant-intake sections (empty: none)")
 	flag.Parse()
 	if err := run(*so, *host, *records, *runs, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -99,6 +101,14 @@ func run(so, host string, records, runs int, outPath string) error {
 			return err
 		}
 		fmt.Print(report)
+		return nil
+	}
+	if only == "scale" {
+		report, err := scaleSections(so, scaleFB, runs)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("# make bench results: many containers and a distant intake only\n\n%s.\n%s", machine(runs), report)
 		return nil
 	}
 	dir, err := os.MkdirTemp("", "bench")
@@ -187,7 +197,11 @@ func run(so, host string, records, runs int, outPath string) error {
 	if err != nil {
 		return err
 	}
-	report := render(results, stressResults, latency, ref, stress, runs, start) + growth + fb
+	scale, err := scaleSections(so, scaleFB, runs)
+	if err != nil {
+		return err
+	}
+	report := render(results, stressResults, latency, ref, stress, runs, start) + growth + fb + scale
 	fmt.Print(report)
 	if outPath != "" {
 		return os.WriteFile(outPath, []byte(report+keptNotes(outPath)), 0o644)
