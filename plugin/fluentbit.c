@@ -1,5 +1,5 @@
 /*
- * Fluent Bit's logger and metrics for the plugin.
+ * Fluent Bit's logger, metrics and configuration variables for the plugin.
  *
  * Fluent Bit hands a Go plugin a struct flb_api (include/fluent-bit/flb_api.h)
  * whose length depends on the version: at v1.9.10 it holds
@@ -61,6 +61,11 @@ static void *(*output_get_cmt)(void *);
 static const char *(*output_name)(void *);
 static metric_create_fn counter_create, gauge_create;
 static metric_set_fn counter_set, gauge_set;
+static void *(*env_create)(void);
+static void (*env_destroy)(void *);
+static int (*env_set)(void *, const char *, const char *);
+static char *(*env_translate)(void *, const char *);
+static void (*sds_destroy)(char *);
 static hist_create_fn hist_create;
 static buckets_create_fn buckets_create;
 static buckets_destroy_fn buckets_destroy;
@@ -81,6 +86,11 @@ static void resolve(void)
     counter_set = (metric_set_fn) dlsym(RTLD_DEFAULT, "cmt_counter_set");
     gauge_create = (metric_create_fn) dlsym(RTLD_DEFAULT, "cmt_gauge_create");
     gauge_set = (metric_set_fn) dlsym(RTLD_DEFAULT, "cmt_gauge_set");
+    env_create = (void *(*)(void)) dlsym(RTLD_DEFAULT, "flb_env_create");
+    env_destroy = (void (*)(void *)) dlsym(RTLD_DEFAULT, "flb_env_destroy");
+    env_set = (int (*)(void *, const char *, const char *)) dlsym(RTLD_DEFAULT, "flb_env_set");
+    env_translate = (char *(*)(void *, const char *)) dlsym(RTLD_DEFAULT, "flb_env_var_translate");
+    sds_destroy = (void (*)(char *)) dlsym(RTLD_DEFAULT, "flb_sds_destroy");
     hist_create = (hist_create_fn) dlsym(RTLD_DEFAULT, "cmt_histogram_create");
     buckets_create = (buckets_create_fn) dlsym(RTLD_DEFAULT, "cmt_histogram_buckets_create_size");
     buckets_destroy = (buckets_destroy_fn) dlsym(RTLD_DEFAULT, "cmt_histogram_buckets_destroy");
@@ -266,6 +276,50 @@ int ddgo_metric_set(void *metric, int gauge, double value, int nlabels, char **v
     }
     clock_gettime(CLOCK_REALTIME, &ts);
     return set(metric, (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec, value, nlabels, values);
+}
+
+/*
+ * Fluent Bit's configuration variables, with its own code (src/flb_env.c,
+ * the same signatures in 1.9.10, 4.2.8 and 5.1.1): a struct flb_env of the
+ * plugin's, filled as Fluent Bit fills its own (YAML env, then @SET), so a
+ * value expands exactly as the running version expands it. Its warnings
+ * for unset variables are off (flb_env_warn_unused(env, FLB_FALSE), a
+ * header inline that sets warn_unused, struct flb_env's first member in
+ * every line): Fluent Bit printed them already.
+ */
+void *ddgo_env_new(void)
+{
+    pthread_once(&resolved, resolve);
+    if (!env_create || !env_destroy || !env_set || !env_translate || !sds_destroy) {
+        return NULL;
+    }
+    void *env = env_create();
+    if (env) {
+        *(int *) env = 0;
+    }
+    return env;
+}
+
+void ddgo_env_set(void *env, const char *name, const char *value)
+{
+    env_set(env, name, value);
+}
+
+char *ddgo_env_expand(void *env, const char *value)
+{
+    char *sds = env_translate(env, value);
+    char *out;
+    if (!sds) {
+        return NULL;
+    }
+    out = strdup(sds);
+    sds_destroy(sds);
+    return out;
+}
+
+void ddgo_env_free(void *env)
+{
+    env_destroy(env);
 }
 
 /* Fluent Bit 1.9.10's cmetrics (0.3.7) concatenates an instance's counters,

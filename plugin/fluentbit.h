@@ -1,5 +1,6 @@
 /*
- * The plugin's bridge to Fluent Bit's logger and metrics (fluentbit.c).
+ * The plugin's bridge to Fluent Bit's logger, metrics and configuration
+ * variables (fluentbit.c).
  * Every function degrades to "not available" in a host that does not
  * export Fluent Bit's C API, so the .so loads anywhere a Go plugin loads.
  */
@@ -48,6 +49,17 @@ void *ddgo_metric_create(void *cmt, int gauge, char *ns, char *subsystem, char *
 /* Sets one series of a metric; 0 on success. */
 int ddgo_metric_set(void *metric, int gauge, double value, int nlabels, char **values);
 
+/* Fluent Bit's configuration variables (src/flb_env.c): a new set, NULL
+ * when the host does not export Fluent Bit's functions. */
+void *ddgo_env_new(void);
+
+/* Sets a variable, as @SET or a YAML env entry does. */
+void ddgo_env_set(void *env, const char *name, const char *value);
+
+/* value with its variables expanded (malloc'ed; NULL on failure). */
+char *ddgo_env_expand(void *env, const char *value);
+
+void ddgo_env_free(void *env);
 /* 1 when this Fluent Bit's metrics endpoints show the histograms of an
  * instance's context (its cmetrics copies them: not the 1.9 line). */
 int ddgo_histograms_shown(void);

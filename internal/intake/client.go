@@ -335,8 +335,9 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 	}
 	h.Set("User-Agent", c.o.UserAgent)
 	for name, vs := range c.o.Headers {
+		h.Del(name) // replaced, not added to
 		for _, v := range vs {
-			h.Set(name, v)
+			h.Add(name, v)
 		}
 	}
 	// The sender's name, as Fluent Bit's built-in output (plugins/out_datadog:

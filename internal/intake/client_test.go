@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -260,7 +261,7 @@ func TestTLSWithCAFileAndHeaders(t *testing.T) {
 	codec, _ := compress.New("zstd", 0)
 	mk := func(ca string) *Client {
 		c, err := New(Options{URL: ts.URL + "/api/v2/logs", APIKey: key, Codec: codec, TLSVerify: true, TLSCAFile: ca,
-			MaxRetries: 0, UserAgent: "ua/1", Headers: http.Header{"X-Team": {"web"}}})
+			MaxRetries: 0, UserAgent: "ua/1", Headers: http.Header{"X-Team": {"web", "api"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +275,7 @@ func TestTLSWithCAFileAndHeaders(t *testing.T) {
 	}
 	h := got.Load().(http.Header)
 	if h.Get("DD-API-KEY") != key || h.Get("Content-Encoding") != "zstd" || h.Get("Content-Type") != "application/json" ||
-		h.Get("User-Agent") != "ua/1" || h.Get("X-Team") != "web" {
+		h.Get("User-Agent") != "ua/1" || !slices.Equal(h.Values("X-Team"), []string{"web", "api"}) {
 		t.Errorf("headers %v", h)
 	}
 }

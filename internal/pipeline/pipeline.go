@@ -184,14 +184,15 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 }
 
 // headers are the configured extra request headers (`header`) as intake
-// sends them.
+// sends them: every line, two of one name as two values, as the built-in
+// output's flb_http_add_header does.
 func headers(hs []config.Header) http.Header {
 	if len(hs) == 0 {
 		return nil
 	}
 	h := make(http.Header, len(hs))
 	for _, x := range hs {
-		h.Set(x.Name, x.Value)
+		h.Add(x.Name, x.Value)
 	}
 	return h
 }
