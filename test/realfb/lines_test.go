@@ -1,0 +1,48 @@
+package realfb
+
+import (
+	"flag"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
+)
+
+// TestMain runs up to 8 scenarios at once unless -parallel says otherwise.
+// A scenario mostly waits (on Fluent Bit's flush interval, its retries, an
+// outage, a stop), so the default of GOMAXPROCS (2 here) would run the
+// tier one or two Fluent Bits at a time; each scenario has its own
+// process, directory and free ports.
+//
+// Not parallel, so they run first, each on its own: the scenarios that
+// push ten thousand records and more through the stand-in intake with the
+// seed's 4 s retry_budget (TestFireLensShape, TestTwoInstancesTwoKeys),
+// and those that start fifteen Fluent Bits at once (TestDeliveryEdges,
+// TestStopWithinGrace). The stand-in runs in this (race-instrumented)
+// process; in the crowd it answered past the budget, and a payload it
+// accepted as the client gave up arrived twice, as it would through any
+// HTTP client. (TestFaultMatrixExactlyOnce's 5 s timeout and 20 s budget
+// hold in the crowd.)
+func TestMain(m *testing.M) {
+	_ = flag.Set("test.parallel", "8") // before m.Run parses the command line, which wins
+	os.Exit(m.Run())
+}
+
+// eachLine marks t parallel and runs scenario as a parallel subtest on
+// each of lines (named by the version), skipping a line whose binary is
+// absent.
+func eachLine(t *testing.T, lines []string, scenario func(t *testing.T, v string)) {
+	t.Parallel()
+	for _, v := range lines {
+		t.Run(v, func(t *testing.T) {
+			t.Parallel()
+			fbtest.Require(t, v)
+			scenario(t, v)
+		})
+	}
+}
+
+// linesPast19 are fbtest.Lines without 1.9.10: the scenarios of what 1.9
+// lacks (YAML in 2.0's schema, 4.1's storage.inherit) run on these.
+var linesPast19 = slices.DeleteFunc(slices.Clone(fbtest.Lines), func(v string) bool { return v == fbtest.V19 })
