@@ -299,6 +299,10 @@ func Start(t testing.TB, o Options) *Process {
 		}
 		if t.Failed() {
 			t.Logf("fluent-bit log:\n%s", Tail(p.Log(), 6000))
+			if p.LogFile != "" {
+				b, _ := os.ReadFile(p.LogFile)
+				t.Logf("its Log_File:\n%s", Tail(string(b), 6000))
+			}
 		}
 	})
 	return p
