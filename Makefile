@@ -13,7 +13,7 @@ SOURCES := $(shell find plugin internal -name '*.go' -not -name '*_test.go') $(w
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/out-datadog-go/out_datadog_go/internal/version.Version=$(VERSION)
 
-.PHONY: all build build-arm64 host deps vet test test-unit test-e2e fuzz demo bench microbench image image-check clean
+.PHONY: all build build-arm64 host deps vet test test-unit test-e2e fuzz demo run bench microbench image image-check workflows clean
 
 all: build host
 
@@ -54,9 +54,15 @@ test: deps vet build build-arm64 host
 	FLB_SO=$(abspath $(SO)) FLB_SO_ARM64=$(abspath $(SO_ARM64)) FLB_HOST=$(abspath $(HOST)) $(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 	@$(MAKE) --no-print-directory image-check
+	@$(MAKE) --no-print-directory workflows
 
 demo: build host
 	$(GO) run ./test/demo -so $(abspath $(SO)) -host $(abspath $(HOST))
+
+# One log through real Fluent Bit (../shared's, FLUENT_BIT, or an installed
+# one) into the local intake stand-in, printed: no Docker, key or root.
+run: build
+	$(GO) run ./test/run -so $(abspath $(SO))
 
 bench: build host
 	$(GO) run ./benchmarks/cmd/bench -so $(abspath $(SO)) -host $(abspath $(HOST)) -out benchmarks/RESULTS.md $(BENCHFLAGS)
@@ -75,6 +81,12 @@ image:
 image-check:
 	bash docker/check.sh
 	$(GO) test -count=1 -run Terraform ./test/deploy
+
+# The GitHub Actions workflows (.github/workflows) checked by actionlint, a Go
+# module run at a pinned version (.github/renovate.json bumps it).
+ACTIONLINT_VERSION := v1.7.12
+workflows:
+	$(GO) run github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
 clean:
 	rm -rf $(BUILD)

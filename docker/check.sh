@@ -68,6 +68,12 @@ grep -Eq '\[(PARSER|MULTILINE_PARSER)\]' docker/router/out_datadog_go.conf && ba
 [ "$(jq -r '.containerDefinitions[] | .firelensConfiguration.options["config-file-value"] // empty' docker/ecs/task-definition.json)" = "$inc" ] \
   && ok "the task definition's config-file-value is $inc" || bad "task definition's config-file-value is not $inc"
 grep -q '^COPY LICENSE ' "$df" && ok "LICENSE in the image" || bad "LICENSE not copied"
+# The example task's health check runs curl, which aws-for-fluent-bit has
+# from 3.0.1 on (README's compatibility table says so for 2.x).
+if jq -e '.containerDefinitions[] | select(.name == "log-router") | .healthCheck.command | index("curl")' docker/ecs/task-definition.json >/dev/null; then
+  [ "$(printf '%s\n' 3.0.1 "$v" | sort -V | head -1)" = 3.0.1 ] && grep -q 'curl.*3\.0\.1' README.md \
+    && ok "the health check's curl: the image's base ($v) has it, README says from 3.0.1" || bad "the health check runs curl, which aws-for-fluent-bit $v lacks (or README does not say 3.0.1)"
+fi
 grep -q 'org.opencontainers.image.version' "$df" && grep -q 'org.opencontainers.image.source' "$df" && ok "OCI labels" || bad "labels"
 
 exit $fail

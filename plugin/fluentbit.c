@@ -1,5 +1,5 @@
 /*
- * Fluent Bit's logger and metrics for the plugin.
+ * Fluent Bit's logger, metrics and configuration variables for the plugin.
  *
  * Fluent Bit hands a Go plugin a struct flb_api (include/fluent-bit/flb_api.h)
  * whose length depends on the version: at v1.9.10 it holds
@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,10 @@
 typedef void (*log_print_fn)(int, const char *, int, const char *, ...);
 typedef void *(*metric_create_fn)(void *, char *, char *, char *, char *, int, char **);
 typedef int (*metric_set_fn)(void *, uint64_t, double, int, char **);
+typedef void *(*hist_create_fn)(void *, char *, char *, char *, char *, void *, int, char **);
+typedef void *(*buckets_create_fn)(double *, size_t);
+typedef void (*buckets_destroy_fn)(void *);
+typedef int (*hist_set_fn)(void *, uint64_t, uint64_t *, double, uint64_t, int, char **);
 
 static pthread_once_t resolved = PTHREAD_ONCE_INIT;
 static log_print_fn log_print;
@@ -59,6 +64,15 @@ static void *(*output_get_cmt)(void *);
 static const char *(*output_name)(void *);
 static metric_create_fn counter_create, gauge_create;
 static metric_set_fn counter_set, gauge_set;
+static void *(*env_create)(void);
+static void (*env_destroy)(void *);
+static int (*env_set)(void *, const char *, const char *);
+static char *(*env_translate)(void *, const char *);
+static void (*sds_destroy)(char *);
+static hist_create_fn hist_create;
+static buckets_create_fn buckets_create;
+static buckets_destroy_fn buckets_destroy;
+static hist_set_fn hist_set;
 
 /* The engine's logging worker, lent to Go threads (see above). */
 static void *log_worker;
@@ -75,6 +89,15 @@ static void resolve(void)
     counter_set = (metric_set_fn) dlsym(RTLD_DEFAULT, "cmt_counter_set");
     gauge_create = (metric_create_fn) dlsym(RTLD_DEFAULT, "cmt_gauge_create");
     gauge_set = (metric_set_fn) dlsym(RTLD_DEFAULT, "cmt_gauge_set");
+    env_create = (void *(*)(void)) dlsym(RTLD_DEFAULT, "flb_env_create");
+    env_destroy = (void (*)(void *)) dlsym(RTLD_DEFAULT, "flb_env_destroy");
+    env_set = (int (*)(void *, const char *, const char *)) dlsym(RTLD_DEFAULT, "flb_env_set");
+    env_translate = (char *(*)(void *, const char *)) dlsym(RTLD_DEFAULT, "flb_env_var_translate");
+    sds_destroy = (void (*)(char *)) dlsym(RTLD_DEFAULT, "flb_sds_destroy");
+    hist_create = (hist_create_fn) dlsym(RTLD_DEFAULT, "cmt_histogram_create");
+    buckets_create = (buckets_create_fn) dlsym(RTLD_DEFAULT, "cmt_histogram_buckets_create_size");
+    buckets_destroy = (buckets_destroy_fn) dlsym(RTLD_DEFAULT, "cmt_histogram_buckets_destroy");
+    hist_set = (hist_set_fn) dlsym(RTLD_DEFAULT, "cmt_histogram_set_default");
 }
 
 /* worker_slot is this thread's flb_worker_ctx (dlsym returns the calling
@@ -256,4 +279,180 @@ int ddgo_metric_set(void *metric, int gauge, double value, int nlabels, char **v
     }
     clock_gettime(CLOCK_REALTIME, &ts);
     return set(metric, (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec, value, nlabels, values);
+}
+
+/*
+ * Fluent Bit's configuration variables, with its own code (src/flb_env.c,
+ * the same signatures in 1.9.10, 4.2.8 and 5.1.1): a struct flb_env of the
+ * plugin's, filled as Fluent Bit fills its own (YAML env, then @SET), so a
+ * value expands exactly as the running version expands it. Its warnings
+ * for unset variables are off (flb_env_warn_unused(env, FLB_FALSE), a
+ * header inline that sets warn_unused, struct flb_env's first member in
+ * every line): Fluent Bit printed them already.
+ */
+void *ddgo_env_new(void)
+{
+    pthread_once(&resolved, resolve);
+    if (!env_create || !env_destroy || !env_set || !env_translate || !sds_destroy) {
+        return NULL;
+    }
+    void *env = env_create();
+    if (env) {
+        *(int *) env = 0;
+    }
+    return env;
+}
+
+void ddgo_env_set(void *env, const char *name, const char *value)
+{
+    env_set(env, name, value);
+}
+
+char *ddgo_env_expand(void *env, const char *value)
+{
+    char *sds = env_translate(env, value);
+    char *out;
+    if (!sds) {
+        return NULL;
+    }
+    out = strdup(sds);
+    sds_destroy(sds);
+    return out;
+}
+
+void ddgo_env_free(void *env)
+{
+    env_destroy(env);
+}
+
+/* Fluent Bit 1.9.10's cmetrics (0.3.7) concatenates an instance's counters,
+ * gauges and untyped metrics for its endpoints, not its histograms
+ * (lib/cmetrics/src/cmt_cat.c); from 2.0 it copies them too. 1.9 is the
+ * line without flb_output_get_cmt_instance. */
+int ddgo_histograms_shown(void)
+{
+    pthread_once(&resolved, resolve);
+    return output_get_cmt && hist_create && buckets_create && buckets_destroy && hist_set;
+}
+
+void *ddgo_histogram_create(void *cmt, char *ns, char *subsystem, char *name, char *help,
+                            double *bounds, int nbounds, int nlabels, char **keys)
+{
+    void *buckets, *h;
+    if (!cmt || !ddgo_histograms_shown()) {
+        return NULL;
+    }
+    buckets = buckets_create(bounds, (size_t) nbounds);
+    if (!buckets) {
+        return NULL;
+    }
+    /* The histogram owns its buckets from here on, also when it fails
+     * (cmt_histogram_create destroys them with itself). */
+    h = hist_create(cmt, ns, subsystem, name, help, buckets, nlabels, keys);
+    return h;
+}
+
+int ddgo_histogram_set(void *histogram, unsigned long long *cumulative, double sum,
+                       unsigned long long count, int nlabels, char **values)
+{
+    struct timespec ts;
+    if (!histogram || !hist_set) {
+        return -1;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return hist_set(histogram, (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec,
+                    (uint64_t *) cumulative, sum, (uint64_t) count, nlabels, values);
+}
+
+/* struct cmt and struct cmt_gauge, the same in cmetrics 0.3.7 (1.9.10),
+ * 1.0.x (4.2.8) and 2.2.x (5.1.1), LP64: struct cmt { int log_level;
+ * log_cb; internal_metadata; external_metadata; static_labels; list
+ * counters; list gauges; ... } with lists of { prev, next }; struct
+ * cmt_gauge { struct cmt_opts opts (ns, subsystem, name, description,
+ * fqname, int resource_index); map; cmt; list _head }. */
+enum {
+    CMT_GAUGES = 56,    /* struct cmt: the gauges' list head */
+    GAUGE_FQNAME = 32,  /* struct cmt_gauge: opts.fqname */
+    GAUGE_CMT = 56,     /* struct cmt_gauge: its cmt */
+    GAUGE_HEAD = 64,    /* struct cmt_gauge: _head in the gauges' list */
+    MAX_GAUGES = 1024,  /* a walk's bound */
+};
+
+void *ddgo_find_gauge(void *cmt, const char *fqname)
+{
+    char *head = (char *) cmt + CMT_GAUGES, *node, *gauge;
+    void *back;
+    char *name;
+    size_t n = strlen(fqname) + 1;
+    char buf[128];
+    if (!cmt || n > sizeof buf || !safe_read(head + sizeof(void *), &node, sizeof node)) {
+        return NULL;
+    }
+    for (int i = 0; node && node != head && i < MAX_GAUGES; i++) {
+        gauge = node - GAUGE_HEAD;
+        /* A gauge of this context points back to it: else the layout is
+         * not the one above, and nothing is read further. */
+        if (!safe_read(gauge + GAUGE_CMT, &back, sizeof back) || back != cmt ||
+            !safe_read(gauge + GAUGE_FQNAME, &name, sizeof name)) {
+            return NULL;
+        }
+        if (name && safe_read(name, buf, n) && memcmp(buf, fqname, n) == 0) {
+            return gauge;
+        }
+        if (!safe_read(node + sizeof(void *), &node, sizeof node)) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* From 2.0.9 (4.2.8, 5.1.1) struct flb_output_instance holds
+ * { ... int log_level; int log_suppress_interval; char name[32];
+ * char *alias; ... }, and Fluent Bit keeps log_suppress_interval to itself
+ * (flb_output_set_property): the plugin finds the name field and reads the
+ * int before it, once the int before that matches the instance's log level
+ * and the alias pointer follows the name. -2 when those checks fail. */
+enum { MAX_NAME_OFFSET = 256 };
+
+int ddgo_log_suppress_interval(void *plugin)
+{
+    char *ins = o_ins(plugin);
+    const char *shown;
+    char *alias = NULL;
+    int off = -1, level, interval;
+    if (!ins || !output_name || !output_log_check) {
+        return -1; /* 1.9: no such field; the key reaches the plugin */
+    }
+    shown = output_name(ins);
+    if (!shown) {
+        return -2;
+    }
+    if (shown > ins && shown < ins + MAX_NAME_OFFSET) {
+        off = (int) (shown - ins); /* no Alias: the name field itself */
+    }
+    else {
+        /* An Alias: the alias pointer follows the 32-byte name field. */
+        for (int k = 40; k < MAX_NAME_OFFSET; k += (int) sizeof(void *)) {
+            void *p;
+            if (safe_read(ins + k, &p, sizeof p) && p == shown) {
+                off = k - 32;
+                alias = (char *) shown;
+                break;
+            }
+        }
+    }
+    if (off < 8 || !safe_read(ins + off - 8, &level, sizeof level) ||
+        !safe_read(ins + off - 4, &interval, sizeof interval)) {
+        return -2;
+    }
+    if (!alias) {
+        void *after;
+        if (!safe_read(ins + off + 32, &after, sizeof after) || after != NULL) {
+            return -2;
+        }
+    }
+    if (level != ddgo_log_level(plugin) || interval < -1 || interval > 7 * 24 * 3600) {
+        return -2;
+    }
+    return interval;
 }

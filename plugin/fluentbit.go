@@ -8,6 +8,7 @@ package main
 import "C"
 
 import (
+	"strconv"
 	"unsafe"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
@@ -86,16 +87,22 @@ type metrics struct {
 }
 
 type series struct {
-	handle unsafe.Pointer // cmt_counter or cmt_gauge; nil when its creation failed
-	gauge  C.int
+	handle unsafe.Pointer // cmt_counter, cmt_gauge or cmt_histogram; nil when its creation failed
+	kind   stats.Kind
 	n      C.int
 	labels **C.char
+	// A histogram on a Fluent Bit whose endpoints show none (1.9): its
+	// buckets, sum and count as counters (handle unused).
+	buckets, sum, count unsafe.Pointer
+	bucketLabels        []**C.char // name and le of each bucket, +Inf last
 }
 
 // newMetrics creates stats.Metrics in the cmetrics context cmt, labelled
 // name="<instance>": Fluent Bit's endpoints then show them next to its own
-// fluentbit_output_* series of the instance. It reports how many metrics
-// could not be created.
+// fluentbit_output_* series of the instance, some of which (FluentBit) it
+// fills instead of creating. A histogram becomes the three counters of its
+// Prometheus form where Fluent Bit shows no histograms (1.9). It reports
+// how many metrics could not be created.
 func newMetrics(cmt unsafe.Pointer, instance string) (m *metrics, failed int) {
 	m = &metrics{}
 	cstr := func(s string) *C.char {
@@ -110,35 +117,87 @@ func newMetrics(cmt unsafe.Pointer, instance string) (m *metrics, failed int) {
 		return (**C.char)(p)
 	}
 	ns, sub, nameKey, nameVal := cstr(stats.Namespace), cstr(stats.Subsystem), cstr("name"), cstr(instance)
+	counter := func(name, help string, keys ...*C.char) unsafe.Pointer {
+		return C.ddgo_metric_create(cmt, 0, ns, sub, cstr(name), cstr(help), C.int(len(keys)), array(keys...))
+	}
 	for _, mt := range stats.Metrics {
 		keys := []*C.char{nameKey}
-		if mt.Label != "" {
-			keys = append(keys, cstr(mt.Label))
+		for _, l := range mt.Labels {
+			keys = append(keys, cstr(l))
 		}
-		gauge := C.int(0)
-		if mt.Kind == stats.Gauge {
-			gauge = 1
-		}
-		h := C.ddgo_metric_create(cmt, gauge, ns, sub, cstr(mt.Name), cstr(mt.Help), C.int(len(keys)), array(keys...))
-		if h == nil {
-			failed++
-		}
-		for _, s := range mt.Series {
-			vals := []*C.char{nameVal}
-			if mt.Label != "" {
-				vals = append(vals, cstr(s.Value))
+		var h unsafe.Pointer
+		s := series{kind: mt.Kind}
+		switch {
+		case mt.FluentBit:
+			// Every output has these from 2.0 on (the line whose endpoints
+			// show histograms); 1.9 has none: nothing to fill, no failure.
+			h = C.ddgo_find_gauge(cmt, cstr(mt.FullName()))
+			failed += btoi(h == nil && C.ddgo_histograms_shown() != 0)
+		case mt.Kind == stats.Histogram && C.ddgo_histograms_shown() != 0:
+			b := (*C.double)(C.malloc(C.size_t(len(stats.LatencyBounds)) * C.size_t(unsafe.Sizeof(C.double(0)))))
+			m.mem = append(m.mem, unsafe.Pointer(b))
+			copy(unsafe.Slice((*float64)(unsafe.Pointer(b)), len(stats.LatencyBounds)), stats.LatencyBounds[:])
+			h = C.ddgo_histogram_create(cmt, ns, sub, cstr(mt.Name), cstr(mt.Help), b, C.int(len(stats.LatencyBounds)), C.int(len(keys)), array(keys...))
+			failed += btoi(h == nil)
+		case mt.Kind == stats.Histogram:
+			s.buckets = counter(mt.Name+"_bucket", mt.Help+" Cumulative buckets.", nameKey, cstr("le"))
+			s.sum = counter(mt.Name+"_sum", mt.Help+" Sum of the durations.", nameKey)
+			s.count = counter(mt.Name+"_count", mt.Help+" Number of requests.", nameKey)
+			failed += btoi(s.buckets == nil || s.sum == nil || s.count == nil)
+			for _, b := range stats.LatencyBounds {
+				s.bucketLabels = append(s.bucketLabels, array(nameVal, cstr(strconv.FormatFloat(b, 'g', -1, 64))))
 			}
-			m.series = append(m.series, series{handle: h, gauge: gauge, n: C.int(len(vals)), labels: array(vals...)})
+			s.bucketLabels = append(s.bucketLabels, array(nameVal, cstr("+Inf")))
+		default:
+			h = C.ddgo_metric_create(cmt, C.int(btoi(mt.Kind == stats.Gauge)), ns, sub, cstr(mt.Name), cstr(mt.Help), C.int(len(keys)), array(keys...))
+			failed += btoi(h == nil)
+		}
+		s.handle = h
+		for _, sr := range mt.Series {
+			vals := []*C.char{nameVal}
+			for _, v := range sr.Values {
+				vals = append(vals, cstr(v))
+			}
+			s.n, s.labels = C.int(len(vals)), array(vals...)
+			m.series = append(m.series, s)
 		}
 	}
 	return m, failed
 }
 
-// set is the stats.Mirror callback: one call into cmetrics, whose values
-// are atomics (Fluent Bit's HTTP server reads them from its own thread).
-func (m *metrics) set(i int, v float64) {
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Set is the stats.Mirror's call for a counter or gauge: one call into
+// cmetrics, whose values are atomics (Fluent Bit's HTTP server reads them
+// from its own thread).
+func (m *metrics) Set(i int, v float64) {
 	if s := m.series[i]; s.handle != nil {
-		C.ddgo_metric_set(s.handle, s.gauge, C.double(v), s.n, s.labels)
+		C.ddgo_metric_set(s.handle, C.int(btoi(s.kind == stats.Gauge)), C.double(v), s.n, s.labels)
+	}
+}
+
+// SetHistogram is the stats.Mirror's call for a histogram.
+func (m *metrics) SetHistogram(i int, h stats.LatencySnapshot) {
+	s := m.series[i]
+	if s.handle != nil {
+		cum := (*C.ulonglong)(unsafe.Pointer(&h.Cumulative[0])) // read during the call only
+		C.ddgo_histogram_set(s.handle, cum, C.double(h.Sum), C.ulonglong(h.Count), s.n, s.labels)
+		return
+	}
+	for b, labels := range s.bucketLabels {
+		if s.buckets != nil {
+			C.ddgo_metric_set(s.buckets, 0, C.double(h.Cumulative[b]), 2, labels)
+		}
+	}
+	if s.sum != nil && s.count != nil {
+		C.ddgo_metric_set(s.sum, 0, C.double(h.Sum), s.n, s.labels)
+		C.ddgo_metric_set(s.count, 0, C.double(h.Count), s.n, s.labels)
 	}
 }
 
@@ -167,6 +226,6 @@ func mirrorMetrics(inst *pipeline.Instance, h fluentBit, name string) *metrics {
 	if failed > 0 {
 		log.Warnf("%d of %d metrics could not be created in Fluent Bit's metrics context", failed, len(stats.Metrics))
 	}
-	inst.Mirror(m.set)
+	inst.Mirror(m)
 	return m
 }

@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
 )
@@ -48,12 +49,14 @@ const watchPeriod = 200 * time.Millisecond
 // stopAllowance is how long flushes may go on after SIGTERM: Fluent Bit
 // stops its engine a Grace after it notices the signal (within a second),
 // and its 1.9 line crashes when a flush is still running then; two seconds
-// of margin. Grace < 0 (Fluent Bit 4: wait for every flush) sets none.
-func stopAllowance(grace time.Duration) time.Duration {
-	if grace < 0 {
+// of margin. None (0: no cut) when Grace is unknown, the choice that loses
+// nothing (retry_budget and the circuit still bound the stop), or negative
+// (4.x and 5.x's -1: wait for every flush).
+func stopAllowance(grace flbconf.Grace) time.Duration {
+	if !grace.Known || grace.Seconds < 0 {
 		return 0
 	}
-	return max(grace-2*time.Second, time.Second)
+	return max(time.Duration(grace.Seconds-2)*time.Second, time.Second)
 }
 
 // watchStop starts the watcher of the stop signal, once, when an instance

@@ -34,7 +34,6 @@ import (
 	"github.com/fluent/fluent-bit-go/output"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
-	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
 	"github.com/out-datadog-go/out_datadog_go/internal/version"
@@ -111,18 +110,21 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
 	}
-	// What Fluent Bit's files say of this section (see package flbconf);
-	// unreadable, the checks are skipped and Grace is the default.
-	conf, confErr := flbconf.Self()
-	if confErr != nil {
-		log.Debugf("Fluent Bit's configuration not read (%v): unknown keys and Host are not checked", confErr)
-	}
-	warnings, err := config.CheckSections(cfg, conf.Outputs(PluginName), get)
+	suppress, note, err := suppressInterval(plugin, get)
 	if err != nil {
 		log.Errorf("configuration error: %v", err)
 		return output.FLB_ERROR
 	}
-	for _, w := range warnings {
+	if note != "" && h.log {
+		log.Infof("%s", note)
+	}
+	log.Suppress(suppress)
+	grace, err := fromFiles(cfg, readFluentBitConfig(), get, log)
+	if err != nil {
+		log.Errorf("configuration error: %v", err)
+		return output.FLB_ERROR
+	}
+	for _, w := range cfg.Warnings {
 		log.Warnf("%s", w)
 	}
 	inst, err := pipeline.New(cfg, name, log)
@@ -131,7 +133,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		return output.FLB_ERROR
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
-	e := &entry{log: log, allowance: stopAllowance(conf.Grace()), metrics: mirrorMetrics(inst, h, name)}
+	e := &entry{log: log, allowance: stopAllowance(grace), metrics: mirrorMetrics(inst, h, name)}
 	register(inst, e)
 	output.FLBPluginSetContext(plugin, inst)
 	watchStop(e.allowance)
@@ -191,6 +193,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
 		e, left := unregister(inst)
 		inst.Close()
+		inst.Logger().Flush() // the counts of lines suppressed lately
 		settleLog()
 		if e != nil && e.metrics != nil {
 			e.metrics.free() // its mirror stopped with Close

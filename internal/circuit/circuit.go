@@ -75,8 +75,11 @@ func (b *Breaker) Admit() Mode {
 	}
 	if !b.announced {
 		b.announced = true
-		b.log.Warnf("the intake has been failing for %s (retry_budget): flushes now hand their chunks back to Fluent Bit at once, "+
-			"one probe request at a time (at most one every %s), until the intake answers again", now.Sub(b.failingSince).Round(time.Second), b.probeEvery)
+		// The time failing, then the budget it outlasted: the check runs
+		// at a flush's start, so the first is the longer (issue 32: "for
+		// 5s (retry_budget)" read as a 5 s budget).
+		b.log.Warnf("the intake has been failing for %s, longer than retry_budget (%s): flushes now hand their chunks back to Fluent Bit at once, "+
+			"one probe request at a time (at most one every %s), until the intake answers again", now.Sub(b.failingSince).Round(time.Second), b.openAfter, b.probeEvery)
 	}
 	if b.probing || now.Before(b.nextProbe) {
 		return Skip

@@ -69,7 +69,7 @@ func TestHalfOpen(t *testing.T) {
 		t.Fatalf("after an answer: %v, want Full", m)
 	}
 	log := buf.String()
-	if strings.Count(log, "failing for 5s") != 1 || strings.Count(log, "answers again after 9s") != 1 {
+	if strings.Count(log, "failing for 5s, longer than retry_budget (4s): ") != 1 || strings.Count(log, "answers again after 9s") != 1 {
 		t.Errorf("want one line at opening and one at closing:\n%s", log)
 	}
 	// A new outage starts its own clock.

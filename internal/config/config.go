@@ -30,12 +30,13 @@ type Header struct {
 // Its String method never prints the API key.
 type Config struct {
 	// Where to send.
-	Site      string // site name, default "datadoghq.com"
-	URL       string // full intake URL, e.g. https://http-intake.logs.datadoghq.com/api/v2/logs
-	APIKey    string // from apikey, apikey_file or DD_API_KEY; never logged
-	APIKeySrc string // "apikey", "apikey_file" or "DD_API_KEY" (for messages)
-	Proxy     string // proxy URL or ""
-	Headers   []Header
+	Site       string // site name, default "datadoghq.com"
+	URL        string // full intake URL, e.g. https://http-intake.logs.datadoghq.com/api/v2/logs
+	APIKey     string // from apikey, apikey_file or DD_API_KEY; never logged
+	APIKeySrc  string // "apikey", "apikey_file" or "DD_API_KEY" (for messages)
+	APIKeyFile string // apikey_file's path, read when apikey is not set
+	Proxy      string // proxy URL or ""
+	Headers    []Header
 
 	// Transport.
 	Timeout        time.Duration // per HTTP request, default 30s; never past the flush's RetryBudget
@@ -76,4 +77,8 @@ type Config struct {
 
 	// Self-observability.
 	StatsInterval time.Duration // stats_interval, default 60s; 0 disables the periodic line
+
+	// Warnings are what Parse has to say of values it accepted (dd_tags
+	// separated by spaces), for the start-up log.
+	Warnings []string
 }

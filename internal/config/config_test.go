@@ -223,3 +223,58 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		t.Errorf("Secrets misses one: %s", got)
 	}
 }
+
+// An endpoint without a scheme gets the URL it most likely means: http
+// with a port other than 443, else https (issue 32).
+func TestEndpointWithoutScheme(t *testing.T) {
+	for v, want := range map[string]string{
+		"127.0.0.1:18096":             `endpoint: "127.0.0.1:18096" is not a URL: did you mean http://127.0.0.1:18096?`,
+		"relay.internal:8080/in":      `did you mean http://relay.internal:8080/in?`,
+		"intake.example.com":          `did you mean https://intake.example.com?`,
+		"intake.example.com:443":      `did you mean https://intake.example.com:443?`,
+		"user:pass@relay.internal:81": `did you mean http://****@relay.internal:81?`,
+		"ftp://x":                     `endpoint: "ftp://x": scheme must be http or https`,
+	} {
+		_, err := parseMap(map[string]string{"apikey": key, "endpoint": v}, nil)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "pass@") {
+			t.Errorf("%s: %v, want %q", v, err, want)
+		}
+	}
+}
+
+// dd_tags separated by spaces: kept as written (the built-in sends them so
+// too), with a warning giving the comma form (issue 32).
+func TestTagsWithSpaces(t *testing.T) {
+	c, err := parseMap(map[string]string{"apikey": key, "dd_tags": "env:prod team:web, tier:1"}, nil)
+	if err != nil || c.Tags != "env:prod team:web, tier:1" || len(c.Warnings) != 1 ||
+		!strings.Contains(c.Warnings[0], "`dd_tags env:prod,team:web,tier:1`") || !strings.Contains(c.Warnings[0], `"env:prod_team:web,_tier:1"`) {
+		t.Errorf("%v %+v", err, c)
+	}
+	for _, ok := range []string{"env:prod,team:web", "env:prod, team:web", " env:prod "} {
+		if c, err := parseMap(map[string]string{"apikey": key, "dd_tags": ok}, nil); err != nil || len(c.Warnings) != 0 {
+			t.Errorf("%q: %v %q", ok, err, c.Warnings)
+		}
+	}
+}
+
+// The start-up line: url, the key's source and the keys that always
+// show, then any other key set to something else than its default.
+func TestStartupLine(t *testing.T) {
+	c, err := parseMap(map[string]string{"apikey": key}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `url=https://http-intake.logs.datadoghq.com/api/v2/logs apikey=<from apikey> compress=gzip dd_service="" dd_source="" dd_tags="" dd_message_key="" provider="" json_date_key="timestamp" timeout=30s tls_verify=true max_retries=5 retry_budget=4s max_concurrency=4 max_batch_entries=1000 max_batch_bytes=5000000`
+	if got := c.String(); got != want {
+		t.Errorf("defaults:\n%s\nwant\n%s", got, want)
+	}
+	c, err = parseMap(map[string]string{"apikey": key, "provider": "ecs", "detect_status": "on", "stats_interval": "10s", "compression_level": "3"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{" compression_level=3 ", ` provider="ecs" ecs_tag_style=agent ecs_metadata=false `, " detect_status=true ", " stats_interval=10s"} {
+		if !strings.Contains(c.String()+" ", f) {
+			t.Errorf("%q not in %s", f, c.String())
+		}
+	}
+}

@@ -3,50 +3,54 @@ package config
 import (
 	"os"
 	"reflect"
-	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/out-datadog-go/out_datadog_go/test/docs/doctest"
 )
 
-// TestDocsConfigTable holds docs/configuration.md's parameter table to
-// Parse: every key Parse reads (Keys) has a row and every row is a key
-// Parse reads, and setting a key to the default its row gives (a single
-// literal in backticks) parses to the same Config as leaving it unset.
+const configDoc = "../../docs/configuration.md"
+
+// docsTable is docs/configuration.md's parameter table as the keys table
+// gives it: one row per key, its default and its sentence.
+func docsTable() string {
+	var b strings.Builder
+	b.WriteString("| key | default | meaning |\n|---|---|---|\n")
+	for _, k := range keys {
+		def := ""
+		if k.def != "" {
+			def = " `" + k.def + "`"
+		}
+		b.WriteString("| `" + k.name + "` |" + def + " | " + k.doc + " |\n")
+	}
+	return b.String()
+}
+
+// TestDocsConfigTable holds docs/configuration.md's parameter table to the
+// keys table, row for row; -update writes it. Each key's documented
+// default is what Defaults holds (the table's defaults make it), and
+// writing a key's default changes nothing.
 func TestDocsConfigTable(t *testing.T) {
-	doc := doctest.Section(t, "../../docs/configuration.md", "Parameters\n")
-	literal := regexp.MustCompile("^`([^`]+)`$")
-	defaults := map[string]string{}
-	var rows []string
-	for _, line := range strings.Split(doc, "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) < 5 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") || strings.TrimSpace(cells[1]) == "key" {
-			continue
-		}
-		m := literal.FindStringSubmatch(strings.TrimSpace(cells[1]))
-		if m == nil {
-			t.Errorf("row %q: the key is not one literal", cells[1])
-			continue
-		}
-		rows = append(rows, m[1])
-		if d := literal.FindStringSubmatch(strings.TrimSpace(cells[2])); d != nil {
-			defaults[m[1]] = d[1]
-		}
+	doc := doctest.Section(t, configDoc, "Parameters\n")
+	start := strings.Index(doc, "| key |")
+	end := strings.Index(doc, "|\n\n")
+	if start < 0 || end < start {
+		t.Fatalf("no table in docs/configuration.md's Parameters:\n%s", doc)
 	}
-	for _, k := range Keys {
-		if !slices.Contains(rows, k) {
-			t.Errorf("Parse reads %s; docs/configuration.md does not list it", k)
+	got, want := doc[start:end+2], docsTable()
+	if got != want {
+		if *update {
+			b, err := os.ReadFile(configDoc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(configDoc, []byte(strings.Replace(string(b), got, want, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("rewrote the table of %s", configDoc)
+		} else {
+			t.Errorf("docs/configuration.md's parameter table is not the keys table's (go test ./internal/config -run TestDocsConfigTable -update):\n%s", want)
 		}
-	}
-	for _, k := range rows {
-		if !slices.Contains(Keys, k) {
-			t.Errorf("docs/configuration.md lists %s; Parse does not read it", k)
-		}
-	}
-	if len(defaults) < 15 {
-		t.Fatalf("only %d defaults read from the table: %v", len(defaults), defaults)
 	}
 	parse := func(props map[string]string) *Config {
 		t.Helper()
@@ -61,9 +65,12 @@ func TestDocsConfigTable(t *testing.T) {
 		return c
 	}
 	unset := parse(nil)
-	for k, v := range defaults {
-		if got := parse(map[string]string{k: v}); !reflect.DeepEqual(got, unset) {
-			t.Errorf("%s %s (the documented default) parses to\n%+v\nnot to the default\n%+v", k, v, got, unset)
+	for _, k := range keys {
+		if k.def == "" {
+			continue
+		}
+		if got := parse(map[string]string{k.name: k.def}); !reflect.DeepEqual(got, unset) {
+			t.Errorf("%s %s (the documented default) parses to\n%+v\nnot to the default\n%+v", k.name, k.def, got, unset)
 		}
 	}
 }

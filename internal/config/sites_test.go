@@ -13,7 +13,9 @@ import (
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadog"
 )
 
-var update = flag.Bool("update", false, "rewrite sites_gen.go from datadog-api-client-go's server table")
+// update rewrites the generated files and docs the tests hold to the code
+// (sites_gen.go, docs/configuration.md's parameter table).
+var update = flag.Bool("update", false, "rewrite sites_gen.go and docs/configuration.md's parameter table")
 
 // The site table the plugin ships (sites_gen.go) is datadog-api-client-go's
 // server table for the logs intake, written out so the library is a

@@ -1,36 +1,54 @@
 // Package flbconf reads the configuration of the Fluent Bit process the
-// plugin is loaded in, as Fluent Bit's own files and command line give it.
+// plugin is loaded in, as Fluent Bit's own reader reads it.
 //
 // Fluent Bit's Go proxy lets a plugin ask for a key of its own [OUTPUT]
-// section (output_get_property) but not list them, and it keeps Host, Port,
-// TLS, tls.*, workers... to itself. To tell a user about a misspelt key, or
-// a Host left over from the built-in output, the plugin reads the files
-// named on the command line (/proc/self/cmdline's -c), following @INCLUDE
-// (classic format) and includes (YAML), and the -o/-p options. Nothing here
-// is trusted on its own: package config only reports a key that Fluent Bit
-// confirms, through output_get_property, is set on the instance.
+// section (output_get_property, the first value of the key) but not list
+// them, and it keeps Host, Port, TLS, tls.*, workers, Retry_Limit... and the
+// service's Grace to itself. To tell a user about a misspelt key, to apply a
+// Host left over from the built-in output, to send every `header` line and to
+// end flushes inside Grace, the plugin reads the files named on the command
+// line (/proc/self/cmdline's -c), and the -o/-p options, with Fluent Bit's
+// rules (src/config_format/flb_cf_fluentbit.c and flb_cf_yaml.c, at v1.9.10,
+// v4.2.8 and v5.1.1, the same where this package relies on them):
+//
+//   - the format is the main file's (".yaml"/".yml": YAML, else classic),
+//     and every file it includes is read in it;
+//   - classic @INCLUDE of a path looks in the working directory first, then
+//     beside the main file (read_config: stat, then root_path, the main
+//     file's directory after realpath); an @INCLUDE with '*' is a glob from
+//     the main file's directory (read_glob); YAML includes are read from the
+//     including file's directory;
+//   - variables (${NAME}) are expanded by Fluent Bit's own code (Vars), after
+//     every YAML env entry and then every @SET, wherever they appear, have
+//     been set (flb_config_load_config_format, 1.9's service_configure);
+//   - keys match without regard to case (prop_key_check), and YAML's
+//     camelCase keys are Fluent Bit's snake_case (flb_cf_key_translate).
+//
+// A file Fluent Bit read that the plugin cannot read again (a named pipe, a
+// file since removed) is not an error: Config.Unread says so, and the
+// checks that depend on it take the choice that loses nothing.
 package flbconf
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 )
 
-// Property is one "key value" of a section, the key as written.
+// Property is one "key value" of a section.
 type Property struct {
-	Key, Value string
+	Key   string // as written
+	Raw   string // the value as written (trimmed, as Fluent Bit trims it)
+	Value string // as Fluent Bit passes it on: variables expanded; Raw when Unresolved
+	// Unresolved: Raw holds ${...} and there was no Vars to expand it.
+	Unresolved bool
 }
 
 // Section is one [SERVICE], [INPUT], [FILTER], [OUTPUT]... of the
-// configuration (or a pipeline entry of a YAML file, or -o with its -p).
+// configuration (or an entry of a YAML file, or -o with its -p).
 type Section struct {
-	Kind  string // "service", "input", "filter", "output"... in lower case
+	Kind  string // "service", "input", "filter", "output"... (Fluent Bit's section types)
 	Where string // file:line, or "command line"
 	Props []Property
 }
@@ -46,10 +64,40 @@ func (s *Section) Get(key string) (string, bool) {
 	return "", false
 }
 
+// Values are every value of key, in order: a key Fluent Bit takes several
+// times (header) gives several.
+func (s *Section) Values(key string) []string {
+	var vs []string
+	for _, p := range s.Props {
+		if strings.EqualFold(p.Key, key) {
+			vs = append(vs, p.Value)
+		}
+	}
+	return vs
+}
+
+// Keys are the section's keys as written, in order.
+func (s *Section) Keys() []string {
+	ks := make([]string, len(s.Props))
+	for i, p := range s.Props {
+		ks[i] = p.Key
+	}
+	return ks
+}
+
 // Config is what was read.
 type Config struct {
 	Files    []string // the files read, the main one first
 	Sections []Section
+	// Unread are the files Fluent Bit read that the plugin could not, each
+	// "path: why". Anything they set (a Grace, a variable, a section) is
+	// unknown to the plugin.
+	Unread []string
+	// Vars: variables were expanded with Fluent Bit's code. When false,
+	// values holding ${...} are Unresolved.
+	Vars bool
+	// err is why no configuration was read at all (Grace reports it).
+	err error
 }
 
 // Outputs are the output sections whose Name is name (none of a nil
@@ -67,44 +115,26 @@ func (c *Config) Outputs(name string) []Section {
 	return out
 }
 
-// Grace is the service's Grace (Fluent Bit's default, 5 s, when not set or
-// not a number, or c is nil). Negative means "wait for every flush"
-// (Fluent Bit 4).
-func (c *Config) Grace() time.Duration {
-	grace := 5 * time.Second
-	if c == nil {
-		return grace
-	}
-	for _, s := range c.Sections {
-		if v, ok := s.Get("grace"); s.Kind == "service" && ok {
-			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-				grace = time.Duration(n) * time.Second
-			}
-		}
-	}
-	return grace
-}
-
-// maxFiles bounds the files one configuration may include.
-const maxFiles = 256
-
-// Self reads the configuration of the running process.
-func Self() (*Config, error) {
+// Self reads the configuration of the running process, expanding
+// variables with vars (nil: no expansion, see Config.Vars).
+func Self(vars Vars) *Config {
 	b, err := os.ReadFile("/proc/self/cmdline")
 	if err != nil {
-		return nil, err
+		return &Config{err: err}
 	}
-	dir, err := os.Readlink("/proc/self/cwd")
+	dir, err := os.Getwd()
 	if err != nil {
-		return nil, err
+		return &Config{err: err}
 	}
-	return Load(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), dir)
+	return Load(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), dir, vars)
 }
 
 // Load reads the configuration of a Fluent Bit started with args (argv,
 // the program first) in the working directory dir: the file of -c (the
 // last one, as getopt leaves it), then the outputs of -o with their -p.
-func Load(args []string, dir string) (*Config, error) {
+// Fluent Bit changes to -w's directory before it reads the file: dir is
+// that directory (the process's working directory, as Self gives it).
+func Load(args []string, dir string, vars Vars) *Config {
 	var file string
 	var cli []Section
 	for i := 1; i < len(args); i++ {
@@ -118,32 +148,29 @@ func Load(args []string, dir string) (*Config, error) {
 			if kind == "" {
 				kind = "filter"
 			}
-			cli = append(cli, Section{Kind: kind, Where: "command line", Props: []Property{{"name", val}}})
+			cli = append(cli, Section{Kind: kind, Where: "command line", Props: []Property{{Key: "name", Raw: val}}})
 		case "p", "prop":
 			if len(cli) > 0 {
 				k, v, _ := strings.Cut(val, "=")
-				cli[len(cli)-1].Props = append(cli[len(cli)-1].Props, Property{strings.TrimSpace(k), strings.TrimSpace(v)})
+				cli[len(cli)-1].Props = append(cli[len(cli)-1].Props, Property{Key: strings.TrimSpace(k), Raw: strings.TrimSpace(v)})
 			}
 		}
 	}
-	c := &Config{}
-	if file != "" {
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(dir, file)
-		}
-		if err := c.read(file, filepath.Dir(file)); err != nil {
-			return c, err
-		}
-	}
-	c.Sections = append(c.Sections, cli...)
 	if file == "" && len(cli) == 0 {
-		return c, errors.New("no configuration on the command line (-c or -o)")
+		return &Config{err: errors.New("no configuration on the command line (-c or -o): not Fluent Bit's command line")}
 	}
-	return c, nil
+	r := newReader(dir)
+	if file != "" {
+		r.main(file)
+	}
+	r.sections = append(r.sections, cli...)
+	c := &Config{Files: r.files, Sections: r.sections, Unread: r.unread}
+	c.expand(vars, r.env, r.sets)
+	return c
 }
 
-// withArg are Fluent Bit's options that take an argument (1.9 and 4.x),
-// short and long.
+// withArg are Fluent Bit's options that take an argument (1.9, 4.x and
+// 5.x), short and long.
 var withArg = map[string]bool{
 	"b": true, "c": true, "f": true, "C": true, "i": true, "m": true, "M": true, "o": true, "R": true, "r": true,
 	"F": true, "p": true, "e": true, "t": true, "T": true, "l": true, "w": true, "L": true, "P": true, "s": true,
@@ -190,84 +217,26 @@ func option(args []string, i int) (name, val string, last int) {
 	return "", "", i
 }
 
-// read reads one file (classic or YAML) and what it includes; root is the
-// main file's directory. Relative includes are read from root in the
-// classic format (src/config_format/flb_cf_fluentbit.c, read_glob) and from
-// the including file's directory in YAML (flb_cf_yaml.c, read_config).
-func (c *Config) read(path, root string) error {
-	for _, f := range c.Files {
-		if f == path {
-			return nil // included twice (or in a loop)
+// sectionKind is Fluent Bit's type of a section named name
+// (get_section_type in src/config_format/flb_config_format.c): the first
+// type whose name starts with name, without regard to case ("[OUT]" is an
+// output), else "other".
+func sectionKind(name string) string {
+	if name == "" {
+		return "other"
+	}
+	for _, k := range [...]struct{ kind, name string }{
+		{"service", "service"}, {"parser", "parser"}, {"multiline_parser", "multiline_parser"},
+		{"stream_processor", "stream_processor"}, {"plugins", "plugins"}, {"upstream_servers", "upstream_servers"},
+		{"custom", "custom"}, {"custom", "customs"}, {"input", "input"}, {"input", "inputs"},
+		{"filter", "filter"}, {"filter", "filters"}, {"output", "output"}, {"output", "outputs"},
+	} {
+		if len(name) <= len(k.name) && strings.EqualFold(name, k.name[:len(name)]) {
+			return k.kind
 		}
 	}
-	if len(c.Files) >= maxFiles {
-		return fmt.Errorf("more than %d configuration files", maxFiles)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	c.Files = append(c.Files, path)
-	var includes []string
-	base := root
-	if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" {
-		includes, err = c.parseYAML(path, b)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		base = filepath.Dir(path)
-	} else {
-		includes = c.parseClassic(path, b)
-	}
-	for _, inc := range includes {
-		if !filepath.IsAbs(inc) {
-			inc = filepath.Join(base, inc)
-		}
-		matches, err := filepath.Glob(inc)
-		if err != nil || len(matches) == 0 {
-			matches = []string{inc}
-		}
-		for _, m := range matches {
-			if err := c.read(m, root); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return "other"
 }
 
-// parseClassic reads Fluent Bit's classic format: [SECTION] headers,
-// indented "key value" lines, # comments, @INCLUDE and @SET. It returns
-// the files included, in order.
-func (c *Config) parseClassic(path string, b []byte) []string {
-	var includes []string
-	var cur *Section
-	for n, line := range bytes.Split(b, []byte("\n")) {
-		l := strings.TrimSpace(string(line))
-		if l == "" || l[0] == '#' {
-			continue
-		}
-		if l[0] == '@' {
-			directive, arg, _ := strings.Cut(l, " ")
-			if strings.EqualFold(directive, "@INCLUDE") {
-				includes = append(includes, strings.TrimSpace(arg))
-			}
-			continue
-		}
-		if l[0] == '[' {
-			kind := strings.ToLower(strings.TrimSpace(strings.Trim(l, "[]")))
-			c.Sections = append(c.Sections, Section{Kind: kind, Where: fmt.Sprintf("%s:%d", path, n+1)})
-			cur = &c.Sections[len(c.Sections)-1]
-			continue
-		}
-		if cur == nil {
-			continue
-		}
-		key, val, _ := strings.Cut(l, " ")
-		if i := strings.IndexByte(key, '\t'); i >= 0 {
-			key, val = key[:i], key[i+1:]+" "+val
-		}
-		cur.Props = append(cur.Props, Property{key, strings.TrimSpace(val)})
-	}
-	return includes
-}
+// where is "path:line".
+func where(path string, line int) string { return fmt.Sprintf("%s:%d", path, line) }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -96,8 +97,9 @@ type Client struct {
 	rng *rand.Rand
 	// randomAt is when the intake last refused a payload with 400 and
 	// accepted both its halves (UnixNano): with Stats.LastAccepted, set by
-	// count, the evidence a drop is decided on (delivery.go).
+	// observe, the evidence a drop is decided on (delivery.go).
 	randomAt atomic.Int64
+	conns    *conns // for Fluent Bit's upstream connection gauges
 }
 
 // New builds a Client with one keep-alive transport.
@@ -144,7 +146,9 @@ func New(o Options) (*Client, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
+	cs := &conns{c: &o.Stats.Conns}
 	tr := &http.Transport{
+		DialContext:         cs.dial(&net.Dialer{}),
 		TLSClientConfig:     tlsConf,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        4 * o.Concurrency,
@@ -166,6 +170,7 @@ func New(o Options) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		host:    u.Host,
 		secrets: secrets,
+		conns:   cs,
 		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 	}, nil
 }
@@ -212,7 +217,7 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 	if c.o.Codec.ContentEncoding() != "" {
 		*bp = body // keep the grown buffer for the next payload
 	}
-	a, err := c.send(ctx, body)
+	a, err := c.send(ctx, body, b.Len())
 	if err == nil && a.ok() {
 		s := c.o.Stats
 		s.Payloads.Add(1)
@@ -236,10 +241,11 @@ func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 // send posts one compressed payload, retrying transient failures with
 // backoff inside ctx. It returns the final answer (2xx, 400 or 413) or an
 // *Error.
-func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
+func (c *Client) send(ctx context.Context, body []byte, entries int) (answer, error) {
 	for attempt := 0; ; attempt++ {
+		start := time.Now()
 		a, rerr := c.post(ctx, body)
-		c.count(a, rerr)
+		c.observe(a, rerr, entries, len(body), time.Since(start))
 		var failure *Error
 		switch {
 		case rerr != nil:
@@ -296,21 +302,6 @@ func (c *Client) send(ctx context.Context, body []byte) (answer, error) {
 	}
 }
 
-// count adds one request to the counters of its outcome.
-func (c *Client) count(a answer, err error) {
-	s := c.o.Stats
-	switch {
-	case err == nil && a.ok():
-		s.RequestsAccepted.Add(1)
-		s.LastAccepted.Store(time.Now().UnixNano())
-	case err == nil && (a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge):
-		s.RequestsRefused.Add(1)
-	default:
-		s.RequestsFailed.Add(1)
-		s.LastFailed.Store(time.Now().UnixNano())
-	}
-}
-
 // backoff is exponential with full jitter: uniform in [base, base*2^attempt],
 // capped at BackoffMax.
 func (c *Client) backoff(attempt int) time.Duration {
@@ -330,6 +321,8 @@ func (c *Client) backoff(attempt int) time.Duration {
 func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
+	ctx, release := c.conns.busy(ctx)
+	defer release()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.URL, bytes.NewReader(body))
 	if err != nil {
 		return answer{}, c.scrub(err)
@@ -342,8 +335,9 @@ func (c *Client) post(ctx context.Context, body []byte) (answer, error) {
 	}
 	h.Set("User-Agent", c.o.UserAgent)
 	for name, vs := range c.o.Headers {
+		h.Del(name) // replaced, not added to
 		for _, v := range vs {
-			h.Set(name, v)
+			h.Add(name, v)
 		}
 	}
 	// The sender's name, as Fluent Bit's built-in output (plugins/out_datadog:

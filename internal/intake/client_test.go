@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -89,16 +90,17 @@ func TestMatrix(t *testing.T) {
 		accepted  int
 		retries   int64
 		wantInLog string
+		answer    stats.Answer // of the first request
 	}{
 		{name: "2xx", accepted: 10},
-		{name: "503 then ok", fault: seq(503, 503), accepted: 10, retries: 2},
-		{name: "429 then ok", fault: seq(429), accepted: 10, retries: 1},
-		{name: "408 then ok", fault: seq(408), accepted: 10, retries: 1},
-		{name: "500 forever", fault: seq(500, 500, 500, 500, 500), wantErr: true, retries: 3},
-		{name: "401", fault: seq(401), wantErr: true, wantAuth: true, wantInLog: "API key is missing or invalid"},
-		{name: "403", fault: seq(403), wantErr: true, wantAuth: true, wantInLog: "another Datadog site"},
-		{name: "unknown 4xx kept", fault: seq(404, 404, 404, 404), wantErr: true, retries: 3, wantInLog: "unexpected HTTP 404"},
-		{name: "reset then ok", fault: func(n int) intaketest.Fault { return intaketest.Fault{Reset: n == 1} }, accepted: 10, retries: 1},
+		{name: "503 then ok", fault: seq(503, 503), accepted: 10, retries: 2, answer: stats.Answer5xx},
+		{name: "429 then ok", fault: seq(429), accepted: 10, retries: 1, answer: stats.Answer429},
+		{name: "408 then ok", fault: seq(408), accepted: 10, retries: 1, answer: stats.Answer408},
+		{name: "500 forever", fault: seq(500, 500, 500, 500, 500), wantErr: true, retries: 3, answer: stats.Answer5xx},
+		{name: "401", fault: seq(401), wantErr: true, wantAuth: true, wantInLog: "API key is missing or invalid", answer: stats.Answer401403},
+		{name: "403", fault: seq(403), wantErr: true, wantAuth: true, wantInLog: "another Datadog site", answer: stats.Answer401403},
+		{name: "unknown 4xx kept", fault: seq(404, 404, 404, 404), wantErr: true, retries: 3, wantInLog: "unexpected HTTP 404", answer: stats.AnswerOther},
+		{name: "reset then ok", fault: func(n int) intaketest.Fault { return intaketest.Fault{Reset: n == 1} }, accepted: 10, retries: 1, answer: stats.AnswerNetwork},
 		{name: "truncated response", fault: func(n int) intaketest.Fault { return intaketest.Fault{Truncate: n == 1} }, accepted: 10},
 	}
 	for _, c := range cases {
@@ -117,13 +119,29 @@ func TestMatrix(t *testing.T) {
 			if len(r.srv.Seqs()) != c.accepted {
 				t.Errorf("intake has %d records", len(r.srv.Seqs()))
 			}
-			// Every request is counted once by outcome, with the time of the
-			// last accepted and the last failed one.
-			ok, failed := r.stats.RequestsAccepted.Load(), r.stats.RequestsFailed.Load()
-			if ok != int64(min(c.accepted, 1)) || ok+failed != int64(r.srv.Stats().Requests) || r.stats.RequestsRefused.Load() != 0 ||
+			// Every request is counted once by outcome and answer, with the
+			// time of the last accepted and the last failed one, its
+			// duration, and one debug line.
+			snap := r.stats.Snapshot()
+			ok, failed, requests := snap.RequestsAccepted, snap.RequestsFailed, int64(r.srv.Stats().Requests)
+			if ok != int64(min(c.accepted, 1)) || ok+failed != requests || snap.RequestsRefused != 0 ||
 				(r.stats.LastAccepted.Load() != 0) != (ok > 0) || (r.stats.LastFailed.Load() != 0) != (failed > 0) {
 				t.Errorf("requests accepted %d failed %d refused %d of %d; last accepted %d, last failed %d", ok, failed,
-					r.stats.RequestsRefused.Load(), r.srv.Stats().Requests, r.stats.LastAccepted.Load(), r.stats.LastFailed.Load())
+					snap.RequestsRefused, requests, r.stats.LastAccepted.Load(), r.stats.LastFailed.Load())
+			}
+			want := requests - ok // the failures are all of the first request's class
+			if c.answer == stats.Answer2xx {
+				want = ok
+			}
+			if first := r.stats.Answers[c.answer].Load(); first < 1 || first != want {
+				t.Errorf("answer %s counted %d times, want %d", c.answer, first, want)
+			}
+			if n := r.stats.Latency.Snapshot().Count; int64(n) != requests {
+				t.Errorf("%d durations for %d requests", n, requests)
+			}
+			if n := strings.Count(r.logs.String(), "] request: "); int64(n) != requests ||
+				!strings.Contains(r.logs.String(), " 10 entries, ") {
+				t.Errorf("%d request lines for %d requests:\n%s", n, requests, r.logs)
 			}
 			if c.wantInLog != "" && !strings.Contains(r.logs.String(), c.wantInLog) {
 				t.Errorf("log lacks %q:\n%s", c.wantInLog, r.logs)
@@ -162,8 +180,9 @@ func TestBadEntryIsolated(t *testing.T) {
 	if st := r.srv.Stats(); st.Requests > 1+evidenceProbes+2*7+1 {
 		t.Errorf("%d requests to isolate one entry among 100", st.Requests)
 	}
-	if st := r.srv.Stats(); r.stats.RequestsRefused.Load() != int64(st.Rejected) || r.stats.RequestsAccepted.Load() != int64(st.Accepted) {
-		t.Errorf("requests refused %d accepted %d, intake %+v", r.stats.RequestsRefused.Load(), r.stats.RequestsAccepted.Load(), st)
+	if st, snap := r.srv.Stats(), r.stats.Snapshot(); snap.RequestsRefused != int64(st.Rejected) || snap.RequestsAccepted != int64(st.Accepted) ||
+		r.stats.Answers[stats.Answer400].Load() != int64(st.Rejected) {
+		t.Errorf("requests refused %d accepted %d, intake %+v", snap.RequestsRefused, snap.RequestsAccepted, st)
 	}
 }
 
@@ -242,7 +261,7 @@ func TestTLSWithCAFileAndHeaders(t *testing.T) {
 	codec, _ := compress.New("zstd", 0)
 	mk := func(ca string) *Client {
 		c, err := New(Options{URL: ts.URL + "/api/v2/logs", APIKey: key, Codec: codec, TLSVerify: true, TLSCAFile: ca,
-			MaxRetries: 0, UserAgent: "ua/1", Headers: http.Header{"X-Team": {"web"}}})
+			MaxRetries: 0, UserAgent: "ua/1", Headers: http.Header{"X-Team": {"web", "api"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +275,7 @@ func TestTLSWithCAFileAndHeaders(t *testing.T) {
 	}
 	h := got.Load().(http.Header)
 	if h.Get("DD-API-KEY") != key || h.Get("Content-Encoding") != "zstd" || h.Get("Content-Type") != "application/json" ||
-		h.Get("User-Agent") != "ua/1" || h.Get("X-Team") != "web" {
+		h.Get("User-Agent") != "ua/1" || !slices.Equal(h.Values("X-Team"), []string{"web", "api"}) {
 		t.Errorf("headers %v", h)
 	}
 }
@@ -292,4 +311,41 @@ func isRetryable(err error) bool {
 func isAuth(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Auth
+}
+
+// The client counts its connections for Fluent Bit's upstream gauges: two
+// requests at once, one held by the intake, are two busy connections; once
+// answered they stay open, idle, until Close.
+func TestConnectionsCounted(t *testing.T) {
+	release := make(chan struct{})
+	r := newRig(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+		if n <= 2 {
+			<-release
+		}
+		return intaketest.Fault{}
+	}}, func(o *Options) { o.Concurrency = 2 })
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- r.c.Deliver(context.Background(), payload(3), nil) }()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.stats.Conns.Busy.Load() != 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if open, busy := r.stats.Conns.Open.Load(), r.stats.Conns.Busy.Load(); open != 2 || busy != 2 {
+		t.Errorf("two requests in flight: %d open, %d busy", open, busy)
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if open, busy := r.stats.Conns.Open.Load(), r.stats.Conns.Busy.Load(); open != 2 || busy != 0 {
+		t.Errorf("answered: %d open, %d busy", open, busy)
+	}
+	r.c.Close()
+	if open := r.stats.Conns.Open.Load(); open != 0 {
+		t.Errorf("closed: %d open", open)
+	}
 }

@@ -49,6 +49,7 @@ func Prefix(name string) string { return "[output:datadog_go:" + name + "] " }
 type Logger struct {
 	secrets atomic.Pointer[redact.Secrets]
 	out     atomic.Pointer[output]
+	sup     atomic.Pointer[suppressor] // nil: every line is printed
 	name    string
 }
 
@@ -88,7 +89,11 @@ func (l *Logger) logf(lv Level, format string, args ...any) {
 	if lv < o.level {
 		return
 	}
-	o.sink.Print(lv, l.name, l.secrets.Load().Scrub(fmt.Sprintf(format, args...)))
+	msg := l.secrets.Load().Scrub(fmt.Sprintf(format, args...))
+	if s := l.sup.Load(); s != nil && lv >= Warn && !s.admit(lv, kindOf(format, msg), msg) {
+		return
+	}
+	o.sink.Print(lv, l.name, msg)
 }
 
 func (l *Logger) Debugf(format string, args ...any) { l.logf(Debug, format, args...) }

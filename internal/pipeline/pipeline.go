@@ -182,14 +182,15 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 }
 
 // headers are the configured extra request headers (`header`) as intake
-// sends them.
+// sends them: every line, two of one name as two values, as the built-in
+// output's flb_http_add_header does.
 func headers(hs []config.Header) http.Header {
 	if len(hs) == 0 {
 		return nil
 	}
 	h := make(http.Header, len(hs))
 	for _, x := range hs {
-		h.Set(x.Name, x.Value)
+		h.Add(x.Name, x.Value)
 	}
 	return h
 }
@@ -222,11 +223,11 @@ func (in *Instance) logStats() {
 // Logger is the instance's logger.
 func (in *Instance) Logger() *logging.Logger { return in.log }
 
-// Mirror copies the counters through set (see stats.Mirror) at once, on
-// the caller's thread, then every second and a last time at Close. Call it
+// Mirror copies the counters to sink (see stats.Mirror) at once, on the
+// caller's thread, then every second and a last time at Close. Call it
 // once, before the first Flush.
-func (in *Instance) Mirror(set func(i int, v float64)) {
-	in.mirror = stats.NewMirror(in.Stats, set)
+func (in *Instance) Mirror(sink stats.Sink) {
+	in.mirror = stats.NewMirror(in.Stats, sink)
 	in.syncMirror()
 	in.every(mirrorEvery, "metrics mirror loop", in.syncMirror)
 }

@@ -23,15 +23,15 @@ func operationsPage(t *testing.T) string {
 // docs/operations.md's metrics table names every metric with its label and
 // type, and nothing else under the plugin's prefix.
 func TestDocsMetricsTable(t *testing.T) {
-	row := regexp.MustCompile("(?m)^\\| `(" + Namespace + "_" + Subsystem + "_[a-z_]+)(\\{([a-z]+)\\})?` \\| (counter|gauge) \\|")
+	row := regexp.MustCompile("(?m)^\\| `(" + Namespace + "_(?:" + Subsystem + "|output)_[a-z_]+)(\\{([a-z,]+)\\})?` \\| (counter|gauge|histogram) \\|")
 	rows := map[string]string{}
 	for _, m := range row.FindAllStringSubmatch(operationsPage(t), -1) {
 		rows[m[1]] = m[3] + " " + m[4]
 	}
-	kinds := map[Kind]string{Counter: "counter", Gauge: "gauge"}
+	kinds := map[Kind]string{Counter: "counter", Gauge: "gauge", Histogram: "histogram"}
 	for _, m := range Metrics {
-		full := Namespace + "_" + Subsystem + "_" + m.Name
-		if want := m.Label + " " + kinds[m.Kind]; rows[full] != want {
+		full := m.FullName()
+		if want := strings.Join(m.Labels, ",") + " " + kinds[m.Kind]; rows[full] != want {
 			t.Errorf("docs row of %s: %q, want %q", full, rows[full], want)
 		}
 		delete(rows, full)
@@ -73,9 +73,12 @@ func TestDocsAgentCheck(t *testing.T) {
 		t.Errorf("endpoint %q, namespace %q", in.Endpoint, in.Namespace)
 	}
 	for _, m := range Metrics {
-		name := strings.TrimSuffix(m.Name, "_total")
-		if got := in.Metrics[0][Namespace+"_"+Subsystem+"_"+name]; got != Subsystem+"."+name {
-			t.Errorf("%s maps to %q", m.Name, got)
+		name, sub := strings.TrimSuffix(m.Name, "_total"), Subsystem
+		if m.FluentBit {
+			sub = "output"
+		}
+		if got := in.Metrics[0][strings.TrimSuffix(m.FullName(), "_total")]; got != sub+"."+name {
+			t.Errorf("%s maps to %q", m.FullName(), got)
 		}
 	}
 	td, err := os.ReadFile("../../docker/ecs/task-definition.json")

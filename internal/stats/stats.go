@@ -34,12 +34,33 @@ type Counters struct {
 	FlushError    atomic.Int64
 	Panics        atomic.Int64
 
-	// HTTP requests to the intake by answer: accepted (2xx), refused (400,
-	// 413: the payload's content), failed (anything else: the payload is
-	// retried, in the flush or by Fluent Bit).
-	RequestsAccepted, RequestsRefused, RequestsFailed atomic.Int64
+	// HTTP requests to the intake by answer (Answer.Outcome groups them:
+	// accepted, refused, failed).
+	Answers [NumAnswers]atomic.Int64
 	// Unix nanoseconds of the last accepted and the last failed request (0: none yet).
 	LastAccepted, LastFailed atomic.Int64
+	Latency                  Latency // every request's duration
+	Conns                    Conns
+}
+
+// Conns are the connections to the intake (or the proxy) of one instance.
+type Conns struct {
+	Open atomic.Int64 // open now
+	Busy atomic.Int64 // carrying a request now
+}
+
+// Request counts one request by its answer (AnswerOf).
+func (c *Counters) Request(a Answer) { c.Answers[a].Add(1) }
+
+// requests sums the requests of an outcome.
+func (c *Counters) requests(outcome string) int64 {
+	var n int64
+	for a := range NumAnswers {
+		if a.Outcome() == outcome {
+			n += c.Answers[a].Load()
+		}
+	}
+	return n
 }
 
 // Snapshot is a point-in-time copy of Counters.
@@ -64,7 +85,7 @@ func (c *Counters) Snapshot() Snapshot {
 		Excluded: c.Excluded.Load(), Masked: c.Masked.Load(),
 		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
 		Panics:           c.Panics.Load(),
-		RequestsAccepted: c.RequestsAccepted.Load(), RequestsRefused: c.RequestsRefused.Load(), RequestsFailed: c.RequestsFailed.Load(),
+		RequestsAccepted: c.requests("accepted"), RequestsRefused: c.requests("refused"), RequestsFailed: c.requests("failed"),
 	}
 }
 

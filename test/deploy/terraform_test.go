@@ -250,6 +250,28 @@ func TestTerraformIsTheJSONTaskDefinition(t *testing.T) {
 		}
 	}
 
+	// The runtime platform, with var.cpu_architecture at its default, is
+	// the JSON's (arm64 on Fargate is a variable away).
+	var platform *hclsyntax.Block
+	for _, b := range m.block(t, "resource", "aws_ecs_task_definition", "singsong_ecs_task_definition").Body.Blocks {
+		if b.Type == "runtime_platform" {
+			platform = b
+		}
+	}
+	if platform == nil {
+		t.Error("terraform sets no runtime_platform")
+	} else {
+		got := map[string]any{}
+		for hclName, jsonName := range map[string]string{"operating_system_family": "operatingSystemFamily", "cpu_architecture": "cpuArchitecture"} {
+			if a, ok := platform.Body.Attributes[hclName]; ok {
+				got[jsonName] = decode(t, value(t, a.Expr, ctx))
+			}
+		}
+		if want := td["runtimePlatform"]; !reflect.DeepEqual(got, want) {
+			t.Errorf("runtime platform: terraform %v, JSON %v", got, want)
+		}
+	}
+
 	var got []any
 	if err := json.Unmarshal([]byte(value(t, res["container_definitions"].Expr, ctx).AsString()), &got); err != nil {
 		t.Fatal(err)
@@ -304,6 +326,7 @@ func TestTerraformValidations(t *testing.T) {
 			good: []string{"arn:aws:secretsmanager:us-east-1:123456789012:secret:datadog-api-key-AbCdEf",
 				"arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:dd"},
 			bad: []string{"datadog-api-key", "arn:aws:ssm:us-east-1:123456789012:parameter/dd", ""}},
+		"cpu_architecture": {good: []string{"X86_64", "ARM64"}, bad: []string{"arm64", "x86_64", "AMD64", ""}},
 	}
 	for _, b := range m.blocks("variable") {
 		name := b.Labels[0]

@@ -18,7 +18,8 @@ import (
 // than the stop: the flushes in flight go on for the allowance (Grace - 2 s,
 // at least 1 s; Grace from the [SERVICE] of the file named with -c, else
 // Fluent Bit's default 5 s) and are then cut, the queued ones hand their
-// chunks back at once; nothing is reported delivered.
+// chunks back at once; nothing is reported delivered. (Without a file to
+// read, Grace is unknown and nothing is cut: plugin's TestStopAllowance.)
 func TestStopSignalEndsFlushes(t *testing.T) {
 	srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Delay: 5 * time.Minute} }})
 	paths := writeChunks(t, chunkgen.New(4).Chunks(2000, 64<<10))
@@ -33,11 +34,7 @@ func TestStopSignalEndsFlushes(t *testing.T) {
 		{"default Grace", writeFile(t, "c.conf", lines), 3 * time.Second},
 		{"Grace 3", writeFile(t, "fluent-bit.conf", "[SERVICE]\n    Grace 3\n[OUTPUT]\n"+lines), time.Second},
 	} {
-		flag := "-conf"
-		if strings.HasSuffix(tc.conf, "fluent-bit.conf") {
-			flag = "-c"
-		}
-		s, stderr := runHost(t, append([]string{flag, tc.conf, "-workers", "2", "-retry-limit", "0", "-term-after-ms", "1000"}, paths...)...)
+		s, stderr := runHost(t, append([]string{"-c", tc.conf, "-workers", "2", "-retry-limit", "0", "-term-after-ms", "1000"}, paths...)...)
 		if s.OK != 0 || s.Retry != len(paths) || s.Error != 0 || s.InitFailed != 0 {
 			t.Fatalf("%s: summary %+v\n%s", tc.name, s, tail(stderr))
 		}

@@ -207,7 +207,7 @@ func TestRouterImageStandard(t *testing.T) {
 
 // scrape reads Fluent Bit's metrics as the Agent's openmetrics check
 // configured by the router's Autodiscovery template (checks) does:
-// %%host%% is the router, raw_metric_prefix is cut, and only families that
+// the endpoint is the task's loopback, raw_metric_prefix is cut, and only families that
 // one of `metrics` selects are kept: a string entry is a regular expression
 // matching the whole name, a mapping's keys are names (a counter's without
 // its _total, as the check reads them). Every fluentbit_datadog_go_ family
@@ -228,9 +228,9 @@ func scrape(t *testing.T, checks, port string) map[string]float64 {
 		t.Fatalf("com.datadoghq.ad.checks %q: %v", checks, err)
 	}
 	in := tmpl.OpenMetrics.Instances[0]
-	url := strings.Replace(in.Endpoint, "%%host%%:2020", "127.0.0.1:"+port, 1)
+	url := strings.Replace(in.Endpoint, "127.0.0.1:2020", "127.0.0.1:"+port, 1)
 	if url == in.Endpoint || in.Namespace == "" {
-		t.Fatalf("openmetrics instance %+v: want http://%%%%host%%%%:2020/... and a namespace", in)
+		t.Fatalf("openmetrics instance %+v: want http://127.0.0.1:2020/... and a namespace", in)
 	}
 	var res []*regexp.Regexp
 	names := map[string]bool{}
@@ -254,14 +254,23 @@ func scrape(t *testing.T, checks, port string) map[string]float64 {
 	}
 	defer resp.Body.Close()
 	out := map[string]float64{}
+	histograms := map[string]bool{} // families of TYPE histogram: their samples end in _bucket, _sum, _count
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "#" && f[1] == "TYPE" && f[3] == "histogram" {
+			histograms[f[2]] = true
+		}
 		if line == "" || line[0] == '#' {
 			continue
 		}
 		series, rest, _ := strings.Cut(line, " ")
 		family, _, _ := strings.Cut(series, "{")
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, ok := strings.CutSuffix(family, suffix); ok && histograms[base] {
+				family = base
+			}
+		}
 		name, ok := strings.CutPrefix(family, in.Prefix)
 		keep := ok && (names[name] || names[strings.TrimSuffix(name, "_total")] ||
 			slices.ContainsFunc(res, func(re *regexp.Regexp) bool { return re.MatchString(name) }))

@@ -46,5 +46,6 @@ func eachLine(t *testing.T, lines []string, scenario func(t *testing.T, v string
 }
 
 // linesPast19 are fbtest.Lines without 1.9.10: the scenarios of what 1.9
-// lacks (YAML in 2.0's schema, 4.1's storage.inherit) run on these.
+// lacks run on these (YAML as the tests write it, 2.0's schema with
+// pipeline: inputs and outputs as lists; 4.1's storage.inherit).
 var linesPast19 = slices.DeleteFunc(slices.Clone(fbtest.Lines), func(v string) bool { return v == fbtest.V19 })

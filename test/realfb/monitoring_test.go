@@ -84,7 +84,7 @@ func TestMetricsAndLogFile(t *testing.T) {
 				series("records_dropped_total", `,reason="refused"`):                func(x float64) bool { return x == 1 },
 				series("records_dropped_total", `,reason="malformed"`):              func(x float64) bool { return x == 0 },
 				series("retries_total", ""):                                         func(x float64) bool { return x > 0 },
-				series("requests_total", `,outcome="failed"`):                       func(x float64) bool { return x > 0 },
+				series("requests_total", `,outcome="failed",answer="5xx"`):          func(x float64) bool { return x > 0 },
 				series("last_accepted_timestamp_seconds", ""):                       func(x float64) bool { return x > float64(time.Now().Add(-time.Minute).Unix()) },
 				`fluentbit_output_proc_records_total{name="router_dd"}`:             func(x float64) bool { return x >= 0 }, // Fluent Bit's own
 				`# TYPE fluentbit_datadog_go_records_dropped_total counter`:         nil,

@@ -11,7 +11,7 @@ locals {
       init_config = {}
       instances = [
         {
-          openmetrics_endpoint = "http://%%host%%:2020/api/v2/metrics/prometheus"
+          openmetrics_endpoint = "http://127.0.0.1:2020/api/v2/metrics/prometheus"
           namespace            = "fluentbit"
           metrics = [
             {
@@ -28,11 +28,18 @@ locals {
               "fluentbit_datadog_go_panics"                          = "datadog_go.panics"
               "fluentbit_datadog_go_last_accepted_timestamp_seconds" = "datadog_go.last_accepted_timestamp_seconds"
               "fluentbit_datadog_go_last_failed_timestamp_seconds"   = "datadog_go.last_failed_timestamp_seconds"
+              "fluentbit_datadog_go_records_pending"                 = "datadog_go.records_pending"
+              "fluentbit_datadog_go_request_duration_seconds"        = "datadog_go.request_duration_seconds"
+              "fluentbit_datadog_go_request_duration_seconds_bucket" = "datadog_go.request_duration_seconds.bucket"
+              "fluentbit_datadog_go_request_duration_seconds_sum"    = "datadog_go.request_duration_seconds.sum"
+              "fluentbit_datadog_go_request_duration_seconds_count"  = "datadog_go.request_duration_seconds.count"
               "fluentbit_output_proc_records"                        = "output.proc_records"
               "fluentbit_output_retries"                             = "output.retries"
               "fluentbit_output_retries_failed"                      = "output.retries_failed"
               "fluentbit_output_dropped_records"                     = "output.dropped_records"
               "fluentbit_output_errors"                              = "output.errors"
+              "fluentbit_output_upstream_total_connections"          = "output.upstream_total_connections"
+              "fluentbit_output_upstream_busy_connections"           = "output.upstream_busy_connections"
             }
           ]
         }
@@ -53,6 +60,11 @@ resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
   cpu                      = "1024"
   memory                   = "2048"
   execution_role_arn       = var.execution_role_arn
+  # ARM64 (Graviton) runs the same task: the router image is built for both.
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
   container_definitions = jsonencode([
     {
       name      = var.container_name
@@ -126,9 +138,11 @@ resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
       }
     },
     {
-      name              = "datadog-agent"
-      image             = var.datadog_agent_image
-      essential         = true
+      name  = "datadog-agent"
+      image = var.datadog_agent_image
+      # A failing Agent probe must not stop the app's task: the Agent only
+      # collects metrics (docs/deploy.md).
+      essential         = false
       memoryReservation = 256
       environment = [
         {

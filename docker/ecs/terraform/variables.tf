@@ -69,3 +69,14 @@ variable "datadog_api_key_secret_arn" {
     error_message = "datadog_api_key_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:...)."
   }
 }
+
+variable "cpu_architecture" {
+  description = "The task's CPU architecture on Fargate: X86_64, or ARM64 (Graviton). The router image holds both."
+  type        = string
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture is X86_64 or ARM64 (ECS's spelling)."
+  }
+}

@@ -111,6 +111,7 @@ type Server struct {
 	seqs       map[int]int
 	violations []string
 	zdec       *zstd.Decoder
+	header     http.Header // of the last request
 }
 
 var seqRe = regexp.MustCompile(`seq=(\d+)`)
@@ -173,6 +174,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	s.n++
 	n := s.n
 	s.stats.Requests++
+	s.header = r.Header.Clone()
 	s.mu.Unlock()
 
 	var f Fault
@@ -546,6 +548,14 @@ func (s *Server) Seqs() map[int]int {
 		out[k] = v
 	}
 	return out
+}
+
+// LastHeader is the header of the last request received (nil before the
+// first): the plugin's `header` lines arrive there.
+func (s *Server) LastHeader() http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.header.Clone()
 }
 
 // Violations lists contract violations seen.
