@@ -72,7 +72,7 @@ bench: build host
 # `benchstat old.txt new.txt`.
 MICROCOUNT ?= 6
 microbench:
-	@$(GO) test -run '^$$' -bench . -benchmem -count $(MICROCOUNT) ./internal/event ./internal/transcode ./internal/shape ./internal/partial ./internal/compress ./internal/pipeline
+	@$(GO) test -run '^$$' -bench . -benchmem -count $(MICROCOUNT) ./internal/event ./internal/transcode ./internal/shape ./internal/join ./internal/compress ./internal/pipeline
 
 image:
 	bash docker/build.sh

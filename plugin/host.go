@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/budget"
 	"github.com/out-datadog-go/out_datadog_go/internal/flbconf"
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
@@ -37,32 +38,28 @@ import (
 // Fluent Bit never tells an output that it is stopping: it calls the exit
 // callback only after it has waited for the output's flushes. The plugin
 // watches Fluent Bit's exit_signal instead, and tells every live instance
-// with a stop allowance (pipeline.Instance.Stopping) when it is set, so
-// their flushes end inside Grace. Where the symbol is missing,
-// retry_budget and the circuit bound the stop alone.
+// (pipeline.Instance.Stopping, which cuts its flushes at its budget's
+// Stop) when it is set, so their flushes end inside Grace. Where the
+// symbol is missing, retry_budget and the intake's health bound the stop
+// alone.
 var watchOnce sync.Once
 
 // watchPeriod is how often exit_signal is read: Fluent Bit's own main loop
 // reads it once a second.
 const watchPeriod = 200 * time.Millisecond
 
-// stopAllowance is how long flushes may go on after SIGTERM: Fluent Bit
-// stops its engine a Grace after it notices the signal (within a second),
-// and its 1.9 line crashes when a flush is still running then; two seconds
-// of margin. None (0: no cut) when Grace is unknown, the choice that loses
-// nothing (retry_budget and the circuit still bound the stop), or negative
-// (4.x and 5.x's -1: wait for every flush).
-func stopAllowance(grace flbconf.Grace) time.Duration {
-	if !grace.Known || grace.Seconds < 0 {
-		return 0
-	}
-	return max(time.Duration(grace.Seconds-2)*time.Second, time.Second)
+// budgetOf is the output's budget from its retry_budget and the Grace the
+// plugin read of Fluent Bit's files: unknown, or negative (4.x and 5.x's
+// -1: wait for every flush), it sets no stop cut, the choice that loses
+// nothing (retry_budget and the probes still bound the stop).
+func budgetOf(retryBudget time.Duration, g flbconf.Grace) budget.Budget {
+	return budget.New(retryBudget, budget.Grace{D: time.Duration(g.Seconds) * time.Second, Known: g.Known})
 }
 
 // watchStop starts the watcher of the stop signal, once, when an instance
-// has an allowance (allowance 0: no cut, nothing to watch for).
-func watchStop(allowance time.Duration) {
-	if allowance <= 0 {
+// has a stop cut (budget.Budget's Stop; 0: no cut, nothing to watch for).
+func watchStop(stop time.Duration) {
+	if stop <= 0 {
 		return
 	}
 	watchOnce.Do(func() {
@@ -80,10 +77,8 @@ func watchStop(allowance time.Duration) {
 					continue
 				}
 				live.mu.Lock()
-				for in, e := range live.m {
-					if e.allowance > 0 {
-						in.Stopping(e.allowance)
-					}
+				for in := range live.m {
+					in.Stopping()
 				}
 				live.mu.Unlock()
 				return

@@ -9,8 +9,9 @@ import (
 
 // Flushes go on for Grace less 2 s after the stop signal, at least 1 s;
 // not cut at all when Grace is unknown (the choice that loses nothing) or
-// negative (4.x's -1: Fluent Bit waits for every flush).
-func TestStopAllowance(t *testing.T) {
+// negative (4.x's -1: Fluent Bit waits for every flush). The other bounds
+// follow retry_budget (package budget).
+func TestBudgetOfGrace(t *testing.T) {
 	for _, tc := range []struct {
 		grace flbconf.Grace
 		want  time.Duration
@@ -23,7 +24,7 @@ func TestStopAllowance(t *testing.T) {
 		{flbconf.Grace{Seconds: 30}, 0},
 		{flbconf.Grace{}, 0},
 	} {
-		if got := stopAllowance(tc.grace); got != tc.want {
+		if got := budgetOf(4*time.Second, tc.grace).Stop; got != tc.want {
 			t.Errorf("%+v: %s, want %s", tc.grace, got, tc.want)
 		}
 	}

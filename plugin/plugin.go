@@ -33,6 +33,7 @@ import (
 
 	"github.com/fluent/fluent-bit-go/output"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/budget"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
@@ -56,11 +57,9 @@ var instances atomic.Int64
 // missing from 1.9.10's log under a loaded make test.
 func settleLog() {
 	if C.ddgo_log_ready() != 0 {
-		time.Sleep(settlePause)
+		time.Sleep(budget.Settle)
 	}
 }
-
-const settlePause = 200 * time.Millisecond
 
 // bootLog prints what no instance can: stderr, then Fluent Bit's logger
 // once an instance found it.
@@ -68,12 +67,7 @@ var bootLog = logging.New(os.Stderr, "init", logging.Info)
 
 //export FLBPluginRegister
 func FLBPluginRegister(def unsafe.Pointer) (ret int) {
-	defer func() {
-		if r := recover(); r != nil {
-			bootLog.Errorf("panic in FLBPluginRegister: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
-		}
-	}()
+	defer recoverExport("FLBPluginRegister", nil, &ret, output.FLB_ERROR)
 	ret = output.FLBPluginRegister(def, PluginName, "Datadog logs intake (Go, "+version.Version+")")
 	// Registered as taking optional TLS, as the built-in datadog output
 	// is: Fluent Bit 4 then accepts the `TLS on` of a migrated section
@@ -85,6 +79,7 @@ func FLBPluginRegister(def unsafe.Pointer) (ret int) {
 
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
+	defer endInit(&ret)
 	h := openFluentBit(plugin)
 	name := h.name
 	if name == "" {
@@ -95,15 +90,6 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 		log = logging.NewSink(fluentBitLog{}, name, h.level)
 		bootLog.SetSink(fluentBitLog{}, h.level)
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			log.Errorf("panic in FLBPluginInit: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
-		}
-		if ret != output.FLB_OK {
-			settleLog() // Fluent Bit exits at once: the error must reach its log first
-		}
-	}()
 	get := func(key string) string { return output.FLBPluginConfigKey(plugin, key) }
 	cfg, err := config.Parse(get, os.Getenv, os.ReadFile)
 	if err != nil {
@@ -127,16 +113,16 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	for _, w := range cfg.Warnings {
 		log.Warnf("%s", w)
 	}
-	inst, err := pipeline.New(cfg, name, log)
+	b := budgetOf(cfg.RetryBudget, grace)
+	inst, err := pipeline.New(cfg, b, name, log)
 	if err != nil {
 		log.Errorf("init failed: %v", err)
 		return output.FLB_ERROR
 	}
 	log.Infof("out_datadog_go %s ready: %s", version.Version, cfg)
-	e := &entry{log: log, allowance: stopAllowance(grace), metrics: mirrorMetrics(inst, h, name)}
-	register(inst, e)
+	register(inst, &entry{log: log, metrics: mirrorMetrics(inst, h, name)})
 	output.FLBPluginSetContext(plugin, inst)
-	watchStop(e.allowance)
+	watchStop(b.Stop)
 	profileStart()
 	return output.FLB_OK
 }
@@ -146,24 +132,15 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 // cannot know which instance this is, so the chunk is handed back.
 //
 //export FLBPluginFlush
-func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) int {
+func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
+	defer recoverExport("FLBPluginFlush", nil, &ret, output.FLB_RETRY)
 	return output.FLB_RETRY
 }
 
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret int) {
+	defer recoverExport("FLBPluginFlushCtx (chunk kept for retry)", ctx, &ret, output.FLB_RETRY)
 	inst, _ := output.FLBPluginGetContext(ctx).(*pipeline.Instance)
-	defer func() {
-		if r := recover(); r != nil {
-			log := bootLog
-			if inst != nil {
-				log = inst.Logger()
-				inst.Stats.Panics.Add(1)
-			}
-			log.Errorf("panic in FLBPluginFlushCtx (chunk kept for retry): %v\n%s", r, debug.Stack())
-			ret = output.FLB_RETRY
-		}
-	}()
 	if inst == nil {
 		bootLog.Errorf("flush for an unknown plugin context: chunk kept for retry")
 		return output.FLB_RETRY
@@ -184,12 +161,7 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (ret
 
 //export FLBPluginExitCtx
 func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
-	defer func() {
-		if r := recover(); r != nil {
-			bootLog.Errorf("panic in FLBPluginExitCtx: %v\n%s", r, debug.Stack())
-			ret = output.FLB_ERROR
-		}
-	}()
+	defer recoverExport("FLBPluginExitCtx", ctx, &ret, output.FLB_ERROR)
 	if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
 		e, left := unregister(inst)
 		inst.Close()
@@ -213,12 +185,51 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (ret int) {
 // FLBPluginExitCtx; instances are closed through ExitCtx where it exists.
 //
 //export FLBPluginExit
-func FLBPluginExit() int { return output.FLB_OK }
+func FLBPluginExit() (ret int) {
+	defer recoverExport("FLBPluginExit", nil, &ret, output.FLB_ERROR)
+	return output.FLB_OK
+}
 
 //export FLBPluginUnregister
 func FLBPluginUnregister(def unsafe.Pointer) {
-	defer func() { _ = recover() }()
+	defer recoverExport("FLBPluginUnregister", nil, nil, 0)
 	output.FLBPluginUnregister(def)
+}
+
+// endInit is FLBPluginInit's first statement, deferred: a panic is logged
+// (in Fluent Bit's log once the init found it) and fails the init, and a
+// failed init leaves its lines time to reach Fluent Bit's log, as Fluent
+// Bit exits at once.
+func endInit(ret *int) {
+	if r := recover(); r != nil {
+		bootLog.Errorf("panic in FLBPluginInit: %v\n%s", r, debug.Stack())
+		*ret = output.FLB_ERROR
+	}
+	if *ret != output.FLB_OK {
+		settleLog()
+	}
+}
+
+// recoverExport is the first statement of every other export, deferred: a
+// panic is logged with its stack (in the log of the instance of ctx, when
+// there is one, and counted there), and the export returns onPanic (ret
+// nil: it returns nothing).
+func recoverExport(where string, ctx unsafe.Pointer, ret *int, onPanic int) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	log := bootLog
+	if ctx != nil {
+		if inst, ok := output.FLBPluginGetContext(ctx).(*pipeline.Instance); ok {
+			log = inst.Logger()
+			inst.Stats.Panics.Add(1)
+		}
+	}
+	log.Errorf("panic in %s: %v\n%s", where, r, debug.Stack())
+	if ret != nil {
+		*ret = onPanic
+	}
 }
 
 func main() {}

@@ -3,7 +3,6 @@ package main
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/pipeline"
@@ -18,10 +17,9 @@ var live = struct {
 }{m: map[*pipeline.Instance]*entry{}}
 
 type entry struct {
-	log       *logging.Logger
-	allowance time.Duration // how long its flushes may go on after the stop signal; 0: no cut
-	metrics   *metrics      // its series in Fluent Bit's metrics context; nil when none
-	checked   atomic.Bool   // its first flush was checked for running on the engine thread
+	log     *logging.Logger
+	metrics *metrics    // its series in Fluent Bit's metrics context; nil when none
+	checked atomic.Bool // its first flush was checked for running on the engine thread
 }
 
 func register(inst *pipeline.Instance, e *entry) {

@@ -15,7 +15,7 @@ targets=(
   "./internal/event FuzzSkip"
   "./internal/transcode FuzzAppendValue"
   "./internal/shape FuzzShape"
-  "./internal/partial FuzzReader"
+  "./internal/join FuzzReader"
   "./internal/deflate FuzzRoundTrip"
   "./internal/labels FuzzLabels"
 )

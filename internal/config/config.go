@@ -35,7 +35,8 @@ type Config struct {
 	APIKey     string // from apikey, apikey_file or DD_API_KEY; never logged
 	APIKeySrc  string // "apikey", "apikey_file" or "DD_API_KEY" (for messages)
 	APIKeyFile string // apikey_file's path, read when apikey is not set
-	Proxy      string // proxy URL or ""
+	Proxy      string // proxy URL or "": the proxy key's, else the one the environment names for the intake
+	ProxyFrom  string // "proxy", the environment variable that decided (HTTPS_PROXY, NO_PROXY, ...), or ""
 	Headers    []Header
 
 	// Transport.
@@ -68,6 +69,7 @@ type Config struct {
 	ECSMetadataURI string        // from ECS_CONTAINER_METADATA_URI_V4 unless ecs_metadata_uri is set; "" disables
 	ECSRefresh     time.Duration // task metadata refresh interval, default 5m
 	DetectStatus   bool          // detect_status: leading ERROR/WARN/... in plain text messages
+	AutoMultiline  bool          // auto_multiline: group a stream's multi-line logs (stack traces) by their shape
 	StderrStatus   status.Status // stderr_status: status for source=stderr records without a level ("" = none)
 
 	// Environment fallbacks for unified service tagging (DD_ENV, DD_SERVICE, DD_VERSION).

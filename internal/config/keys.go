@@ -94,13 +94,11 @@ var keys = []param{
 		doc:  "Take a leading level of a plain-text message (`ERROR ...`, `[warn] ...`, `<time> INFO ...`, `level=error`) as its `status`."},
 	{name: "stderr_status", set: setStderrStatus, show: quoted(func(c *Config) string { return string(c.StderrStatus) }),
 		doc: "`status` of `source: stderr` records that carry no level, for example `error` (the Agent's choice for stderr)."},
-	{name: "proxy", set: setProxy, show: func(c *Config) []string {
-		if c.Proxy == "" {
-			return nil
-		}
-		return one(redact.URL(c.Proxy))
-	},
-		doc: "HTTP proxy, `http://host:port`. The environment's proxy variables are not read."},
+	{name: "auto_multiline", def: "off", set: boolean(func(c *Config) *bool { return &c.AutoMultiline }),
+		show: showBool(func(c *Config) bool { return c.AutoMultiline }),
+		doc:  "Send a stack trace, and any log of several lines, as one log: a stream's lines are grouped by their shape, as the Datadog Agent's automatic multi-line detection does ([log format](log-format.md#multi-line-logs)). A container's `multi_line` rule, and its label's `auto_multi_line_detection`, win over it."},
+	{name: "proxy", set: setProxy, show: showProxy,
+		doc: "HTTP proxy for the intake, `http://host:port` (`http://user:password@host:port` with credentials). Unset: the environment's proxy, read as Go's `net/http` reads it ([below](#environment)). The key wins over the environment. The start-up line names the proxy, its credentials masked (`proxy=http://****@10.0.0.5:3128 proxy_from=HTTPS_PROXY`)."},
 	{name: "header", set: setHeader, show: func(c *Config) []string {
 		names := make([]string, len(c.Headers))
 		for i, h := range c.Headers {
@@ -125,7 +123,7 @@ var keys = []param{
 	// default budget ends a flush inside it.
 	{name: "retry_budget", def: "4s", set: duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.RetryBudget }),
 		always: true, show: showDuration(func(c *Config) time.Duration { return c.RetryBudget }),
-		doc: "Time of one flush: its requests and retries end with it, no retry sleeps past it. Once the intake has failed for this long, flushes hand their chunks back at once, one probe at a time ([delivery](delivery.md#outages)). The default ends the flush in flight at a stop inside Fluent Bit's default `Grace` (5 s): raise it only with `Grace` and the task's `stopTimeout`."},
+		doc: "Time of one flush: its requests and retries end with it, no retry sleeps past it. Once the intake has failed for this long, it is down: one probe request at a time, new chunks go back to Fluent Bit at once between probes ([delivery](delivery.md#outages)). The default ends the flush in flight at a stop inside Fluent Bit's default `Grace` (5 s): raise it only with `Grace` and the task's `stopTimeout`."},
 	{name: "max_concurrency", def: "4", set: integer(1, 64, func(c *Config) *int { return &c.MaxConcurrency }),
 		always: true, show: showInt(func(c *Config) int { return c.MaxConcurrency }),
 		doc: "Payloads of one chunk in flight at once."},
@@ -387,7 +385,22 @@ func setProxy(c *Config, v string) error {
 	if !httpURL(v) {
 		return fmt.Errorf("%q is not an http(s)://host:port URL", redact.URL(v))
 	}
-	c.Proxy = v
+	c.Proxy, c.ProxyFrom = v, "proxy"
+	return nil
+}
+
+// showProxy is the proxy, its credentials masked, and, when the
+// environment decided, the variable that did: "http://****@h:3128
+// proxy_from=HTTPS_PROXY", "none proxy_from=NO_PROXY".
+func showProxy(c *Config) []string {
+	switch {
+	case c.ProxyFrom == "proxy":
+		return one(redact.URL(c.Proxy))
+	case c.Proxy != "":
+		return one(redact.URL(c.Proxy) + " proxy_from=" + c.ProxyFrom)
+	case c.ProxyFrom != "":
+		return one("none proxy_from=" + c.ProxyFrom)
+	}
 	return nil
 }
 

@@ -36,6 +36,12 @@ func Parse(get func(string) string, env func(string) string, readFile func(strin
 	if err := c.apiKey(env, readFile); err != nil {
 		return nil, err
 	}
+	if c.Proxy == "" { // the proxy key wins over the environment
+		var err error
+		if c.Proxy, c.ProxyFrom, err = envProxy(c.URL, env); err != nil {
+			return nil, err
+		}
+	}
 	if c.TLSCAFile != "" {
 		if _, err := readFile(c.TLSCAFile); err != nil {
 			return nil, fmt.Errorf("tls_ca_file: cannot read %q: %w", c.TLSCAFile, unwrapPath(err))

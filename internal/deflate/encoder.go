@@ -9,7 +9,7 @@
 // reference payload that is more than half of its time (docs/design-notes.md).
 //
 // This encoder searches as level 6 does in spirit: two candidates per
-// 8-byte hash and one per 4-byte hash, the last distance, one step of lazy
+// 7-byte hash and one per 4-byte hash, the last distance, one step of lazy
 // evaluation, and a check at the end of each match for a longer one that
 // ends further on. What it does not do is index the inside of long
 // matches densely: only every 16th position, and the last 16. A later
@@ -78,7 +78,12 @@ func load32(b []byte, i int) uint32 { return binary.LittleEndian.Uint32(b[i:]) }
 func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
 
 func hashShort(u uint32) uint32 { return (u * 2654435761) >> (32 - shortBits) }
-func hashLong(u uint64) uint32  { return uint32(((u << 8) * 0xcf1bbcdcb7a56463) >> (64 - longBits)) }
+
+// hashLong hashes the first 7 bytes of the 8 in u (little-endian: the
+// shift drops the 8th), as klauspost/compress's hash7 does: strings
+// sharing 7 bytes meet in the long table, so a match of 7 or more is
+// found through it, and one of 4 to 6 through the short table.
+func hashLong(u uint64) uint32 { return uint32(((u << 8) * 0xcf1bbcdcb7a56463) >> (64 - longBits)) }
 
 // matchLen is how many bytes src[a:] and src[b:] share (a < b), up to end.
 func matchLen(src []byte, a, b, end int) int {
@@ -99,7 +104,8 @@ func matchLen(src []byte, a, b, end int) int {
 // the intake's 5 MB) are stored, which keeps every position an int32.
 const maxInput = 1 << 29
 
-// index records position v (base added) for the 8 bytes cv starting there.
+// index records position v (base added) for the bytes cv starting there:
+// their first 4 in the short table, their first 7 in the long one.
 func (e *Encoder) index(cv uint64, v int32) {
 	e.short[hashShort(uint32(cv))] = v
 	l := &e.long[hashLong(cv)]
@@ -139,7 +145,7 @@ func (e *Encoder) Encode(dst, src []byte) []byte {
 		sc, lc := int(e.short[hs]-base), e.long[hl]
 		e.index(cv, int32(s)+base)
 
-		// Candidates: the two last strings with these 8 bytes, the last
+		// Candidates: the two last strings with these 7 bytes, the last
 		// with these 4, the last distance. A table entry of an earlier
 		// input, or none, is more than a window away, so one unsigned
 		// comparison checks a candidate is in reach. A candidate is

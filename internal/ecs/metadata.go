@@ -60,8 +60,14 @@ type Client struct {
 //
 // A panic while fetching or parsing is recovered, logged, counted in panics
 // (when not nil) and taken as a failed fetch: it never reaches Fluent Bit.
+//
+// The endpoint is link-local (169.254.170.2): it is never asked through a
+// proxy, whatever HTTPS_PROXY or HTTP_PROXY say (a proxy could not reach
+// it, and ECS's own docs tell users to exempt it with NO_PROXY).
 func NewClient(uri string, refresh, timeout time.Duration, log *logging.Logger, panics *atomic.Int64) *Client {
-	return newClient(uri, refresh, log, panics, &http.Client{Timeout: timeout})
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	return newClient(uri, refresh, log, panics, &http.Client{Timeout: timeout, Transport: tr})
 }
 
 // newClient is NewClient with the HTTP client given (tests).

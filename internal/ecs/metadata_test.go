@@ -148,8 +148,9 @@ func TestParseImage(t *testing.T) {
 }
 
 // An endpoint that is down, then slow, then up: NewClient returns within
-// its timeout, nothing waits on the endpoint, and the document appears once
-// it answers.
+// its timeout, nothing waits on the endpoint, a retry that reaches the slow
+// endpoint gives up at its timeout (the endpoint sees it go), and the
+// document appears once it answers.
 func TestClientDownSlowUp(t *testing.T) {
 	body, err := os.ReadFile("testdata/fargate-task.json")
 	if err != nil {
@@ -157,6 +158,7 @@ func TestClientDownSlowUp(t *testing.T) {
 	}
 	var mode atomic.Int32 // 0 down, 1 slow, 2 up
 	var hits atomic.Int32
+	slow := make(chan bool, 1) // a request to the slow endpoint ended: true when the client gave up first
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		if r.URL.Path != "/v4/abc/task" {
@@ -167,8 +169,16 @@ func TestClientDownSlowUp(t *testing.T) {
 		case 0:
 			http.Error(w, "down", http.StatusInternalServerError)
 		case 1:
-			time.Sleep(2 * time.Second)
-			_, _ = w.Write(body)
+			select {
+			case <-r.Context().Done():
+				select {
+				case slow <- true:
+				default:
+				}
+			case <-time.After(5 * time.Second): // the client did not give up at its 300ms timeout
+				_, _ = w.Write(body)
+				slow <- false
+			}
 		default:
 			_, _ = w.Write(body)
 		}
@@ -185,9 +195,13 @@ func TestClientDownSlowUp(t *testing.T) {
 		t.Fatal("document while the endpoint is down")
 	}
 	mode.Store(1)
-	time.Sleep(1500 * time.Millisecond) // a retry hits the slow endpoint and times out
-	if c.Document() != nil {
-		t.Fatal("document from a request that should have timed out")
+	select {
+	case gaveUp := <-slow:
+		if !gaveUp || c.Document() != nil {
+			t.Fatalf("a retry to the slow endpoint: gave up %v, document %v", gaveUp, c.Document() != nil)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no retry reached the slow endpoint (%d requests)", hits.Load())
 	}
 	mode.Store(2)
 	deadline := time.Now().Add(20 * time.Second)

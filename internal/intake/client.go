@@ -29,11 +29,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
-	"github.com/out-datadog-go/out_datadog_go/internal/circuit"
+	"github.com/out-datadog-go/out_datadog_go/internal/budget"
+	"github.com/out-datadog-go/out_datadog_go/internal/health"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/redact"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -63,9 +63,11 @@ type Options struct {
 	Logger      *logging.Logger
 	Stats       *stats.Counters
 	Concurrency int // requests in flight at once (sizes the idle pool)
-	// Health, when set, is the output's shared view of the intake: send
-	// reports every outcome to it and retries nothing while it is open.
-	Health *circuit.Breaker
+	// Health is the output's shared view of the intake, and its clock: every
+	// request takes a turn of it and reports its outcome to it; nothing is
+	// retried while the intake is down. Nil: a health of the client's own,
+	// as pipeline.New builds it with the default retry_budget (tests).
+	Health *health.Health
 }
 
 // Error is a delivery failure. The chunk stays with Fluent Bit.
@@ -92,14 +94,11 @@ type Client struct {
 	bufs sync.Pool // *[]byte for compressed bodies
 	// secrets are scrubbed from every answer and error.
 	secrets *redact.Secrets
+	clock   health.Clock // the health's: backoffs, a delivery's start
 	// rng draws backoff jitter and probe positions; mu keeps it race-free.
-	mu  sync.Mutex
-	rng *rand.Rand
-	// randomAt is when the intake last refused a payload with 400 and
-	// accepted both its halves (UnixNano): with Stats.LastAccepted, set by
-	// observe, the evidence a drop is decided on (delivery.go).
-	randomAt atomic.Int64
-	conns    *conns // for Fluent Bit's upstream connection gauges
+	mu    sync.Mutex
+	rng   *rand.Rand
+	conns *conns // for Fluent Bit's upstream connection gauges
 }
 
 // New builds a Client with one keep-alive transport.
@@ -121,6 +120,9 @@ func New(o Options) (*Client, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = logging.Discard()
+	}
+	if o.Health == nil {
+		o.Health = health.New(health.Options{OpenAfter: defaultDownAfter, ProbeEvery: budget.ProbeEvery, Log: o.Logger})
 	}
 	u, err := url.Parse(o.URL)
 	if err != nil || u.Host == "" {
@@ -170,10 +172,15 @@ func New(o Options) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		host:    u.Host,
 		secrets: secrets,
+		clock:   o.Health.Clock(),
 		conns:   cs,
 		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 	}, nil
 }
+
+// defaultDownAfter is config's default retry_budget, for a client built
+// without a health.
+const defaultDownAfter = 4 * time.Second
 
 // Close drops idle connections.
 func (c *Client) Close() { c.hc.CloseIdleConnections() }
@@ -185,12 +192,12 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 // d.Done.
 func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) error {
 	if d == nil {
-		d = NewDelivery(nil, 0)
+		d = c.NewDelivery(nil, false, 0)
 	}
 	if b.Len() == 0 {
 		return nil
 	}
-	a, err := c.attempt(ctx, b)
+	a, err := c.attempt(ctx, b, d)
 	if err != nil {
 		return err
 	}
@@ -203,7 +210,7 @@ func (c *Client) Deliver(ctx context.Context, b *batch.Batch, d *Delivery) error
 
 // attempt compresses and sends one payload with retries (send), and counts
 // it when accepted.
-func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
+func (c *Client) attempt(ctx context.Context, b *batch.Batch, d *Delivery) (answer, error) {
 	raw := b.Bytes()
 	bp, _ := c.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -217,7 +224,10 @@ func (c *Client) attempt(ctx context.Context, b *batch.Batch) (answer, error) {
 	if c.o.Codec.ContentEncoding() != "" {
 		*bp = body // keep the grown buffer for the next payload
 	}
-	a, err := c.send(ctx, body, b.Len())
+	if err := d.wait(ctx); err != nil {
+		return answer{}, err
+	}
+	a, err := c.send(ctx, body, b.Len(), d)
 	if err == nil && a.ok() {
 		s := c.o.Stats
 		s.Payloads.Add(1)
@@ -238,43 +248,27 @@ type answer struct {
 
 func (a answer) ok() bool { return a.status >= 200 && a.status < 300 }
 
-// send posts one compressed payload, retrying transient failures with
-// backoff inside ctx. It returns the final answer (2xx, 400 or 413) or an
-// *Error.
-func (c *Client) send(ctx context.Context, body []byte, entries int) (answer, error) {
+// send posts one compressed payload of d, retrying transient failures
+// with backoff inside ctx. Each request takes a turn of the intake's
+// health: while it is down, one probe at a time, and a chunk Fluent Bit
+// retries gets one even between probes, until one of its own failed (its
+// other payloads then go back with it). It returns the final answer (2xx,
+// 400 or 413) or an *Error.
+func (c *Client) send(ctx context.Context, body []byte, entries int, d *Delivery) (answer, error) {
 	for attempt := 0; ; attempt++ {
-		start := time.Now()
-		a, rerr := c.post(ctx, body)
-		c.observe(a, rerr, entries, len(body), time.Since(start))
-		var failure *Error
-		switch {
-		case rerr != nil:
-			failure = &Error{Err: rerr}
-		case a.status == http.StatusUnauthorized || a.status == http.StatusForbidden:
-			c.o.Health.Answered()
-			c.o.Logger.Errorf("intake %s answered HTTP %d (%s): the API key is missing or invalid, or belongs to another Datadog site than %s; "+
-				"chunk kept for retry", c.host, a.status, a.msg, c.host)
-			return answer{}, &Error{Status: a.status, Auth: true, Err: errors.New(a.msg)}
-		case a.status >= 300 && a.status < 400:
-			// Go's client would re-send a POST as a bodiless GET on 301/302
-			// (and count its 200 as delivered) and take DD-API-KEY to another
-			// host on 307/308: redirects are refused (CheckRedirect) and
-			// reported here, never followed.
-			c.o.Health.Answered()
-			c.o.Logger.Errorf("intake %s answered HTTP %d redirecting to %q: redirects are not followed; "+
-				"set endpoint (or site) to the intake's real address; chunk kept for retry", c.host, a.status, a.location)
-			return answer{}, &Error{Status: a.status, Err: fmt.Errorf("redirect to %q not followed", a.location)}
-		case a.ok(), a.status == http.StatusBadRequest, a.status == http.StatusRequestEntityTooLarge:
-			c.o.Health.Answered()
-			return a, nil
-		case a.status == http.StatusRequestTimeout, a.status == http.StatusTooManyRequests, a.status >= 500:
-			failure = &Error{Status: a.status, Err: errors.New(a.msg)}
-		default:
-			c.o.Logger.Errorf("intake %s answered unexpected HTTP %d (%s); chunk kept for retry", c.host, a.status, a.msg)
-			failure = &Error{Status: a.status, Err: errors.New(a.msg)}
+		turn, err := c.o.Health.Turn(ctx, d.retried && !d.probeFailed.Load())
+		if err != nil {
+			return answer{}, &Error{Err: err}
 		}
-		c.o.Health.Failed()
-		if attempt >= c.o.MaxRetries || ctx.Err() != nil || c.o.Health.Open() {
+		probe := turn.Probe()
+		a, final, failure := c.request(ctx, turn, body, entries)
+		if final {
+			return a, failure
+		}
+		if probe {
+			d.probeFailed.Store(true)
+		}
+		if attempt >= c.o.MaxRetries || ctx.Err() != nil || probe || c.o.Health.Down() {
 			return answer{}, failure
 		}
 		wait := c.backoff(attempt)
@@ -292,15 +286,61 @@ func (c *Client) send(ctx context.Context, body []byte, entries int) (answer, er
 		}
 		c.o.Stats.Retries.Add(1)
 		c.o.Logger.Debugf("retrying in %s after: %v", wait, failure)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !c.clock.Sleep(ctx, wait) {
 			return answer{}, failure
-		case <-t.C:
 		}
 	}
 }
+
+// request makes one request in turn, reports its outcome to the health and
+// the counters, and says whether it is final: an answer to return (2xx,
+// 400, 413) or an error not to retry (401, 403, 3xx); otherwise failure
+// may be retried.
+func (c *Client) request(ctx context.Context, turn *health.Turn, body []byte, entries int) (a answer, final bool, failure error) {
+	defer turn.Release() // a panic below must not leave a probe open
+	start := time.Now()
+	a, rerr := c.post(ctx, body)
+	c.observe(a, rerr, entries, len(body), time.Since(start))
+	s := c.o.Stats
+	switch {
+	case rerr != nil:
+		failure = &Error{Err: rerr}
+	case a.ok():
+		s.LastAccepted.Store(turn.Accepted().UnixNano()) // the stats mirror the health's fact
+		return a, true, nil
+	case a.status == http.StatusBadRequest, a.status == http.StatusRequestEntityTooLarge:
+		turn.Answered()
+		return a, true, nil
+	case a.status == http.StatusUnauthorized || a.status == http.StatusForbidden:
+		c.failed()
+		turn.Answered()
+		c.o.Logger.Errorf("intake %s answered HTTP %d (%s): the API key is missing or invalid, or belongs to another Datadog site than %s; "+
+			"chunk kept for retry", c.host, a.status, a.msg, c.host)
+		return answer{}, true, &Error{Status: a.status, Auth: true, Err: errors.New(a.msg)}
+	case a.status >= 300 && a.status < 400:
+		// Go's client would re-send a POST as a bodiless GET on 301/302
+		// (and count its 200 as delivered) and take DD-API-KEY to another
+		// host on 307/308: redirects are refused (CheckRedirect) and
+		// reported here, never followed.
+		c.failed()
+		turn.Answered()
+		c.o.Logger.Errorf("intake %s answered HTTP %d redirecting to %q: redirects are not followed; "+
+			"set endpoint (or site) to the intake's real address; chunk kept for retry", c.host, a.status, a.location)
+		return answer{}, true, &Error{Status: a.status, Err: fmt.Errorf("redirect to %q not followed", a.location)}
+	case a.status == http.StatusRequestTimeout, a.status == http.StatusTooManyRequests, a.status >= 500:
+		failure = &Error{Status: a.status, Err: errors.New(a.msg)}
+	default:
+		c.o.Logger.Errorf("intake %s answered unexpected HTTP %d (%s); chunk kept for retry", c.host, a.status, a.msg)
+		failure = &Error{Status: a.status, Err: errors.New(a.msg)}
+	}
+	c.failed()
+	turn.Failed()
+	return a, false, failure
+}
+
+// failed notes when a request last did not deliver (outcome="failed";
+// observe counts it).
+func (c *Client) failed() { c.o.Stats.LastFailed.Store(c.clock.Now().UnixNano()) }
 
 // backoff is exponential with full jitter: uniform in [base, base*2^attempt],
 // capped at BackoffMax.

@@ -18,6 +18,8 @@ import (
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
+	"github.com/out-datadog-go/out_datadog_go/internal/health"
+	"github.com/out-datadog-go/out_datadog_go/internal/health/healthtest"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -154,7 +156,7 @@ func TestMatrix(t *testing.T) {
 func TestBadEntryIsolated(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `seq=37"`}, nil)
 	var done idSet
-	err, held := r.settle(payload(100), NewDelivery(done.add, 0))
+	err, held := r.settle(payload(100), r.c.NewDelivery(&done, false, 0))
 	if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || len(held) != 0 || accepted != 99 || rejected != 1 {
 		t.Fatalf("accepted %d rejected %d err %v held %v", accepted, rejected, err, held)
 	}
@@ -198,38 +200,58 @@ func TestTooLargeHalved(t *testing.T) {
 	}
 }
 
-func TestRetryAfterHonoured(t *testing.T) {
-	r := newRig(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
-		if n == 1 {
-			return intaketest.Fault{Status: 429, RetryAfter: "1"}
-		}
-		return intaketest.Fault{}
-	}}, func(o *Options) { o.BackoffMax = 5 * time.Second })
-	start := time.Now()
-	if err := r.c.Deliver(context.Background(), payload(1), nil); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("retried after %s, Retry-After said 1s", d)
+// withClock gives the client a health measuring by clk: its backoffs
+// are slept on it.
+func withClock(clk health.Clock) func(o *Options) {
+	return func(o *Options) {
+		o.Health = health.New(health.Options{OpenAfter: defaultDownAfter, ProbeEvery: time.Second, Clock: clk})
 	}
 }
 
-func TestCancelDuringBackoff(t *testing.T) {
-	r := newRig(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 503} }},
-		func(o *Options) { o.BackoffBase, o.BackoffMax, o.MaxRetries = 10*time.Second, 10*time.Second, 5 })
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
-	start := time.Now()
-	err := r.c.Deliver(ctx, payload(1), nil)
-	if err == nil || time.Since(start) > 2*time.Second {
-		t.Errorf("err %v after %s", err, time.Since(start))
+// Retry-After is honoured: the retry waits what it says, on the client's
+// clock (here one that moves by what is slept: no real wait).
+func TestRetryAfterHonoured(t *testing.T) {
+	clk := healthtest.Auto(time.Unix(1000, 0))
+	r := newRig(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
+		if n == 1 {
+			return intaketest.Fault{Status: 429, RetryAfter: "3"}
+		}
+		return intaketest.Fault{}
+	}}, func(o *Options) { o.BackoffMax = 5 * time.Second; withClock(clk)(o) })
+	if err := r.c.Deliver(context.Background(), payload(1), nil); err != nil {
+		t.Fatal(err)
 	}
-	// A deadline shorter than the next backoff returns at once.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	if slept := clk.Slept(); len(slept) != 1 || slept[0] != 3*time.Second {
+		t.Errorf("slept %v before the retry, Retry-After said 3s", slept)
+	}
+}
+
+// A backoff ends when the flush's context does: the client is cancelled
+// while it sleeps (the clock says when it does), and a deadline shorter
+// than the next backoff returns at once, without sleeping.
+func TestCancelDuringBackoff(t *testing.T) {
+	clk := healthtest.New(time.Unix(1000, 0))
+	r := newRig(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 503} }},
+		func(o *Options) {
+			o.BackoffBase, o.BackoffMax, o.MaxRetries = 10*time.Second, 10*time.Second, 5
+			withClock(clk)(o)
+		})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.c.Deliver(ctx, payload(1), nil) }()
+	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if !clk.WaitSleepers(wait, 1) {
+		t.Fatal("the client never slept after a 503")
+	}
+	cancel()
+	if err := <-done; err == nil || r.srv.Stats().Requests != 1 {
+		t.Errorf("err %v after %d requests", err, r.srv.Stats().Requests)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
-	start = time.Now()
-	if err := r.c.Deliver(ctx2, payload(2), nil); err == nil || time.Since(start) > 400*time.Millisecond {
-		t.Errorf("err %v after %s", err, time.Since(start))
+	if err := r.c.Deliver(ctx2, payload(2), nil); err == nil || len(clk.Slept()) != 1 || r.srv.Stats().Requests != 2 {
+		t.Errorf("err %v, slept %v, %d requests", err, clk.Slept(), r.srv.Stats().Requests)
 	}
 }
 

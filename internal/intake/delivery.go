@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
+	"github.com/out-datadog-go/out_datadog_go/internal/health"
 )
 
 // What a refusal (400, 413) costs and proves. The intake refuses a payload
@@ -34,7 +35,7 @@ import (
 //     allow the wait). It is dropped only when refused again while the
 //     intake accepted another request during the flush, and not while the
 //     intake shows it refuses payloads at random (a refused part both of
-//     whose halves it accepted, in the last randomHold).
+//     whose halves it accepted, in the last health.RandomHold).
 const (
 	// MaxProbes is the default cap on the requests one flush spends to
 	// isolate refused entries (evidence and bisection; Confirm has as
@@ -44,70 +45,120 @@ const (
 	// alone, at most, before it is taken as an intake fault: with the
 	// payload itself, 7 requests a try for a relay that refuses everything.
 	evidenceProbes = 6
-	// randomHold is how long no entry is dropped after the intake refused
-	// a part with 400 and accepted both its halves.
-	randomHold = 10 * time.Minute
 )
 
-// Delivery is what the payloads of one chunk share: where entries that are
-// done (accepted, or refused alone twice and dropped) are reported by record
-// id, the entries refused alone once, and the chunk's budget of isolation
-// requests. Safe for concurrent use as long as Done is.
+// Ledger is where one try of a chunk keeps what became of each of its
+// records (pipeline's ledger): the client reports every outcome to it, by
+// record id, from the goroutines sending the chunk's payloads. It must be
+// safe for concurrent use.
+type Ledger interface {
+	// Done: accepted, or refused alone twice and dropped: never sent again.
+	Done(ids []int32)
+	// Suspect: refused alone once; Confirm sends it alone again.
+	Suspect(s Suspect)
+	// Suspects takes the suspects not yet settled.
+	Suspects() []Suspect
+	// Held: refused alone once and not settled in this try; the chunk goes
+	// back to Fluent Bit and its next try sends them alone again.
+	Held(ids []int32)
+}
+
+// Suspect is an entry the intake refused alone once.
+type Suspect struct {
+	Entry *batch.Batch // the entry alone; the ledger's from now on
+	At    time.Time    // when; zero for a refusal in an earlier try of the chunk
+	a     answer
+}
+
+// Delivery is what the payloads of one try of a chunk share: the ledger
+// their outcomes go to, when the try started, and its budget of isolation
+// requests. Safe for concurrent use.
 type Delivery struct {
-	// Done receives the record ids of entries that must not be sent again.
-	// It is called from the goroutines sending the chunk's payloads.
-	Done        func(ids []int32)
+	ledger      Ledger
+	retried     bool            // the chunk came back from Fluent Bit: see health.Turn
+	ready       <-chan struct{} // requests wait until it is closed (SendAfter); nil: no wait
+	probeFailed atomic.Bool     // a probe of this try failed: its other requests are paced like a new chunk's
 	start       time.Time
 	probes      atomic.Int64
 	confirms    atomic.Int64
 	fault       atomic.Bool // the intake refused every entry of a payload sent alone
 	faultLogged atomic.Bool
 	capLogged   atomic.Bool
-
-	mu       sync.Mutex
-	suspects []suspect
 }
 
-// suspect is an entry the intake refused alone once.
-type suspect struct {
-	b  *batch.Batch // the entry alone (owned)
-	at time.Time    // when; zero for a refusal in an earlier try of the chunk
-	a  answer
-}
-
-// NewDelivery returns a Delivery allowing maxProbes isolation requests and
-// as many confirmations (MaxProbes when maxProbes <= 0). The flush it
-// serves starts now.
-func NewDelivery(done func(ids []int32), maxProbes int) *Delivery {
+// NewDelivery returns the Delivery of a try starting now whose outcomes go
+// to l (nil: nowhere), allowing maxProbes isolation requests and as many
+// confirmations (MaxProbes when maxProbes <= 0). retried: Fluent Bit
+// retries the chunk (an earlier flush handed it back), so its requests are
+// sent while the intake is down (health.Turn).
+func (c *Client) NewDelivery(l Ledger, retried bool, maxProbes int) *Delivery {
 	if maxProbes <= 0 {
 		maxProbes = MaxProbes
 	}
-	d := &Delivery{Done: done, start: time.Now()}
+	if l == nil {
+		l = &discard{}
+	}
+	d := &Delivery{ledger: l, retried: retried, start: c.clock.Now()}
 	d.probes.Store(int64(maxProbes))
 	d.confirms.Store(int64(maxProbes))
 	return d
 }
 
-// Refused hands d an entry of the chunk that the intake refused alone in
-// an earlier try (b holds that entry only, and is d's from now on):
-// Confirm sends it alone again.
-func (d *Delivery) Refused(b *batch.Batch) {
-	d.mu.Lock()
-	d.suspects = append(d.suspects, suspect{b: b})
-	d.mu.Unlock()
-}
+// SendAfter makes d's requests wait until ready is closed (or their
+// context ends): payloads are compressed as they come, and nothing goes to
+// the intake before the caller has read what it must read first (Fluent
+// Bit's chunk). Call it before the first Deliver.
+func (d *Delivery) SendAfter(ready <-chan struct{}) { d.ready = ready }
 
-func (d *Delivery) suspect(one *batch.Batch, a answer) {
-	d.mu.Lock()
-	d.suspects = append(d.suspects, suspect{b: one, at: time.Now(), a: a})
-	d.mu.Unlock()
-}
-
-func (d *Delivery) done(b *batch.Batch) {
-	if d.Done != nil {
-		d.Done(b.IDs())
+// wait blocks until d's requests may go.
+func (d *Delivery) wait(ctx context.Context) error {
+	if d.ready == nil {
+		return nil
+	}
+	select {
+	case <-d.ready:
+		return nil
+	case <-ctx.Done():
+		return &Error{Err: fmt.Errorf("not sent: %w", ctx.Err())}
 	}
 }
+
+func (c *Client) suspect(d *Delivery, one *batch.Batch, a answer) {
+	d.ledger.Suspect(Suspect{Entry: one, At: c.clock.Now(), a: a})
+}
+
+func (d *Delivery) done(b *batch.Batch) { d.ledger.Done(b.IDs()) }
+
+// SuspectList is the part of a Ledger every ledger has alike: the
+// suspects of a try, kept until Confirm takes them. Safe for concurrent
+// use; the zero value is empty.
+type SuspectList struct {
+	mu sync.Mutex
+	ss []Suspect
+}
+
+// Suspect keeps s.
+func (l *SuspectList) Suspect(s Suspect) {
+	l.mu.Lock()
+	l.ss = append(l.ss, s)
+	l.mu.Unlock()
+}
+
+// Suspects takes those kept.
+func (l *SuspectList) Suspects() []Suspect {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ss := l.ss
+	l.ss = nil
+	return ss
+}
+
+// discard is the ledger of a delivery nobody reads, but for the entries
+// Confirm must still send.
+type discard struct{ SuspectList }
+
+func (*discard) Done([]int32) {}
+func (*discard) Held([]int32) {}
 
 // take spends one request of budget; false when none is left.
 func take(budget *atomic.Int64) bool { return budget.Add(-1) >= 0 }
@@ -126,7 +177,7 @@ func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *D
 		return c.fault(d, b, first, "another payload of the chunk showed it refusing every entry")
 	}
 	if b.Len() == 1 {
-		d.suspect(b.Slice(0, 1), first) // b goes back to the pool
+		c.suspect(d, b.Slice(0, 1), first) // b goes back to the pool
 		return nil
 	}
 	rest, refused, err := c.evidence(ctx, b, first, d)
@@ -148,7 +199,7 @@ func (c *Client) isolate(ctx context.Context, b *batch.Batch, first answer, d *D
 func (c *Client) evidence(ctx context.Context, b *batch.Batch, first answer, d *Delivery) (rest *batch.Batch, refusedAlone int, err error) {
 	picks := c.picks(b.Len(), evidenceProbes)
 	sent := make(map[int]bool, len(picks))
-	var refused []suspect
+	var refused []Suspect
 	accepted := false
 	last := first
 	for _, i := range picks {
@@ -156,7 +207,7 @@ func (c *Client) evidence(ctx context.Context, b *batch.Batch, first answer, d *
 			return nil, 0, c.capped(d, first)
 		}
 		one := b.Slice(i, i+1)
-		a, err := c.attempt(ctx, one)
+		a, err := c.attempt(ctx, one, d)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -167,15 +218,15 @@ func (c *Client) evidence(ctx context.Context, b *batch.Batch, first answer, d *
 			break
 		}
 		last = a
-		refused = append(refused, suspect{b: one, at: time.Now(), a: a})
+		refused = append(refused, Suspect{Entry: one, At: c.clock.Now(), a: a})
 	}
 	if !accepted {
 		d.fault.Store(true)
 		return nil, 0, c.fault(d, b, last, fmt.Sprintf("refused each of %d entries picked across it, sent alone", len(picks)))
 	}
-	d.mu.Lock()
-	d.suspects = append(d.suspects, refused...)
-	d.mu.Unlock()
+	for _, s := range refused {
+		d.ledger.Suspect(s)
+	}
 	rest = &batch.Batch{}
 	for i, id := range b.IDs() {
 		if !sent[i] {
@@ -225,7 +276,7 @@ func (c *Client) bisect(ctx context.Context, rest *batch.Batch, first answer, d 
 				if !take(&d.probes) {
 					return alone, c.capped(d, first)
 				}
-				a, err := c.attempt(ctx, part)
+				a, err := c.attempt(ctx, part, d)
 				if err != nil {
 					return alone, err
 				}
@@ -235,7 +286,7 @@ func (c *Client) bisect(ctx context.Context, rest *batch.Batch, first answer, d 
 				}
 				refused++
 				if part.Len() == 1 {
-					d.suspect(part, a)
+					c.suspect(d, part, a)
 					alone++
 				} else {
 					next = append(next, part)
@@ -252,90 +303,75 @@ func (c *Client) bisect(ctx context.Context, rest *batch.Batch, first answer, d 
 
 // sawRandom notes a part the intake refused with 400 and accepted in two
 // halves: its 400s do not single out records, so none is dropped for a
-// while (randomHold).
+// while (health.RandomHold).
 func (c *Client) sawRandom(n int) {
-	now := time.Now().UnixNano()
-	if prev := c.randomAt.Swap(now); now-prev > int64(randomHold) {
+	if c.o.Health.SawRandom() {
 		c.o.Logger.Errorf("intake %s refused a part of %d entries with HTTP 400 and accepted both its halves: its 400s do not single out records "+
 			"(a relay refusing at random, or limiting payloads below the intake's); no record is dropped for %s after this is seen, "+
-			"records refused alone stay with Fluent Bit", c.host, n, randomHold)
+			"records refused alone stay with Fluent Bit", c.host, n, health.RandomHold)
 	}
 }
 
-// Confirm settles the entries refused alone once, by this flush's payloads
-// or by an earlier try of the chunk (Refused), once every payload of the
-// chunk has its outcome: each is sent alone again, at least a backoff after
-// its first refusal. Accepted, it is done; refused again while the intake
-// accepted another request during this flush (and showed no random
-// refusals lately), it is dropped: counted, logged, done. It returns the
-// ids of the entries still refused once (not sent again: no budget left,
-// the intake failing, or no evidence): the chunk goes back to Fluent Bit
-// and they are remembered for its next try. Nothing is sent when a payload
-// of the flush showed the intake refusing everything.
-func (c *Client) Confirm(ctx context.Context, d *Delivery) (held []int32) {
-	d.mu.Lock()
-	ss := d.suspects
-	d.suspects = nil
-	d.mu.Unlock()
+// Confirm settles the entries refused alone once, by this try's payloads
+// or by an earlier try of the chunk, once every payload of the chunk has
+// its outcome: each is sent alone again, at least a backoff after its
+// first refusal. Accepted, it is done; refused again while the health
+// allows a drop (the intake accepted another request during this try and
+// showed no random refusals lately), it is dropped: counted, logged, done.
+// The entries still refused once (not sent again: no budget left, the
+// intake failing, or no evidence) are held: the chunk goes back to Fluent
+// Bit and its next try sends them alone. Nothing is sent when a payload of
+// the try showed the intake refusing everything.
+func (c *Client) Confirm(ctx context.Context, d *Delivery) {
+	ss := d.ledger.Suspects()
 	if len(ss) == 0 {
-		return nil
+		return
 	}
-	slices.SortStableFunc(ss, func(x, y suspect) int { return x.at.Compare(y.at) })
-	var dropped []suspect
+	slices.SortStableFunc(ss, func(x, y Suspect) int { return x.At.Compare(y.At) })
+	var dropped []Suspect
 	i := 0
 	for ; i < len(ss) && !d.fault.Load(); i++ {
 		s := ss[i]
-		if !s.at.IsZero() && !sleepUntil(ctx, s.at.Add(c.backoff(1))) {
+		if !s.At.IsZero() && !c.sleepUntil(ctx, s.At.Add(c.backoff(1))) {
 			break // no time left for the backoff: the next try confirms
 		}
 		if !take(&d.confirms) {
 			break
 		}
-		a, err := c.attempt(ctx, s.b)
+		a, err := c.attempt(ctx, s.Entry, d)
 		if err != nil {
 			break // failing now: the rest waits for the next try
 		}
 		switch {
 		case a.ok():
-			d.done(s.b)
-		case c.o.Stats.LastAccepted.Load() >= d.start.UnixNano() && time.Now().UnixNano()-c.randomAt.Load() > int64(randomHold):
+			d.done(s.Entry)
+		case c.o.Health.MayDrop(d.start):
 			s.a = a
 			dropped = append(dropped, s)
-			d.done(s.b)
+			d.done(s.Entry)
 		default:
-			held = append(held, s.b.IDs()...)
+			d.ledger.Held(s.Entry.IDs())
 		}
 	}
 	for _, s := range ss[i:] {
-		held = append(held, s.b.IDs()...)
+		d.ledger.Held(s.Entry.IDs())
 	}
 	if len(dropped) > 0 {
 		c.o.Stats.DropRejected.Add(int64(len(dropped)))
 		last := dropped[len(dropped)-1]
 		c.o.Logger.Warnf("dropped %d record(s) the intake refused alone twice, a backoff apart, while accepting other requests (last: %d bytes, HTTP %d: %s): resending the same bytes cannot succeed",
-			len(dropped), len(last.b.Entry(0)), last.a.status, last.a.msg)
+			len(dropped), len(last.Entry.Entry(0)), last.a.status, last.a.msg)
 	}
-	return held
 }
 
-// sleepUntil waits until t; false, at once, when t is past ctx's deadline,
-// or when ctx ends first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	wait := time.Until(t)
-	if wait <= 0 {
-		return ctx.Err() == nil
-	}
-	if dl, ok := ctx.Deadline(); ok && dl.Before(t) {
+// sleepUntil waits until t on the client's clock; false, at once, when the
+// wait would end past ctx's deadline, or when ctx ends first.
+func (c *Client) sleepUntil(ctx context.Context, t time.Time) bool {
+	wait := t.Sub(c.clock.Now())
+	if dl, ok := ctx.Deadline(); ok && wait > 0 && time.Until(dl) < wait {
 		return false
 	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	return c.clock.Sleep(ctx, wait)
 }
 
 // fault reports a refusal that no record explains: logged loudly once per

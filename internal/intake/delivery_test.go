@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -14,16 +15,27 @@ import (
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
+	"github.com/out-datadog-go/out_datadog_go/internal/health"
+	"github.com/out-datadog-go/out_datadog_go/internal/health/healthtest"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 )
 
-// idSet collects the record ids a Delivery reports done.
+// idSet is a Ledger: it collects the record ids a Delivery reports done
+// and held, and keeps the suspects.
 type idSet struct {
-	mu  sync.Mutex
-	ids map[int32]int
+	SuspectList
+	mu   sync.Mutex
+	ids  map[int32]int
+	held []int32
 }
 
-func (s *idSet) add(ids []int32) {
+func (s *idSet) Held(ids []int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held = append(s.held, ids...)
+}
+
+func (s *idSet) Done(ids []int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ids == nil {
@@ -45,13 +57,18 @@ func (s *idSet) count() int {
 	return len(s.ids)
 }
 
-// settle is what a flush does with one payload: Deliver, then Confirm.
+// settle is what a flush does with one payload: Deliver, then Confirm. It
+// returns the ids held for the next try.
 func (r *rig) settle(b *batch.Batch, d *Delivery) (error, []int32) {
 	if d == nil {
-		d = NewDelivery(nil, 0)
+		d = r.c.NewDelivery(&idSet{}, false, 0)
 	}
 	err := r.c.Deliver(context.Background(), b, d)
-	return err, r.c.Confirm(context.Background(), d)
+	r.c.Confirm(context.Background(), d)
+	l := d.ledger.(*idSet)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return err, l.held
 }
 
 // marked is a payload of n entries whose entries at bad carry the reject
@@ -80,7 +97,7 @@ func at(positions ...int) func(int) bool {
 func TestRefuseEverythingIsAFault(t *testing.T) {
 	r := newRig(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 400} }}, nil)
 	var done idSet
-	err, held := r.settle(payload(1000), NewDelivery(done.add, 0))
+	err, held := r.settle(payload(1000), r.c.NewDelivery(&done, false, 0))
 	if err == nil || !isRetryable(err) {
 		t.Fatalf("err = %v, want a retryable fault", err)
 	}
@@ -120,7 +137,7 @@ func TestSpreadBadEntriesIsolated(t *testing.T) {
 	for _, bad := range [][]int{{10, 260, 510, 760}, {3, 500, 977}, {0, 1, 2, 3}, {999}} {
 		r := newRig(t, intaketest.Options{RejectMarker: `BAD`}, nil)
 		var done idSet
-		err, held := r.settle(marked(1000, at(bad...)), NewDelivery(done.add, 0))
+		err, held := r.settle(marked(1000, at(bad...)), r.c.NewDelivery(&done, false, 0))
 		k := len(bad)
 		if accepted, rejected := r.stats.RecordsOut.Load(), r.stats.DropRejected.Load(); err != nil || len(held) != 0 ||
 			accepted != int64(1000-k) || rejected != int64(k) || done.count() != 1000 {
@@ -148,7 +165,7 @@ func TestEvidenceNotFooledByBadRecords(t *testing.T) {
 	faults := 0
 	for try := 0; try < 24; try++ {
 		r := newRig(t, intaketest.Options{RejectMarker: `BAD`}, nil)
-		if err, _ := r.settle(marked(24, func(i int) bool { return i%2 == 0 }), NewDelivery(nil, 0)); err != nil &&
+		if err, _ := r.settle(marked(24, func(i int) bool { return i%2 == 0 }), nil); err != nil &&
 			strings.Contains(err.Error(), "singles out no record") {
 			faults++
 		}
@@ -161,14 +178,17 @@ func TestEvidenceNotFooledByBadRecords(t *testing.T) {
 // A part refused with 400 whose two halves are both accepted proves the
 // intake's 400s are not about records: while that was seen lately, no
 // entry is dropped, even refused alone twice; it is held for the next try.
+// The hold is ten minutes of the client's clock: past it, such an entry
+// is dropped.
 func TestRandomRefusalsDropNothing(t *testing.T) {
 	var n atomic.Int32
+	clk := healthtest.Auto(time.Unix(1000, 0))
 	r := newRig(t, intaketest.Options{RejectMarker: `BAD`, Fault: func(int) intaketest.Fault {
 		if n.Add(1) == 1 { // the first payload is refused for no reason
 			return intaketest.Fault{Status: 400}
 		}
 		return intaketest.Fault{}
-	}}, nil)
+	}}, withClock(clk))
 	if err, held := r.settle(payload(100), nil); err != nil || len(held) != 0 {
 		t.Fatalf("err %v held %v", err, held)
 	}
@@ -179,6 +199,62 @@ func TestRandomRefusalsDropNothing(t *testing.T) {
 	if err != nil || !slices.Equal(held, []int32{42}) || r.stats.DropRejected.Load() != 0 {
 		t.Errorf("after a random refusal: err %v held %v dropped %d", err, held, r.stats.DropRejected.Load())
 	}
+	clk.Sleep(context.Background(), health.RandomHold)
+	err, held = r.settle(marked(100, at(42)), nil)
+	if err != nil || len(held) != 0 || r.stats.DropRejected.Load() != 1 {
+		t.Errorf("a hold later: err %v held %v dropped %d, want the refused entry dropped", err, held, r.stats.DropRejected.Load())
+	}
+}
+
+// While the intake is down, a payload of a new chunk goes out as the one
+// probe request, without retries; the next new chunk's payload, less than
+// a probe interval later, is not sent at all; a chunk Fluent Bit retries
+// gets one probe, and once the intake answers every payload is sent as
+// configured.
+func TestDownIntakeProbes(t *testing.T) {
+	var up atomic.Bool
+	clk := healthtest.Auto(time.Unix(1000, 0))
+	r := newRig(t, intaketest.Options{Fault: func(int) intaketest.Fault {
+		if up.Load() {
+			return intaketest.Fault{}
+		}
+		return intaketest.Fault{Status: 503}
+	}}, func(o *Options) {
+		o.MaxRetries = 3
+		o.Health = health.New(health.Options{OpenAfter: 4 * time.Second, ProbeEvery: time.Second, Clock: clk, Log: o.Logger})
+	})
+	ctx := context.Background()
+	// The outage starts: one failed request, then its budget passes.
+	if err := r.c.Deliver(ctx, payload(1), r.c.NewDelivery(nil, false, 0)); err == nil {
+		t.Fatal("delivered through a 503")
+	}
+	clk.Sleep(ctx, 5*time.Second)
+	before := r.srv.Stats().Requests
+	if err := r.c.Deliver(ctx, payload(1), nil); err == nil || r.srv.Stats().Requests != before+1 {
+		t.Fatalf("probe: err %v, %d requests, want one", err, r.srv.Stats().Requests-before)
+	}
+	if err := r.c.Deliver(ctx, payload(1), nil); !errors.Is(err, health.ErrDown) || r.srv.Stats().Requests != before+1 {
+		t.Fatalf("a new chunk right after a failed probe: err %v, %d requests, want none", err, r.srv.Stats().Requests-before)
+	}
+	// A retried chunk gets its probe between the paced ones; once that
+	// failed, its other payloads go back with it.
+	retried := r.c.NewDelivery(nil, true, 0)
+	if err := r.c.Deliver(ctx, payload(1), retried); err == nil || r.srv.Stats().Requests != before+2 {
+		t.Fatalf("a retried chunk's first payload: err %v, %d requests, want its own probe", err, r.srv.Stats().Requests-before)
+	}
+	if err := r.c.Deliver(ctx, payload(1), retried); !errors.Is(err, health.ErrDown) || r.srv.Stats().Requests != before+2 {
+		t.Fatalf("the same chunk's next payload after its probe failed: err %v, %d requests, want none", err, r.srv.Stats().Requests-before)
+	}
+	up.Store(true)
+	if err := r.c.Deliver(ctx, payload(3), r.c.NewDelivery(nil, true, 0)); err != nil || r.srv.Stats().Entries != 3 {
+		t.Fatalf("a retried chunk: err %v, intake holds %d entries", err, r.srv.Stats().Entries)
+	}
+	if r.c.o.Health.Down() {
+		t.Fatal("still down after an answer")
+	}
+	if !strings.Contains(r.logs.String(), "one probe request at a time") || !strings.Contains(r.logs.String(), "answers again") {
+		t.Errorf("log:\n%s", r.logs)
+	}
 }
 
 // The per-chunk cap on isolation requests stops a payload full of bad
@@ -187,7 +263,7 @@ func TestRandomRefusalsDropNothing(t *testing.T) {
 func TestProbeCap(t *testing.T) {
 	r := newRig(t, intaketest.Options{RejectMarker: `BAD`}, nil)
 	var done idSet
-	d := NewDelivery(done.add, 40)
+	d := r.c.NewDelivery(&done, false, 40)
 	err, held := r.settle(marked(1000, func(i int) bool { return i < 300 && i%3 == 0 }), d)
 	if err == nil || !strings.Contains(err.Error(), "cap") {
 		t.Fatalf("err = %v, want the cap", err)
@@ -237,30 +313,29 @@ func TestRedirectsNotFollowed(t *testing.T) {
 // flush's budget allows it (before: cut to the 10 s cap), and hands the
 // payload back at once when it does not.
 func TestRetryAfterWithinBudget(t *testing.T) {
-	mk := func(after string) *rig {
+	mk := func(after string) (*rig, *healthtest.Clock) {
+		clk := healthtest.Auto(time.Unix(1000, 0))
 		return newRig(t, intaketest.Options{Fault: func(n int) intaketest.Fault {
 			if n == 1 {
 				return intaketest.Fault{Status: 503, RetryAfter: after}
 			}
 			return intaketest.Fault{}
-		}}, func(o *Options) { o.BackoffMax = 100 * time.Millisecond })
+		}}, func(o *Options) { o.BackoffMax = 100 * time.Millisecond; withClock(clk)(o) }), clk
 	}
-	r := mk("1")
+	r, clk := mk("1")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	start := time.Now()
 	if err := r.c.Deliver(ctx, payload(1), nil); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("retried after %s, Retry-After said 1s (backoff cap 100ms)", d)
+	if slept := clk.Slept(); len(slept) != 1 || slept[0] != time.Second {
+		t.Errorf("slept %v, Retry-After said 1s (backoff cap 100ms)", slept)
 	}
-	r = mk("30")
+	r, clk = mk("30")
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()
-	start = time.Now()
-	if err := r.c.Deliver(ctx2, payload(1), nil); err == nil || time.Since(start) > time.Second {
-		t.Errorf("Retry-After past the budget: err %v after %s", err, time.Since(start))
+	if err := r.c.Deliver(ctx2, payload(1), nil); err == nil || len(clk.Slept()) != 0 || r.srv.Stats().Requests != 1 {
+		t.Errorf("Retry-After past the budget: err %v, slept %v, %d requests", err, clk.Slept(), r.srv.Stats().Requests)
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 
 // observe counts one request by its answer (stats.AnswerOf), adds its
 // duration to the latency histogram and logs it at debug level: the one
-// line per request that says what the intake answered.
+// line per request that says what the intake answered. (The times of the
+// last accepted and failed requests are request's: the health's facts.)
 func (c *Client) observe(a answer, err error, entries, bytes int, took time.Duration) {
 	s := c.o.Stats
 	status := a.status
@@ -23,12 +24,6 @@ func (c *Client) observe(a answer, err error, entries, bytes int, took time.Dura
 	class := stats.AnswerOf(status)
 	s.Request(class)
 	s.Latency.Observe(took)
-	switch class.Outcome() {
-	case "accepted":
-		s.LastAccepted.Store(time.Now().UnixNano())
-	case "failed":
-		s.LastFailed.Store(time.Now().UnixNano())
-	}
 	ms := took.Milliseconds()
 	if err != nil {
 		c.o.Logger.Debugf("request: no answer (%v), %d entries, %d bytes, %d ms", err, entries, bytes, ms)

@@ -70,6 +70,10 @@ type LogConfig struct {
 	SourceCategory string       `json:"sourcecategory"`
 	Tags           []string     `json:"tags"`
 	Rules          []rules.Spec `json:"log_processing_rules"`
+	// AutoMultiLine turns auto_multiline on or off for the container's
+	// logs whatever the output's key says, as the Agent's per-source
+	// switch does (pkg/logs/config/integration_config.go); nil: unset.
+	AutoMultiLine *bool `json:"auto_multi_line_detection"`
 }
 
 // entry is one configuration of the label as written. The Agent reads a
@@ -86,7 +90,7 @@ type entry struct {
 // honoured are the keys of a log configuration the plugin applies (lower
 // case: the Agent's decoding matches keys case-insensitively).
 var honoured = map[string]bool{"source": true, "service": true, "sourcecategory": true, "source_category": true,
-	"tags": true, "log_processing_rules": true}
+	"tags": true, "log_processing_rules": true, "auto_multi_line_detection": true}
 
 // maxListed bounds the keys named in one report.
 const maxListed = 8
@@ -97,8 +101,8 @@ const maxListed = 8
 // The first entry is the container's configuration. err reports a value
 // that does not parse (nothing of it applies, as with the Agent, whose
 // ParseJSON fails on it), and what of a parsed one is ignored: extra
-// entries and keys an output cannot honour (auto_multi_line_detection,
-// paths, ...); the rest of such a configuration applies.
+// entries and keys an output cannot honour (paths, the Agent's
+// auto_multi_line settings, ...); the rest of such a configuration applies.
 func Logs(l map[string]string) (c LogConfig, ok bool, err error) {
 	v, ok := l[ADLogs]
 	if !ok {
@@ -153,7 +157,7 @@ func ignoredKeys(v string) string {
 	}
 	msg := fmt.Sprintf("label %s: %s not applied by an output, ignored", ADLogs, strings.Join(keys, ", "))
 	if multiline {
-		msg += " (multi-line aggregation needs lines from several chunks: use Fluent Bit's multiline filter)"
+		msg += " (auto_multi_line_detection turns the plugin's detection on or off; it has no other setting)"
 	}
 	return msg
 }

@@ -73,8 +73,9 @@ func TestLogsTagsAndIgnoredKeys(t *testing.T) {
 		{"any case, as encoding/json matches", `[{"Tags":["a:b"],"SourceCategory":"web"}]`, "web", []string{"a:b"}, ""},
 		{"source_category, the YAML name", `[{"source_category":"web"}]`, "web", nil, ""},
 		{"tags not a list: the label does not parse, as in the Agent", `[{"source":"a","tags":"a:b,c:d"}]`, "", nil, "not a JSON list"},
-		{"auto_multi_line_detection reported with the way out", `[{"source":"a","auto_multi_line_detection":true}]`, "", nil,
-			`"auto_multi_line_detection" not applied by an output, ignored (multi-line aggregation needs lines from several chunks: use Fluent Bit's multiline filter)`},
+		{"auto_multi_line_detection honoured", `[{"source":"a","auto_multi_line_detection":true}]`, "", nil, ""},
+		{"the Agent's other auto_multi_line settings reported", `[{"source":"a","auto_multi_line_detection":true,"auto_multi_line_sample_size":500}]`, "", nil,
+			`"auto_multi_line_sample_size" not applied by an output, ignored (auto_multi_line_detection turns the plugin's detection on or off; it has no other setting)`},
 		{"other keys reported, sorted", `[{"source":"a","path":"/x","type":"file"}]`, "", nil, `"path", "type" not applied`},
 		{"a hostile number of keys: the report is bounded", `[{"k0":1,"k1":1,"k2":1,"k3":1,"k4":1,"k5":1,"k6":1,"k7":1,"k8":1,"k9":1,"source":"a"}]`, "", nil, `"k7", and 2 more not applied`},
 	}
@@ -95,6 +96,9 @@ func TestLogsTagsAndIgnoredKeys(t *testing.T) {
 		if cfg.Source != wantSource {
 			t.Errorf("%s: source %q, want %q", c.name, cfg.Source, wantSource)
 		}
+		if on := strings.Contains(c.label, `"auto_multi_line_detection":true`); on != (cfg.AutoMultiLine != nil && *cfg.AutoMultiLine) {
+			t.Errorf("%s: auto_multi_line_detection %v", c.name, cfg.AutoMultiLine)
+		}
 	}
 }
 
@@ -114,7 +118,7 @@ func FuzzLabels(f *testing.F) {
 		if err != nil && strings.Contains(err.Error(), "is not a JSON list") && (cfg.Source != "" || cfg.Service != "" || len(cfg.Rules) > 0 || len(cfg.Tags) > 0) {
 			t.Fatalf("a label that does not parse gave a configuration: %+v", cfg)
 		}
-		s, _ := rules.Compile(cfg.Rules)
+		s, _, _ := rules.Compile(cfg.Rules)
 		if s != nil {
 			s.Apply([]byte(msg))
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
+	"github.com/out-datadog-go/out_datadog_go/internal/health/healthtest"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
@@ -195,12 +196,8 @@ func (panicky) ContentEncoding() string                  { return "gzip" }
 // counted; the flush hands the chunk back. (Before: the process aborted.)
 func TestPanicInSenderRecovered(t *testing.T) {
 	srv := intaketest.StartT(t, intaketest.Options{})
-	in, logs := newInstance(t, srv, map[string]string{"max_batch_entries": "10"})
-	c, err := intake.New(intake.Options{URL: srv.URL + "/api/v2/logs", APIKey: "k", Codec: panicky{}, Stats: in.Stats, Logger: in.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.client = c
+	in, logs := newInstanceWith(t, srv.URL, map[string]string{"max_batch_entries": "10"},
+		overrides{client: func(o *intake.Options) { o.Codec = panicky{} }})
 	chunk := chunkgen.New(8).Chunks(50, 8<<20)[0]
 	if code := in.Flush(chunk, nil); code != Retry {
 		t.Errorf("flush: %v", code)
@@ -247,7 +244,51 @@ func TestRetriedChunkCountedOnce(t *testing.T) {
 	if s := in.Stats.Snapshot(); s.RecordsIn != 301 || s.RecordsOut != 301 || s.Pending() != 0 || s.Truncated != 1 || s.FlushRetry != 3 {
 		t.Errorf("after delivery: %s", s)
 	}
-	if in.handedBack.n != 0 {
-		t.Errorf("%d chunks still held as handed back after the retry was delivered", in.handedBack.n)
+	if !in.progress.Empty() {
+		t.Errorf("%d chunks still held as handed back after the retry was delivered", in.progress.Len())
+	}
+}
+
+// While the intake is down, a new chunk flushed less than a second after
+// a failed probe goes back to Fluent Bit at once, without a request, and
+// is remembered: its retry is sent whatever the probes (it may be its last
+// try under Retry_Limit 1), and its records are counted once. So the first
+// retried chunk after the intake answers again is delivered.
+func TestDownIntakeRetriedChunkSent(t *testing.T) {
+	var up atomic.Bool
+	srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault {
+		if up.Load() {
+			return intaketest.Fault{}
+		}
+		return intaketest.Fault{Status: 503}
+	}})
+	clk := healthtest.New(time.Unix(1000, 0))
+	in, _ := newInstanceWith(t, srv.URL, map[string]string{"max_retries": "0", "retry_budget": "4s"}, overrides{clock: clk})
+	g := chunkgen.New(29)
+	a, b := g.Chunks(50, 8<<20)[0], g.Chunks(70, 8<<20)[0]
+	if code := in.Flush(a, []byte("tag")); code != Retry {
+		t.Fatalf("a, the outage's first flush: %v", code)
+	}
+	clk.Advance(5 * time.Second) // failing for longer than retry_budget: down
+	if code := in.Flush(a, []byte("tag")); code != Retry || srv.Stats().Requests != 2 {
+		t.Fatalf("a's retry, the probe: %v after %d requests", code, srv.Stats().Requests)
+	}
+	if code := in.Flush(b, []byte("tag")); code != Retry || srv.Stats().Requests != 2 {
+		t.Fatalf("b, new, right after a failed probe: %v after %d requests, want none", code, srv.Stats().Requests)
+	}
+	if code := in.Flush(b, []byte("tag")); code != Retry || srv.Stats().Requests != 3 {
+		t.Fatalf("b's retry while down: %v after %d requests, want its own probe", code, srv.Stats().Requests)
+	}
+	up.Store(true)
+	if code := in.Flush(b, []byte("tag")); code != OK {
+		t.Fatalf("b's retry once the intake answers: %v", code)
+	}
+	if code := in.Flush(a, []byte("tag")); code != OK {
+		t.Fatalf("a's retry once the intake answers: %v", code)
+	}
+	in.Close()
+	checkTimes(t, srv, 120, 1)
+	if s := in.Stats.Snapshot(); s.RecordsIn != 120 || s.RecordsOut != 120 || s.Pending() != 0 {
+		t.Errorf("counters: %s", s)
 	}
 }

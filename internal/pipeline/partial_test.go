@@ -11,7 +11,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
-	"github.com/out-datadog-go/out_datadog_go/internal/partial"
+	"github.com/out-datadog-go/out_datadog_go/internal/join"
 )
 
 // partsChunk builds a chunk of FireLens records; a line longer than 16 KB
@@ -87,7 +87,7 @@ func TestFlushJoinsParts(t *testing.T) {
 	if err := json.Unmarshal([]byte(msg), &a); err != nil || json.Unmarshal([]byte(orig), &b) != nil || fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("joined message does not parse as the original (%d bytes): %v", len(msg), err)
 	}
-	for _, k := range []string{"partial_message", "partial_id", "partial_ordinal", "partial_last", partial.IncompleteKey} {
+	for _, k := range []string{"partial_message", "partial_id", "partial_ordinal", "partial_last", join.IncompleteKey} {
 		if _, ok := got[1][k]; ok {
 			t.Errorf("joined log has %s", k)
 		}
@@ -96,8 +96,8 @@ func TestFlushJoinsParts(t *testing.T) {
 		t.Errorf("joined log lost the first part's attributes: %v", got[1]["ddtags"])
 	}
 	for _, l := range got[3:] {
-		if l[partial.IncompleteKey] != true || l["partial_id"] == nil {
-			t.Errorf("incomplete part not marked: %v", l[partial.IncompleteKey])
+		if l[join.IncompleteKey] != true || l["partial_id"] == nil {
+			t.Errorf("incomplete part not marked: %v", l[join.IncompleteKey])
 		}
 	}
 	s := in.Stats.Snapshot()

@@ -14,22 +14,21 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/batch"
-	"github.com/out-datadog-go/out_datadog_go/internal/circuit"
+	"github.com/out-datadog-go/out_datadog_go/internal/budget"
 	"github.com/out-datadog-go/out_datadog_go/internal/compress"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
 	"github.com/out-datadog-go/out_datadog_go/internal/guard"
+	"github.com/out-datadog-go/out_datadog_go/internal/health"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/limits"
+	"github.com/out-datadog-go/out_datadog_go/internal/join"
 	"github.com/out-datadog-go/out_datadog_go/internal/logging"
-	"github.com/out-datadog-go/out_datadog_go/internal/partial"
 	"github.com/out-datadog-go/out_datadog_go/internal/progress"
 	"github.com/out-datadog-go/out_datadog_go/internal/shape"
 	"github.com/out-datadog-go/out_datadog_go/internal/stats"
@@ -56,20 +55,16 @@ func (c Code) String() string {
 	return "FLB_ERROR"
 }
 
-// The bounds of the progress memory: Fluent Bit retries a few chunks at a
-// time, each remembered as a handful of runs of record indexes (8 bytes
-// each), so 1,024 chunks and 1M runs (8 MB at worst) hold every realistic
-// backlog; past them the oldest entry is forgotten (counted, logged) and a
-// retry of that chunk resends its delivered records: at least once.
+// The bounds of the progress memory: it holds an entry for every chunk
+// handed back for retry, most of them empty (an outage) and the others a
+// handful of runs of record indexes (8 bytes each), so 4,096 chunks and 1M
+// runs (8 MB at worst) hold every realistic backlog; past them the oldest
+// entry is forgotten (counted and logged when it held runs) and a retry
+// of that chunk resends its delivered records: at least once.
 const (
-	progressChunks = 1024
+	progressChunks = 4096
 	progressRuns   = 1 << 20
 )
-
-// exitGrace is how long Close lets in-flight flushes finish before it
-// cancels them; Fluent Bit's own default Grace is 5 s, and it calls exit
-// after its grace period, so this stays well inside it.
-const exitGrace = 2 * time.Second
 
 // mirrorEvery is how often Mirror copies the counters to Fluent Bit's
 // metrics: finer than any scrape, and a few calls a second at most.
@@ -79,18 +74,19 @@ const mirrorEvery = time.Second
 type Instance struct {
 	name   string
 	cfg    *config.Config
+	budget budget.Budget
 	log    *logging.Logger
 	Stats  *stats.Counters
 	shaper *shape.Shaper
 	codec  *compress.Codec
 	client *intake.Client
-	health *circuit.Breaker // the intake's health as this output's flushes saw it
+	health *health.Health // the intake as this output's flushes see it, and the clock
 	meta   *ecs.Client
-	// progress remembers which records of a chunk handed back for retry
-	// were delivered, so Fluent Bit's retry of it sends only the rest.
-	progress   *progress.Memory
-	handedBack *handedBack // chunks handed back, for the counters
-	now        func() time.Time
+	// progress remembers every chunk handed back for retry, and which of
+	// its records are done, so Fluent Bit's retry of it sends only the
+	// rest and counts nothing again.
+	progress *progress.Memory
+	joins    join.Options // split lines and multi-line logs (streams.go)
 
 	ctx      context.Context // cancelled by Close, or when Fluent Bit stops (Stopping): aborts in-flight requests
 	cancel   context.CancelFunc
@@ -106,14 +102,26 @@ type Instance struct {
 	mirror    *stats.Mirror
 }
 
-// New builds an instance from a validated configuration. Nothing here
+// New builds an instance from a validated configuration and its budget
+// (budget.New of its retry_budget and Fluent Bit's Grace). Nothing here
 // blocks for long: the ECS metadata endpoint is asked with a short timeout
 // and refreshed in the background.
-func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error) {
+func New(cfg *config.Config, b budget.Budget, name string, log *logging.Logger) (*Instance, error) {
+	return build(cfg, b, name, log, overrides{})
+}
+
+// overrides are what tests change of an instance New builds: its clock,
+// its intake client's options.
+type overrides struct {
+	clock  health.Clock
+	client func(*intake.Options)
+}
+
+func build(cfg *config.Config, b budget.Budget, name string, log *logging.Logger, ov overrides) (*Instance, error) {
 	if log == nil {
 		log = logging.Discard()
 	}
-	in := &Instance{name: name, cfg: cfg, log: log, Stats: &stats.Counters{}, now: time.Now, statsDone: make(chan struct{})}
+	in := &Instance{name: name, cfg: cfg, budget: b, log: log, Stats: &stats.Counters{}, statsDone: make(chan struct{})}
 	codec, err := compress.New(cfg.Compression, cfg.CompressionLevel)
 	if err != nil {
 		return nil, fmt.Errorf("compress: %w", err)
@@ -121,12 +129,8 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 	in.codec = codec
 	log.Redact(cfg.Secrets())
 	in.progress = progress.New(progressChunks, progressRuns)
-	in.handedBack = newHandedBack()
-	// Open after one flush's budget of failures; then at most one probe per
-	// budget, so the flushes Fluent Bit queues on a worker at exit each
-	// cost nothing, or one bounded request.
-	in.health = circuit.New(cfg.RetryBudget, cfg.RetryBudget, log)
-	in.client, err = intake.New(intake.Options{
+	in.health = health.New(health.Options{OpenAfter: b.DownAfter, ProbeEvery: b.ProbeEvery, Clock: ov.clock, Log: log})
+	o := intake.Options{
 		URL:         cfg.URL,
 		APIKey:      cfg.APIKey,
 		Codec:       codec,
@@ -141,7 +145,11 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		Stats:       in.Stats,
 		Concurrency: cfg.MaxConcurrency,
 		Health:      in.health,
-	})
+	}
+	if ov.client != nil {
+		ov.client(&o)
+	}
+	in.client, err = intake.New(o)
 	if err != nil {
 		codec.Close()
 		return nil, fmt.Errorf("intake client: %w", err)
@@ -161,6 +169,7 @@ func New(cfg *config.Config, name string, log *logging.Logger) (*Instance, error
 		Version:       cfg.Version,
 		Metadata:      in.meta,
 	})
+	in.joins = joinOptions(cfg, tagger)
 	in.shaper = shape.New(shape.Options{
 		MessageKey:    cfg.MessageKey,
 		DateKey:       cfg.JSONDateKey,
@@ -245,62 +254,30 @@ func (in *Instance) getBatch() *batch.Batch {
 	return &batch.Batch{}
 }
 
-// flush is the state of one Flush call.
-type flush struct {
-	in       *Instance
-	ctx      context.Context
-	sem      chan struct{}
-	wg       sync.WaitGroup
-	d        *intake.Delivery
-	failed   atomic.Int64 // payloads not delivered
-	firstErr atomic.Pointer[error]
-
-	mu   sync.Mutex
-	done *progress.Ranges // records that must not be sent again
-}
-
-func (f *flush) markDone(ids []int32) {
-	f.mu.Lock()
-	f.done.AddIDs(ids)
-	f.mu.Unlock()
-}
-
-func (f *flush) send(b *batch.Batch) {
-	f.sem <- struct{}{}
-	f.wg.Add(1)
-	go f.deliver(b)
-}
-
-// deliver sends one payload and records its outcome; it releases the
-// payload's concurrency slot and batch when done. A panic (in the encoder,
-// the HTTP stack...) fails the payload, so the chunk goes back to Fluent
-// Bit, and never reaches the process.
-func (f *flush) deliver(b *batch.Batch) {
-	defer func() {
-		<-f.sem
-		f.in.batches.Put(b)
-		f.wg.Done()
-	}()
-	defer guard.Recover(f.in.log, &f.in.Stats.Panics, "payload delivery", func(p *guard.PanicError) {
-		f.fail(p)
-	})
-	if err := f.in.client.Deliver(f.ctx, b, f.d); err != nil {
-		f.fail(err)
+// Flush delivers one chunk. chunk and tag are Fluent Bit's memory, and
+// Fluent Bit 1.9 frees a chunk at shutdown while a flush of it may still
+// run: they are read only until the chunk is shaped into payloads, before
+// the first request or wait; everything sent or remembered is a copy.
+//
+// Records are numbered in chunk order. When an earlier try of the same
+// chunk delivered part of it (see progress), those records are skipped,
+// whatever the batching or tags are this time; when this try hands the
+// chunk back again, what is now done is remembered for the next.
+func (in *Instance) Flush(chunk, tag []byte) (code Code) {
+	if !in.enter() { // exit called, or Fluent Bit's stop allowance over
+		return Retry
 	}
-}
-
-func (f *flush) fail(err error) {
-	f.failed.Add(1)
-	f.firstErr.CompareAndSwap(nil, &err)
-}
-
-// sendLast delivers a chunk's last payload on the calling goroutine, which
-// would only wait for it otherwise: a chunk that fits one payload (the
-// common case) starts no goroutine.
-func (f *flush) sendLast(b *batch.Batch) {
-	f.sem <- struct{}{}
-	f.wg.Add(1)
-	f.deliver(b)
+	defer in.inflight.Done()
+	ctx, cancel := context.WithTimeout(in.ctx, in.budget.Flush)
+	defer cancel()
+	f := in.begin(ctx, cancel, chunk, tag)
+	if !in.health.Admit(f.l.retried) { // a new chunk, the intake down and probed less than a second ago
+		f.l.fail(health.ErrDown)
+		return f.finish(nil, nil)
+	}
+	defer guard.Recover(in.log, &in.Stats.Panics, "flush", func(p *guard.PanicError) { code = f.crashed(p) })
+	t, streamErr := f.run(chunk)
+	return f.finish(&t, streamErr)
 }
 
 // tally counts what one flush did with its records, for the counters and
@@ -308,107 +285,71 @@ func (f *flush) sendLast(b *batch.Batch) {
 type tally struct {
 	records, skipped, tooOld, tooLarge, truncated, resumed, badType int64
 	attrsCut                                                        int64 // entries whose attributes were cut or left out
-	joined, incomplete                                              int64 // split lines (partial)
+	joined, incomplete                                              int64 // split lines
+	multiLine, linesJoined                                          int64 // multi-line logs
 	excluded, masked                                                int64 // log_processing_rules
 	firstSkip                                                       error
-	retried                                                         bool // the chunk came back after a flush handed it back
+	counted                                                         bool // an earlier try counted the chunk's records in
 }
 
-// Flush delivers one chunk. chunk and tag are Fluent Bit's memory: they are
-// read during the call only; everything sent is a copy.
-//
-// Records are numbered in chunk order. When an earlier try of the same
-// chunk delivered part of it (see progress), those records are skipped,
-// whatever the batching or tags are this time; when this try hands the chunk
-// back again, what is now delivered is remembered for the next.
-func (in *Instance) Flush(chunk, tag []byte) Code {
+// enter counts a flush in, unless the instance is closed or stopped.
+func (in *Instance) enter() bool {
 	in.mu.Lock()
-	if in.closed || in.ctx.Err() != nil { // exit called, or Fluent Bit's stop allowance over
-		in.mu.Unlock()
-		return Retry
+	defer in.mu.Unlock()
+	if in.closed || in.ctx.Err() != nil {
+		return false
 	}
 	in.inflight.Add(1)
-	in.mu.Unlock()
-	defer in.inflight.Done()
-
-	mode := in.health.Admit()
-	if mode == circuit.Skip { // the intake is down and another flush probes it
-		in.Stats.FlushRetry.Add(1)
-		return Retry
-	}
-	defer in.health.Done(mode)
-
-	// config.Parse bounds the budget, the concurrency and the batch limits.
-	ctx, cancel := context.WithTimeout(in.ctx, in.cfg.RetryBudget)
-	defer cancel()
-	f := &flush{in: in, ctx: ctx, sem: make(chan struct{}, in.cfg.MaxConcurrency), done: &progress.Ranges{}}
-	f.d = intake.NewDelivery(f.markDone, 0)
-
-	// Only chunks handed back earlier are looked up; with none (the normal
-	// case) the chunk is not even hashed.
-	var key progress.Key
-	var prev *progress.Progress // what earlier tries did; read-only
-	keyed := false
-	if !in.progress.Empty() {
-		key, keyed = in.progress.Key(chunk, tag), true
-		prev, _ = in.progress.Take(key)
-	}
-	fp := in.handedBack.fingerprint(chunk, tag)
-	retried := in.handedBack.take(fp)
-
-	t, streamErr := f.run(chunk, tag, prev)
-	held := in.client.Confirm(ctx, f.d) // records refused alone once, not yet twice
-	t.retried = retried
-	in.report(tag, &t)
-
-	if n := f.failed.Load(); n > 0 || len(held) > 0 {
-		in.Stats.FlushRetry.Add(1)
-		if n > 0 {
-			err := *f.firstErr.Load()
-			in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", n, t.records, err)
-		}
-		if len(held) > 0 {
-			in.log.Warnf("%d record(s) of a chunk of %d refused alone by the intake once, not yet twice: chunk handed back to Fluent Bit, its retry sends them alone again", len(held), t.records)
-		}
-		next := &progress.Progress{Done: *f.done}
-		if prev != nil {
-			next.Done.Union(&prev.Done)
-		}
-		slices.Sort(held)
-		next.Refused.AddIDs(held)
-		if next.Len() > 0 {
-			if !keyed {
-				key = in.progress.Key(chunk, tag)
-			}
-			in.remember(key, next)
-		}
-		in.handedBack.put(fp)
-		return Retry
-	}
-	if streamErr != nil {
-		in.Stats.FlushError.Add(1)
-		in.log.Errorf("dropping the rest of a malformed chunk (tag=%s, %d records before the damage delivered): %v", tag, t.records, streamErr)
-		return Error
-	}
-	in.Stats.FlushOK.Add(1)
-	return OK
+	return true
 }
 
-// run reads the chunk's records, shapes each one prev does not hold as done
-// into the payload being filled, and sends the payloads (package batch cuts
-// them); a record prev holds as refused alone once goes to the Delivery, to
-// be sent alone again (intake.Client.Confirm). It returns when every payload
-// has its outcome. streamErr is set when the chunk's stream is damaged: the
+// flush is one Flush call: its ledger, and the payloads it sends.
+type flush struct {
+	in     *Instance
+	ctx    context.Context
+	cancel context.CancelFunc
+	l      *ledger
+	d      *intake.Delivery
+	read   chan struct{} // closed once the chunk is read: requests go from then on
+	sem    chan struct{} // a slot per payload being compressed or sent
+	wg     sync.WaitGroup
+}
+
+// begin starts a try of chunk: its key (a hash of its bytes) and a copy of
+// its tag are taken here, and what an earlier try did with it.
+func (in *Instance) begin(ctx context.Context, cancel context.CancelFunc, chunk, tag []byte) *flush {
+	l := &ledger{tag: string(tag)}
+	l.key = in.progress.Key(chunk, l.tag)
+	l.prev, l.retried = in.progress.Take(l.key)
+	f := &flush{in: in, ctx: ctx, cancel: cancel, l: l, d: in.client.NewDelivery(l, l.retried, 0),
+		read: make(chan struct{}), sem: make(chan struct{}, in.cfg.MaxConcurrency)}
+	f.d.SendAfter(f.read)
+	return f
+}
+
+// run reads the chunk's records, shapes each one an earlier try did not
+// finish into the payload being filled (package batch cuts them), and
+// hands the payloads to senders, max_concurrency at a time; a record an
+// earlier try had refused alone once goes to the ledger as a suspect, to
+// be sent alone again (intake.Client.Confirm). Reading the chunk waits on
+// nothing, and the senders compress their payloads meanwhile but make no
+// request before it is read whole: nothing of Fluent Bit's memory is read
+// once the flush waits. run returns when every record has its outcome for
+// this try. streamErr is set when the chunk's stream is damaged: the
 // records before the damage were sent.
-func (f *flush) run(chunk, tag []byte, prev *progress.Progress) (t tally, streamErr error) {
+func (f *flush) run(chunk []byte) (t tally, streamErr error) {
 	in := f.in
 	lim := batch.Limits{Entries: in.cfg.MaxBatchEntries, Bytes: in.cfg.MaxBatchBytes}
-	oldest := in.now().Add(-limits.MaxLogAge).UnixMilli()
-	// The container runtime's 16 KB parts of one line come out as one log
-	// (partial); a chunk without parts costs one search of it.
-	dec := partial.NewReader(chunk, in.cfg.MessageKey)
+	oldest := in.health.Clock().Now().Add(-limits.MaxLogAge).UnixMilli()
+	// The container runtime's 16 KB parts of one line, and the lines of one
+	// multi-line log, come out as one log (join); a chunk without parts,
+	// when no stream groups lines, costs one search of it. A joined log's
+	// other records are done with it (ledger.Done).
+	dec := join.NewReader(chunk, &in.joins, f.l.prev.DoneRanges())
+	f.l.members = dec.Members()
 	var ev event.Event
-	prevDone, prevRefused := prev.Cursors()
+	prevDone, prevRefused := f.l.prev.Cursors()
+	tag := []byte(f.l.tag)
 	b := in.getBatch()
 	for {
 		idx, err := dec.Next(&ev) // the log's index in the chunk, the same on a retry of the chunk
@@ -448,27 +389,104 @@ func (f *flush) run(chunk, tag []byte, prev *progress.Progress) (t tally, stream
 		}
 		t.count(info, fit, oldest)
 		if into != b {
-			f.d.Refused(into)
+			f.l.Suspect(intake.Suspect{Entry: into})
 			continue
 		}
 		b = lim.Cut(b, in.getBatch, f.send)
 	}
+	c := dec.Counts()
+	t.joined, t.incomplete = int64(c.SplitJoined), int64(c.Incomplete)
+	t.multiLine, t.linesJoined = int64(c.MultiLine), int64(c.LinesJoined)
+	close(f.read) // the chunk is read: from here on, requests and waits
 	if b.Len() > 0 {
-		f.sendLast(b)
+		// The last on this goroutine, which would only wait for it: a
+		// chunk of one payload (the common case) starts no goroutine.
+		f.wg.Add(1)
+		f.sem <- struct{}{}
+		f.deliver(b)
 	} else {
 		in.batches.Put(b)
 	}
 	f.wg.Wait()
-	t.joined, t.incomplete = int64(dec.Joined()), int64(dec.Incomplete())
+	in.client.Confirm(f.ctx, f.d) // records refused alone once, this try or an earlier one
 	return t, streamErr
 }
 
-// remember keeps what was done of a chunk handed back for retry.
-func (in *Instance) remember(key progress.Key, p *progress.Progress) {
-	if lost := in.progress.Put(key, p); lost > 0 {
-		in.Stats.Forgotten.Add(int64(lost))
-		in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
+// send hands a full payload to a sender of its own, which waits for a
+// slot: the chunk's reading goes on meanwhile.
+func (f *flush) send(b *batch.Batch) {
+	f.wg.Add(1)
+	go func() {
+		f.sem <- struct{}{}
+		f.deliver(b)
+	}()
+}
+
+// deliver sends one payload, holding a slot, and records its outcome; it
+// releases the slot and the batch when done. A panic (in the encoder, the
+// HTTP stack...) fails the payload, so the chunk goes back to Fluent Bit,
+// and never reaches the process.
+func (f *flush) deliver(b *batch.Batch) {
+	defer func() {
+		<-f.sem
+		f.in.batches.Put(b)
+		f.wg.Done()
+	}()
+	defer guard.Recover(f.in.log, &f.in.Stats.Panics, "payload delivery", func(p *guard.PanicError) {
+		f.l.fail(p)
+	})
+	if err := f.in.client.Deliver(f.ctx, b, f.d); err != nil {
+		f.l.fail(err)
 	}
+}
+
+// crashed ends a flush that panicked (a bug in decoding, shaping or
+// confirming): its payloads not sent yet are not, those in flight end, and
+// the chunk goes back to Fluent Bit with what the intake accepted
+// remembered, so its retry does not send that again.
+func (f *flush) crashed(p *guard.PanicError) Code {
+	f.cancel()
+	f.wg.Wait()
+	f.l.fail(p)
+	return f.finish(nil, nil)
+}
+
+// finish ends the try: the counters and log lines of what it met, the
+// ledger remembered when the chunk goes back, and what Fluent Bit is told.
+// A nil t is a try that has nothing to count (handed back unread, or
+// cut by a panic): the chunk goes back, known as handed back (so its
+// retry is sent even while the intake is down), its records counted by
+// the try that reads it whole.
+func (f *flush) finish(t *tally, streamErr error) Code {
+	in, l := f.in, f.l
+	read := t != nil
+	if read {
+		t.counted = l.counted()
+		in.report(l.tag, t)
+	} else {
+		t = &tally{}
+	}
+	if l.failed > 0 || len(l.held) > 0 {
+		in.Stats.FlushRetry.Add(1)
+		if l.failed > 0 && !errors.Is(l.firstErr, health.ErrDown) { // a down intake said so once (health)
+			in.log.Warnf("%d payload(s) of a chunk of %d records not delivered, chunk handed back to Fluent Bit for retry: %v", l.failed, t.records, l.firstErr)
+		}
+		if len(l.held) > 0 {
+			in.log.Warnf("%d record(s) of a chunk of %d refused alone by the intake once, not yet twice: chunk handed back to Fluent Bit, its retry sends them alone again", len(l.held), t.records)
+		}
+		if lost := in.progress.Put(l.key, l.next(read)); lost > 0 {
+			in.Stats.Forgotten.Add(int64(lost))
+			in.log.Warnf("forgot what was delivered of %d chunk(s) handed back for retry (memory bound): a retry of those sends their delivered records again", lost)
+		}
+		return Retry
+	}
+	if streamErr != nil {
+		in.Stats.FlushError.Add(1)
+		in.log.Errorf("dropping the rest of a malformed chunk (tag=%s, %d records before the damage delivered): %v", l.tag, t.records, streamErr)
+		return Error
+	}
+	in.Stats.FlushOK.Add(1)
+	return OK
 }
 
 // shapeInto writes record id as b's next entry, fitted to the per-log
@@ -521,13 +539,13 @@ func (t *tally) count(info shape.Info, fit shape.Fitted, oldest int64) {
 }
 
 // report adds a flush's tally to the counters and logs what needs a word.
-func (in *Instance) report(tag []byte, t *tally) {
+func (in *Instance) report(tag string, t *tally) {
 	s := in.Stats
 	s.Resumed.Add(t.resumed)
 	// Every record of a chunk is read and shaped at its first flush, so a
 	// retry of the chunk counts nothing again (the log lines still say
 	// what this try met).
-	if !t.retried {
+	if !t.counted {
 		s.RecordsIn.Add(t.records)
 		s.Truncated.Add(t.truncated)
 		s.TooOld.Add(t.tooOld)
@@ -538,9 +556,11 @@ func (in *Instance) report(tag []byte, t *tally) {
 		s.Masked.Add(t.masked)
 		s.PartialJoined.Add(t.joined)
 		s.Incomplete.Add(t.incomplete)
+		s.MultiLine.Add(t.multiLine)
+		s.LinesJoined.Add(t.linesJoined)
 	}
 	if t.incomplete > 0 {
-		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, partial.IncompleteKey)
+		in.log.Warnf("%d part(s) of container lines split at 16 KB sent on their own (attribute %s): their line was not complete in the chunk", t.incomplete, join.IncompleteKey)
 	}
 	if t.truncated > 0 {
 		in.log.Warnf("%d log(s) cut to fit the intake's 1 MB per-log limit, max_batch_bytes or a mask rule's bound, %d of them in their attributes "+
@@ -568,18 +588,22 @@ func (in *Instance) report(tag []byte, t *tally) {
 // SIGTERM or SIGINT). Fluent Bit waits for the flushes in flight, and those
 // queued on its workers, before it calls the exit callback, and Fluent Bit
 // 1.9 crashes at exit when a flush outlives its Grace: so flushes go on
-// delivering for allowance (part of Grace) and are then cut, and later
-// flushes hand their chunks back at once. What is cut reports Retry: the
-// chunk stays with Fluent Bit (kept on disk with filesystem buffering).
-func (in *Instance) Stopping(allowance time.Duration) {
+// delivering for the budget's Stop (part of Grace) and are then cut, and
+// later flushes hand their chunks back at once. What is cut reports Retry:
+// the chunk stays with Fluent Bit (kept on disk with filesystem
+// buffering). With no Stop (Grace negative or unknown) nothing is cut.
+func (in *Instance) Stopping() {
+	if in.budget.Stop <= 0 {
+		return
+	}
 	in.stopping.Do(func() {
-		in.log.Infof("Fluent Bit is stopping: flushes end within %s; a chunk not delivered by then stays with Fluent Bit", allowance)
-		time.AfterFunc(allowance, in.cancel)
+		in.log.Infof("Fluent Bit is stopping: flushes end within %s; a chunk not delivered by then stays with Fluent Bit", in.budget.Stop)
+		time.AfterFunc(in.budget.Stop, in.cancel)
 	})
 }
 
-// Close stops the instance: in-flight flushes get a short grace to finish,
-// then their requests are cancelled (they report Retry, never OK). It logs
+// Close stops the instance: in-flight flushes get the budget's Exit to
+// finish, then their requests are cancelled (they report Retry, never OK). It logs
 // the final counters.
 func (in *Instance) Close() {
 	in.mu.Lock()
@@ -598,7 +622,7 @@ func (in *Instance) Close() {
 	}()
 	select {
 	case <-done:
-	case <-time.After(exitGrace):
+	case <-time.After(in.budget.Exit):
 		in.log.Warnf("cancelling in-flight flushes at exit; their chunks stay with Fluent Bit")
 		in.cancel()
 		<-done

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/budget"
 	"github.com/out-datadog-go/out_datadog_go/internal/config"
 	"github.com/out-datadog-go/out_datadog_go/internal/event/chunkgen"
 	"github.com/out-datadog-go/out_datadog_go/internal/intake/intaketest"
@@ -25,6 +26,13 @@ func newInstance(t testing.TB, srv *intaketest.Server, props map[string]string) 
 
 func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instance, *logtest.Buffer) {
 	t.Helper()
+	return newInstanceWith(t, url, props, overrides{})
+}
+
+// newInstanceWith builds an instance as New does (its health, client,
+// budget), with a test's overrides.
+func newInstanceWith(t testing.TB, url string, props map[string]string, ov overrides) (*Instance, *logtest.Buffer) {
+	t.Helper()
 	p := map[string]string{"endpoint": url, "apikey": "k", "dd_service": "svc", "dd_source": "src",
 		"dd_tags": "env:test", "provider": "ecs", "stats_interval": "0",
 		// Tests of what a flush does, not of its budget: the default (4 s)
@@ -39,7 +47,7 @@ func newInstanceURL(t testing.TB, url string, props map[string]string) (*Instanc
 		t.Fatal(err)
 	}
 	logs := &logtest.Buffer{}
-	in, err := New(cfg, "test", logging.New(logs, "test", logging.Info))
+	in, err := build(cfg, budget.New(cfg.RetryBudget, budget.UnknownGrace), "test", logging.New(logs, "test", logging.Info), ov)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +90,12 @@ func TestConcurrentFlushes(t *testing.T) {
 // Close returns promptly with requests in flight; those flushes report
 // Retry, never OK, and flushes after Close are handed back.
 func TestCloseWithInFlight(t *testing.T) {
-	srv, err := intaketest.Start(intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Delay: time.Minute} }})
+	arrived := make(chan struct{})
+	var once sync.Once
+	srv, err := intaketest.Start(intaketest.Options{Fault: func(int) intaketest.Fault {
+		once.Do(func() { close(arrived) }) // the flush's request is in flight
+		return intaketest.Fault{Delay: time.Minute}
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +104,10 @@ func TestCloseWithInFlight(t *testing.T) {
 	chunk := chunkgen.New(2).Chunks(100, 1<<20)[0]
 	done := make(chan Code)
 	go func() { done <- in.Flush(chunk, nil) }()
-	time.Sleep(200 * time.Millisecond)
+	<-arrived
 	start := time.Now()
 	in.Close()
-	if d := time.Since(start); d > exitGrace+2*time.Second {
+	if d := time.Since(start); d > in.budget.Exit+2*time.Second {
 		t.Errorf("Close took %s", d)
 	}
 	if code := <-done; code != Retry {
@@ -148,7 +161,15 @@ func TestStatsLine(t *testing.T) {
 // BenchmarkFlushFireLens measures the whole flush path on the real
 // FireLens chunk: decode, shape, batch, gzip, HTTP. The intake only drains
 // the body, so its cost stays out of the figure.
-func BenchmarkFlushFireLens(b *testing.B) {
+func BenchmarkFlushFireLens(b *testing.B) { benchFlush(b, nil) }
+
+// BenchmarkFlushFireLensAutoMultiline is BenchmarkFlushFireLens with
+// auto_multiline on: what grouping a stream's lines costs.
+func BenchmarkFlushFireLensAutoMultiline(b *testing.B) {
+	benchFlush(b, map[string]string{"auto_multiline": "on"})
+}
+
+func benchFlush(b *testing.B, props map[string]string) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusAccepted)
@@ -158,7 +179,7 @@ func BenchmarkFlushFireLens(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, _ := newInstanceURL(b, srv.URL, nil)
+	in, _ := newInstanceURL(b, srv.URL, props)
 	defer in.Close()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(chunk)))

@@ -36,16 +36,15 @@ func retryUntilOK(t *testing.T, in *Instance, chunk []byte, max int) int {
 	return max
 }
 
-// fastBackoff gives in a client whose backoffs are 1-20 ms (the default
-// 250 ms-10 s would make these tests wait, not work).
-func fastBackoff(t *testing.T, in *Instance, srv *intaketest.Server) {
+// fastBackoff is an instance built as New does, whose client's backoffs
+// are 1-20 ms (the default 250 ms-10 s would make these tests wait, not
+// work).
+func fastBackoff(t *testing.T, srv *intaketest.Server, props map[string]string) *Instance {
 	t.Helper()
-	c, err := intake.New(intake.Options{URL: srv.URL + "/api/v2/logs", APIKey: "k", Codec: in.codec, Stats: in.Stats, Logger: in.log,
-		MaxRetries: in.cfg.MaxRetries, Timeout: in.cfg.Timeout, BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.client = c
+	in, _ := newInstanceWith(t, srv.URL, props, overrides{client: func(o *intake.Options) {
+		o.BackoffBase, o.BackoffMax = time.Millisecond, 20*time.Millisecond
+	}})
+	return in
 }
 
 // Refused records anywhere in a chunk cost those records only: every other
@@ -71,8 +70,7 @@ func TestRefusedRecordsAnywhere(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := intaketest.StartT(t, intaketest.Options{RejectMarker: chunkgen.RefuseMarker})
-			in, _ := newInstance(t, srv, nil)
-			fastBackoff(t, in, srv)
+			in := fastBackoff(t, srv, nil)
 			tries := retryUntilOK(t, in, markedChunk(c.n, c.bad), 50)
 			in.Close()
 			seqs, bad := srv.Seqs(), 0
@@ -113,8 +111,7 @@ func TestRandom400sDropNothing(t *testing.T) {
 				}
 				return intaketest.Fault{}
 			}})
-			in, _ := newInstance(t, srv, map[string]string{"max_retries": "2"})
-			fastBackoff(t, in, srv)
+			in := fastBackoff(t, srv, map[string]string{"max_retries": "2"})
 			tries := 0
 			for _, chunk := range chunkgen.New(11).Chunks(n, 512<<10) {
 				tries += retryUntilOK(t, in, chunk, 400)

@@ -54,14 +54,18 @@ func TestAddIDsMakesRuns(t *testing.T) {
 
 func TestKeyIdentifiesChunkAndTag(t *testing.T) {
 	m := New(4, 100)
-	a := m.Key([]byte("chunk"), []byte("tag"))
-	if a != m.Key([]byte("chunk"), []byte("tag")) {
+	a := m.Key([]byte("chunk"), "tag")
+	if a != m.Key([]byte("chunk"), "tag") {
 		t.Fatal("key not deterministic")
 	}
+	if New(4, 100).Key([]byte("chunk"), "tag") == a {
+		t.Error("two memories hash alike: the seed is not random")
+	}
 	for _, other := range []Key{
-		m.Key([]byte("chunk"), []byte("tag2")),
-		m.Key([]byte("chunk2"), []byte("tag")),
-		m.Key([]byte("tagchunk"), nil), // the tag/chunk boundary counts
+		m.Key([]byte("chunk"), "tag2"),
+		m.Key([]byte("chunk2"), "tag"),
+		m.Key([]byte("tagchunk"), ""), // the tag/chunk boundary counts
+		m.Key([]byte("chunl"), "tag"),
 	} {
 		if other == a {
 			t.Errorf("collision with %v", other)
@@ -80,12 +84,17 @@ func TestTakePut(t *testing.T) {
 	if !m.Empty() {
 		t.Fatal("new memory not empty")
 	}
-	k := m.Key([]byte("a"), nil)
+	k := m.Key([]byte("a"), "")
 	if _, ok := m.Take(k); ok {
 		t.Fatal("take from empty")
 	}
-	if n := m.Put(k, &Progress{}); n != 0 || !m.Empty() {
-		t.Fatal("an empty progress is not remembered")
+	// A chunk handed back with nothing done is remembered: its retry is
+	// known as one.
+	if n := m.Put(k, nil); n != 0 || m.Len() != 1 {
+		t.Fatal("a chunk handed back with nothing done is not remembered")
+	}
+	if p, ok := m.Take(k); !ok || p.Len() != 0 || !m.Empty() {
+		t.Fatalf("take of an empty entry: %v %v", p, ok)
 	}
 	m.Put(k, done(0, 10))
 	if m.Empty() || m.Len() != 1 {
@@ -101,9 +110,10 @@ func TestTakePut(t *testing.T) {
 }
 
 // At the chunk bound the oldest entry goes; a re-put entry counts as new.
+// Only an entry holding runs counts as forgotten.
 func TestBoundEvictsOldest(t *testing.T) {
 	m := New(2, 100)
-	k := func(i int) Key { return m.Key([]byte(fmt.Sprint(i)), nil) }
+	k := func(i int) Key { return m.Key([]byte(fmt.Sprint(i)), "") }
 	m.Put(k(0), done(0, 1))
 	m.Put(k(1), done(0, 1))
 	// k(0) comes back, is taken and put again: it is now the newest.
@@ -120,11 +130,16 @@ func TestBoundEvictsOldest(t *testing.T) {
 			t.Errorf("k(%d) forgotten", i)
 		}
 	}
+	m.Put(k(3), nil)
+	m.Put(k(4), nil)
+	if n := m.Put(k(5), done(0, 1)); n != 0 || m.Len() != 2 {
+		t.Errorf("evicting an entry with nothing done: %d forgotten, len %d", n, m.Len())
+	}
 }
 
 func TestRunBound(t *testing.T) {
 	m := New(100, 10)
-	k := func(i int) Key { return m.Key([]byte(fmt.Sprint(i)), nil) }
+	k := func(i int) Key { return m.Key([]byte(fmt.Sprint(i)), "") }
 	many := &Progress{}
 	for i := int32(0); i < 3; i++ {
 		many.Done.Add(2*i, 2*i+1)
@@ -138,8 +153,11 @@ func TestRunBound(t *testing.T) {
 	for i := int32(0); i < 11; i++ {
 		huge.Done.Add(2*i, 2*i+1)
 	}
-	if n := m.Put(k(2), huge); n != 1 || m.Len() != 1 {
-		t.Errorf("entry over the whole bound: forgot %d, len %d", n, m.Len())
+	if n := m.Put(k(2), huge); n != 1 || m.Len() != 2 || m.runs != 6 {
+		t.Errorf("entry over the whole bound: forgot %d, len %d, runs %d", n, m.Len(), m.runs)
+	}
+	if p, ok := m.Take(k(2)); !ok || p.Len() != 0 {
+		t.Errorf("entry over the whole bound: kept as %v %v, want known as a retry with nothing done", p, ok)
 	}
 	// Stale places do not grow without bound.
 	for i := 0; i < 1000; i++ {
@@ -159,7 +177,7 @@ func TestConcurrent(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := 0; i < 500; i++ {
-				k := m.Key([]byte(fmt.Sprint(w, i%40)), nil)
+				k := m.Key([]byte(fmt.Sprint(w, i%40)), "")
 				if p, ok := m.Take(k); ok {
 					p.Done.Add(int32(i), int32(i+1))
 					m.Put(k, p)
@@ -183,7 +201,7 @@ func TestConcurrent(t *testing.T) {
 // later retry sent again.)
 func TestIdenticalKeyMultiset(t *testing.T) {
 	m := New(3, 100)
-	k := m.Key([]byte("same bytes"), []byte("tag"))
+	k := m.Key([]byte("same bytes"), "tag")
 	m.Put(k, done(0, 10))
 	m.Put(k, done(0, 20))
 	if m.Len() != 2 {

@@ -2,7 +2,9 @@
 // (exclude_at_match, include_at_match, mask_sequences) to one container's
 // messages, with the engine the Agent uses: Go's regexp, patterns compiled
 // as written (pkg/logs/config/processing_rules.go), applied in order, the
-// first exclusion ending the record (pkg/logs/processor/processor.go).
+// first exclusion ending the record (pkg/logs/processor/processor.go). A
+// multi_line rule is compiled as the Agent compiles it, anchored at the
+// line's start ("^" + pattern); package join applies it.
 //
 // Labels come from any container of the task, so the work they cause is
 // bounded, where the Agent bounds none: at most MaxRules rules a container,
@@ -59,23 +61,23 @@ type rule struct {
 type Set struct{ rules []rule }
 
 // Compile compiles specs. A rule that cannot be honoured (bad pattern,
-// a pattern over MaxPatternBytes, unknown type, multi_line, which an output
-// cannot apply because a record may be split across chunks) is left out and
-// described in skipped; the others still apply, the first MaxRules of them.
-// The Set is nil when no rule applies, so callers test one pointer and run
-// no regexp for containers without rules.
-func Compile(specs []Spec) (s *Set, skipped []string) {
+// a pattern over MaxPatternBytes, unknown type) is left out and described
+// in skipped; the others still apply, the first MaxRules of them. The Set
+// is nil when no processing rule applies, so callers test one pointer and
+// run no regexp for containers without rules. multiLine is the last
+// multi_line rule's pattern, anchored ("^" + pattern), as the Agent takes
+// the last (pkg/logs/internal/decoder/decoder.go, pkg/logs/config/
+// processing_rules.go); nil when there is none.
+func Compile(specs []Spec) (s *Set, multiLine *regexp.Regexp, skipped []string) {
 	var rs []rule
+	applied := 0
 	for i, sp := range specs {
-		if len(rs) == MaxRules {
+		if applied == MaxRules {
 			skipped = append(skipped, fmt.Sprintf("%d rules past the first %d that apply are ignored (at most %d rules a container)", len(specs)-i, MaxRules, MaxRules))
 			break
 		}
 		switch sp.Type {
-		case ExcludeAtMatch, IncludeAtMatch, MaskSequences:
-		case MultiLine:
-			skipped = append(skipped, fmt.Sprintf("rule %q: multi_line is not applied by an output (a record may be split across chunks); ignored", sp.Name))
-			continue
+		case ExcludeAtMatch, IncludeAtMatch, MaskSequences, MultiLine:
 		default:
 			skipped = append(skipped, fmt.Sprintf("rule %q: type %q is not supported; ignored", sp.Name, sp.Type))
 			continue
@@ -88,18 +90,32 @@ func Compile(specs []Spec) (s *Set, skipped []string) {
 			skipped = append(skipped, fmt.Sprintf("rule %q: pattern of %d bytes, over %d; ignored", sp.Name, len(sp.Pattern), MaxPatternBytes))
 			continue
 		}
+		if sp.Type == MultiLine {
+			re, err := regexp.Compile("^" + sp.Pattern)
+			if err != nil {
+				skipped = append(skipped, fmt.Sprintf("rule %q: %v; ignored", sp.Name, err))
+				continue
+			}
+			if multiLine != nil {
+				skipped = append(skipped, fmt.Sprintf("rule %q: a later multi_line rule replaces an earlier one, as in the Agent", sp.Name))
+			}
+			multiLine = re
+			applied++
+			continue
+		}
 		re, err := regexp.Compile(sp.Pattern)
 		if err != nil {
 			skipped = append(skipped, fmt.Sprintf("rule %q: %v; ignored", sp.Name, err))
 			continue
 		}
+		applied++
 		ph := []byte(sp.ReplacePlaceholder)
 		rs = append(rs, rule{typ: sp.Type, re: re, placeholder: ph, expand: bytes.IndexByte(ph, '$') >= 0})
 	}
 	if len(rs) == 0 {
-		return nil, skipped
+		return nil, multiLine, skipped
 	}
-	return &Set{rules: rs}, skipped
+	return &Set{rules: rs}, multiLine, skipped
 }
 
 // Len is the number of rules applied.

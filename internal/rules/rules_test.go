@@ -22,7 +22,7 @@ func TestApply(t *testing.T) {
 		{Type: MaskSequences, Name: "mask_card", Pattern: `\b\d{4}-\d{4}-\d{4}-(\d{4})\b`, ReplacePlaceholder: "[card ending $1]"},
 		{Type: MaskSequences, Name: "mask_token", Pattern: `token=\w+`, ReplacePlaceholder: "token=[masked]"},
 	}
-	s, skipped := Compile(specs)
+	s, _, skipped := Compile(specs)
 	if len(skipped) != 0 || s.Len() != 3 {
 		t.Fatalf("compile: %v, %d rules", skipped, s.Len())
 	}
@@ -47,7 +47,7 @@ func TestApply(t *testing.T) {
 }
 
 func TestIncludeAtMatch(t *testing.T) {
-	s, _ := Compile([]Spec{{Type: IncludeAtMatch, Name: "only_errors", Pattern: `(?i)error`}})
+	s, _, _ := Compile([]Spec{{Type: IncludeAtMatch, Name: "only_errors", Pattern: `(?i)error`}})
 	if _, ex, _, _ := s.Apply([]byte("all fine")); !ex {
 		t.Error("non-matching message kept")
 	}
@@ -57,17 +57,38 @@ func TestIncludeAtMatch(t *testing.T) {
 }
 
 func TestCompileSkips(t *testing.T) {
-	s, skipped := Compile([]Spec{
-		{Type: MultiLine, Name: "ml", Pattern: `\d{4}`},
+	s, ml, skipped := Compile([]Spec{
+		{Type: MultiLine, Name: "bad_ml", Pattern: `[`},
 		{Type: ExcludeAtMatch, Name: "bad", Pattern: `(`},
 		{Type: "exclude_truncated", Name: "other"},
 		{Type: MaskSequences, Name: "empty"},
 	})
-	if s != nil || len(skipped) != 4 {
-		t.Fatalf("set %v, skipped %q", s, skipped)
+	if s != nil || ml != nil || len(skipped) != 4 {
+		t.Fatalf("set %v, multi_line %v, skipped %q", s, ml, skipped)
 	}
-	if !strings.Contains(skipped[0], "multi_line") || !strings.Contains(skipped[1], `"bad"`) {
+	if !strings.Contains(skipped[0], `"bad_ml"`) || !strings.Contains(skipped[1], `"bad"`) {
 		t.Errorf("skipped %q", skipped)
+	}
+}
+
+// A multi_line rule is compiled as the Agent compiles it: anchored at the
+// line's start ("^" + pattern, pkg/logs/config/processing_rules.go), the
+// last one of several applying (pkg/logs/internal/decoder/decoder.go loops
+// over the rules and keeps the last). It is no processing rule: a
+// container with only a multi_line rule has no Set, and runs no regexp on
+// its messages when shaping them.
+func TestCompileMultiLine(t *testing.T) {
+	s, ml, skipped := Compile([]Spec{
+		{Type: MultiLine, Name: "first", Pattern: `\[`},
+		{Type: MultiLine, Name: "new_log_start_with_date", Pattern: `\d{4}-\d{2}-\d{2}`},
+	})
+	if s != nil || ml == nil || len(skipped) != 1 || !strings.Contains(skipped[0], `"new_log_start_with_date"`) {
+		t.Fatalf("set %v, multi_line %v, skipped %q", s, ml, skipped)
+	}
+	for line, want := range map[string]bool{"2026-01-15 10:00:00 ERROR boom": true, "\tat x 2026-01-15": false, "[main] x": false} {
+		if got := ml.MatchString(line); got != want {
+			t.Errorf("%q: match %v, want %v", line, got, want)
+		}
 	}
 }
 
@@ -77,7 +98,7 @@ func TestApplyNoMatchNoAlloc(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race (sync.Pool drops items)")
 	}
-	s, _ := Compile([]Spec{
+	s, _, _ := Compile([]Spec{
 		{Type: ExcludeAtMatch, Name: "x", Pattern: `DEBUG`},
 		{Type: MaskSequences, Name: "m", Pattern: `\d{16}`, ReplacePlaceholder: "[x]"},
 	})
@@ -93,7 +114,7 @@ func TestMaskIsReplaceAll(t *testing.T) {
 	msgs := []string{"", "a", "abc abc", "aaa", "xyz-123-abc", "héllo wörld 42", "foo\nbar\nfoo"}
 	for _, pat := range []string{`z*`, `a|`, `a*`, `x*y?`, `\b`, `^`, `$`, `(?m)^foo`, `(a)(b)?`, `(?P<d>\d+)`, `\w+`, `.`} {
 		for _, ph := range []string{"", "[x]", "<$1>", "${d}!", "$0$0"} {
-			s, skipped := Compile([]Spec{{Type: MaskSequences, Name: "m", Pattern: pat, ReplacePlaceholder: ph}})
+			s, _, skipped := Compile([]Spec{{Type: MaskSequences, Name: "m", Pattern: pat, ReplacePlaceholder: ph}})
 			if len(skipped) != 0 {
 				t.Fatal(skipped)
 			}
@@ -114,7 +135,7 @@ func TestMaskIsReplaceAll(t *testing.T) {
 // made a 100 MB message, 231 MB of heap for one record.)
 func TestMaskBounded(t *testing.T) {
 	msg := []byte(strings.Repeat("secret ", 100_000/7))
-	s, _ := Compile([]Spec{{Type: MaskSequences, Name: "z", Pattern: `z*`, ReplacePlaceholder: strings.Repeat("#", 1024)}})
+	s, _, _ := Compile([]Spec{{Type: MaskSequences, Name: "z", Pattern: `z*`, ReplacePlaceholder: strings.Repeat("#", 1024)}})
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	before := ms.TotalAlloc
@@ -131,7 +152,7 @@ func TestMaskBounded(t *testing.T) {
 		t.Errorf("unmasked text after the cut: %q", out[len(out)-40:])
 	}
 	// Matches beyond MaxMasks: the message ends at the last one replaced.
-	s, _ = Compile([]Spec{{Type: MaskSequences, Name: "d", Pattern: `\d+`, ReplacePlaceholder: "N"}})
+	s, _, _ = Compile([]Spec{{Type: MaskSequences, Name: "d", Pattern: `\d+`, ReplacePlaceholder: "N"}})
 	many := []byte(strings.Repeat("id 12345 ", MaxMasks+10))
 	out, _, _, cut = s.Apply(many)
 	if !cut || strings.Count(string(out), "N") != MaxMasks || strings.ContainsAny(string(out), "0123456789") {
@@ -146,7 +167,7 @@ func TestRuleBounds(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		specs = append(specs, Spec{Type: MaskSequences, Name: fmt.Sprint("r", i), Pattern: fmt.Sprintf(`tok%d=\w+`, i), ReplacePlaceholder: "x"})
 	}
-	s, skipped := Compile(specs)
+	s, _, skipped := Compile(specs)
 	if s.Len() != MaxRules || len(skipped) != 2 || !strings.Contains(skipped[0], "over 1024") || !strings.Contains(skipped[1], "2968 rules past the first 32") {
 		t.Errorf("%d rules, skipped %q", s.Len(), skipped)
 	}

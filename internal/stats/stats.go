@@ -27,6 +27,8 @@ type Counters struct {
 	BadType       atomic.Int64 // records with a reserved attribute of a type the intake does not take (kept as _service, ...)
 	PartialJoined atomic.Int64 // logs joined from the 16 KB parts of one container line
 	Incomplete    atomic.Int64 // parts sent on their own: their line was not complete in the chunk
+	MultiLine     atomic.Int64 // logs made of several lines (multi_line rule, auto_multiline)
+	LinesJoined   atomic.Int64 // lines sent in such logs after their first line
 	Excluded      atomic.Int64 // records a container's log_processing_rules exclude (never sent)
 	Masked        atomic.Int64 // messages a mask_sequences rule rewrote
 	FlushOK       atomic.Int64
@@ -68,6 +70,7 @@ type Snapshot struct {
 	RecordsIn, RecordsOut, Payloads, BytesRaw, BytesWire, Retries int64
 	DropMalformed, DropOversize, DropRejected, TooOld, Truncated  int64
 	Resumed, Forgotten, BadType, PartialJoined, Incomplete        int64
+	MultiLine, LinesJoined                                        int64
 	Excluded, Masked                                              int64
 	FlushOK, FlushRetry, FlushError, Panics                       int64
 	RequestsAccepted, RequestsRefused, RequestsFailed             int64
@@ -82,6 +85,7 @@ func (c *Counters) Snapshot() Snapshot {
 		TooOld: c.TooOld.Load(), Truncated: c.Truncated.Load(),
 		Resumed: c.Resumed.Load(), Forgotten: c.Forgotten.Load(), BadType: c.BadType.Load(),
 		PartialJoined: c.PartialJoined.Load(), Incomplete: c.Incomplete.Load(),
+		MultiLine: c.MultiLine.Load(), LinesJoined: c.LinesJoined.Load(),
 		Excluded: c.Excluded.Load(), Masked: c.Masked.Load(),
 		FlushOK: c.FlushOK.Load(), FlushRetry: c.FlushRetry.Load(), FlushError: c.FlushError.Load(),
 		Panics:           c.Panics.Load(),
@@ -107,10 +111,10 @@ func (s Snapshot) String() string {
 	return fmt.Sprintf("records_in=%d records_out=%d pending=%d payloads=%d bytes_raw=%d bytes_wire=%d ratio=%.2f "+
 		"requests_accepted=%d requests_refused=%d requests_failed=%d retries=%d "+
 		"drop_malformed=%d drop_oversize=%d drop_rejected=%d too_old=%d truncated=%d resumed=%d forgotten=%d bad_type=%d "+
-		"partial_joined=%d partial_incomplete=%d excluded=%d masked=%d flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
+		"partial_joined=%d partial_incomplete=%d multiline_logs=%d lines_joined=%d excluded=%d masked=%d flush_ok=%d flush_retry=%d flush_error=%d panics=%d",
 		s.RecordsIn, s.RecordsOut, s.Pending(), s.Payloads, s.BytesRaw, s.BytesWire, ratio,
 		s.RequestsAccepted, s.RequestsRefused, s.RequestsFailed, s.Retries,
 		s.DropMalformed, s.DropOversize, s.DropRejected, s.TooOld, s.Truncated, s.Resumed, s.Forgotten, s.BadType,
-		s.PartialJoined, s.Incomplete, s.Excluded, s.Masked,
+		s.PartialJoined, s.Incomplete, s.MultiLine, s.LinesJoined, s.Excluded, s.Masked,
 		s.FlushOK, s.FlushRetry, s.FlushError, s.Panics)
 }

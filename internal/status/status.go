@@ -85,7 +85,7 @@ func FromValue(v []byte) (Status, bool) {
 // Lower-case bare words ("error handling done") are not taken as levels.
 func FromMessage(msg []byte) (Status, bool) {
 	s := trimLeft(msg)
-	if st, ok := leading(s); ok {
+	if st, ok := Leading(s); ok {
 		return st, true
 	}
 	// One timestamp-like token (starts with a digit), then the level.
@@ -94,7 +94,7 @@ func FromMessage(msg []byte) (Status, bool) {
 		for i < len(s) && s[i] != ' ' && s[i] != '\t' {
 			i++
 		}
-		if st, ok := leading(trimLeft(s[i:])); ok {
+		if st, ok := Leading(trimLeft(s[i:])); ok {
 			return st, true
 		}
 	}
@@ -108,7 +108,10 @@ func trimLeft(s []byte) []byte {
 	return s
 }
 
-func leading(s []byte) (Status, bool) {
+// Leading is the level s starts with, in FromMessage's first two forms: an
+// upper-case level word ("ERROR something") or a bracketed one in any case
+// ("[warn] something", also <> and ()).
+func Leading(s []byte) (Status, bool) {
 	if len(s) == 0 {
 		return "", false
 	}

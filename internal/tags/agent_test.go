@@ -54,7 +54,7 @@ func TestAgentTagSet(t *testing.T) {
 			},
 			tags:    loadWant(t, "fargate-service-task.app.tags"),
 			service: "users-api-logs", src: "python", rules: 2,
-			reports: 1, // auto_multi_line_detection in com.datadoghq.ad.logs: not applied, said once
+			reports: 0, // its auto_multi_line_detection (false) is honoured: nothing to say
 		},
 		{
 			name: "ec2 china, tagged image with digest", doc: "ec2-cn-task.json",
@@ -188,9 +188,9 @@ func ec2Task() []want {
 	}
 }
 
-// A multi_line rule (which an output cannot honour) and a rule whose pattern
-// does not compile are each logged once per container, however often the
-// container's tags are rebuilt; the container's other rules still apply.
+// A rule whose pattern does not compile is logged once per container,
+// however often the container's tags are rebuilt; the container's other
+// rules still apply, its multi_line rule too (package join applies it).
 func TestLabelProblemsReportedOnce(t *testing.T) {
 	doc := `{"TaskARN":"arn:aws:ecs:us-east-1:123456789012:task/c/1","LaunchType":"FARGATE","Containers":[{"DockerId":"d1","Name":"app",` +
 		`"Labels":{"com.datadoghq.ad.logs":"[{\"log_processing_rules\":[` +
@@ -204,13 +204,17 @@ func TestLabelProblemsReportedOnce(t *testing.T) {
 		if strings.HasSuffix(arn, "/2") {
 			want = 0 // another task's container: not the document's (handleECSTask)
 		}
-		if r := tg.Lookup(&Fields{ContainerID: []byte("d1"), TaskARN: []byte(arn)}); r.Rules.Len() != want {
-			t.Fatalf("task %q: %d rules, want %d", arn, r.Rules.Len(), want)
+		r := tg.Lookup(&Fields{ContainerID: []byte("d1"), TaskARN: []byte(arn)})
+		if r.Rules.Len() != want || (r.MultiLine != nil) != (want == 1) {
+			t.Fatalf("task %q: %d rules, multi_line %v; want %d", arn, r.Rules.Len(), r.MultiLine, want)
 		}
 	}
+	if !tg.GroupsLines() {
+		t.Error("the task has a container with a multi_line rule: GroupsLines must say so")
+	}
 	out := logs.String()
-	if strings.Count(out, "[ warn]") != 2 || strings.Count(out, "multi_line") != 1 || strings.Count(out, `"bad"`) != 1 {
-		t.Errorf("want one line each for the multi_line and the bad rule:\n%s", out)
+	if strings.Count(out, "[ warn]") != 1 || strings.Count(out, `"bad"`) != 1 {
+		t.Errorf("want one line for the bad rule:\n%s", out)
 	}
 }
 

@@ -7,6 +7,7 @@ package tags
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,9 +58,15 @@ type Result struct {
 	Source   string // for the reserved ddsource attribute ("" = none)
 	// Rules are the container's log_processing_rules; nil when it has
 	// none, so records of such containers run no regexp.
-	Rules   *rules.Set
-	gen     uint64 // metadata generation it was built from
-	tagList []string
+	Rules *rules.Set
+	// MultiLine is the container's multi_line rule (package join applies
+	// it); nil when none.
+	MultiLine *regexp.Regexp
+	// AutoMultiLine is the label's auto_multi_line_detection, which wins
+	// over the auto_multiline key; nil when the label does not set it.
+	AutoMultiLine *bool
+	gen           uint64 // metadata generation it was built from
+	tagList       []string
 }
 
 // Tagger is safe for concurrent use.
@@ -72,6 +79,8 @@ type Tagger struct {
 	mu    sync.Mutex // serialises cache writers
 	cache atomic.Pointer[map[string]*Result]
 	none  atomic.Pointer[Result] // result for records without FireLens fields
+	// groups caches GroupsLines for the metadata generation it read.
+	groups atomic.Pointer[groupsAt]
 	// reported holds the label problems already logged (at most maxCache).
 	reported  sync.Map
 	nReported atomic.Int64
@@ -169,6 +178,8 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 	var fire, meta, fromLabels [][2]string
 	var logTags []string // the ad.logs label's, as written
 	var rs *rules.Set
+	var ml *regexp.Regexp
+	var auto *bool
 	// A record without FireLens fields names no task or container: it gets
 	// no ECS tag, whatever the router's own task is.
 	if t.o.ECS && !f.Empty() {
@@ -185,7 +196,8 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 			lc, _, err := labels.Logs(l)
 			t.reportOnce(f, err)
 			var skipped []string
-			rs, skipped = rules.Compile(lc.Rules)
+			rs, ml, skipped = rules.Compile(lc.Rules)
+			auto = lc.AutoMultiLine
 			for _, msg := range skipped {
 				t.reportOnce(f, fmt.Errorf("label %s: %s", labels.ADLogs, msg))
 			}
@@ -236,7 +248,40 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 		add(Normalize(tag))
 	}
 	joined := strings.Join(list, ",")
-	return &Result{Tags: joined, TagsJSON: transcode.AppendString(nil, []byte(joined)), Service: svc, Source: src, Rules: rs, gen: gen, tagList: list}
+	return &Result{Tags: joined, TagsJSON: transcode.AppendString(nil, []byte(joined)), Service: svc, Source: src, Rules: rs,
+		MultiLine: ml, AutoMultiLine: auto, gen: gen, tagList: list}
+}
+
+// GroupsLines reports whether some container of the task metadata asks
+// for its lines to be grouped (a multi_line rule, or
+// auto_multi_line_detection true in its com.datadoghq.ad.logs label): only
+// the router's own task's containers get labels. It reads the labels once
+// per metadata generation.
+func (t *Tagger) GroupsLines() bool {
+	gen := t.o.Metadata.Generation()
+	if g := t.groups.Load(); g != nil && g.gen == gen {
+		return g.any
+	}
+	g := &groupsAt{gen: gen}
+	if doc := t.o.Metadata.Document(); t.o.ECS && doc != nil {
+		for _, c := range doc.Containers {
+			lc, _, _ := labels.Logs(c.Labels)
+			if lc.AutoMultiLine != nil && *lc.AutoMultiLine {
+				g.any = true
+			}
+			for _, r := range lc.Rules {
+				g.any = g.any || r.Type == rules.MultiLine
+			}
+		}
+	}
+	t.groups.Store(g)
+	return g.any
+}
+
+// groupsAt is GroupsLines' answer for one metadata generation.
+type groupsAt struct {
+	gen uint64
+	any bool
 }
 
 // reportOnce logs a label problem once per container and message: the tags

@@ -144,3 +144,40 @@ func attention(v uint64) uint64 {
 	hasBslash := (bslash - ones) & ^bslash
 	return (lt20 | hasQuote | hasBslash | v) & highs
 }
+
+// EscapedLen is the length of s once written by AppendString, quotes not
+// counted: what a message takes of the intake's per-log limit.
+func EscapedLen(s []byte) int {
+	n, i := 0, 0
+	for i < len(s) {
+		for i+8 <= len(s) && attention(binary.LittleEndian.Uint64(s[i:])) == 0 {
+			i += 8
+			n += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
+		switch {
+		case safe[c]:
+			n++
+			i++
+		case c < utf8.RuneSelf:
+			if c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' {
+				n += 2
+			} else {
+				n += 6
+			}
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				n += 3 // U+FFFD
+			} else {
+				n += size
+			}
+			i += size
+		}
+	}
+	return n
+}

@@ -190,3 +190,13 @@ func BenchmarkAppendStringJsoniter(b *testing.B) {
 		stream.WriteStringWithHTMLEscaped(s)
 	}
 }
+
+// EscapedLen is what AppendString writes between the quotes.
+func TestEscapedLen(t *testing.T) {
+	for _, s := range []string{"", "plain ascii text of some length", "tab\there \"quoted\" back\\slash\nnew line",
+		"\x01\x1f control", "héllo wörld ✓", "bad \xff\xfe utf8 \xc3", strings.Repeat("0123456789\t", 50)} {
+		if got, want := EscapedLen([]byte(s)), len(AppendString(nil, []byte(s)))-2; got != want {
+			t.Errorf("%q: %d, want %d", s, got, want)
+		}
+	}
+}

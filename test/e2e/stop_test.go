@@ -11,7 +11,7 @@ import (
 )
 
 // The stop bound without Fluent Bit (test/realfb runs it under Fluent Bit):
-// the stop watch and the circuit, each on its own.
+// the stop watch and the intake's health, each on its own.
 
 // SIGTERM (flbhost sets exit_signal as Fluent Bit's handler does) while
 // flushes wait on an intake that never answers, with a budget far longer
@@ -51,9 +51,9 @@ func TestStopSignalEndsFlushes(t *testing.T) {
 
 // An intake that always answers 503, many chunks queued on two workers
 // (as Fluent Bit queues them at exit): once the intake has failed for a
-// flush's budget the circuit opens, and the queued flushes cost almost
-// nothing instead of a budget each.
-func TestCircuitBoundsQueuedFlushes(t *testing.T) {
+// flush's budget it is down, and the queued flushes cost at most one probe
+// request each instead of a budget each.
+func TestDownIntakeBoundsQueuedFlushes(t *testing.T) {
 	srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: 503} }})
 	paths := writeChunks(t, chunkgen.New(5).Chunks(3000, 64<<10))
 	conf := writeFile(t, "c.conf", seedConf(srv.URL, "retry_budget 2s", "max_retries 20"))
@@ -62,12 +62,12 @@ func TestCircuitBoundsQueuedFlushes(t *testing.T) {
 	if s.OK != 0 || s.Retry != flushes {
 		t.Fatalf("summary %+v\n%s", s, tail(stderr))
 	}
-	// Without the circuit: flushes × 2 s / 2 workers.
+	// Without the health's probes: flushes × 2 s / 2 workers.
 	if s.FlushMS > 8000 {
 		t.Errorf("%d flushes took %.0f ms, want the first two budgets and little more", flushes, s.FlushMS)
 	}
-	if !strings.Contains(stderr, "flushes now hand their chunks back to Fluent Bit at once") {
-		t.Errorf("no line when the circuit opened:\n%s", tail(stderr))
+	if !strings.Contains(stderr, "one probe request at a time now") {
+		t.Errorf("no line when the intake went down:\n%s", tail(stderr))
 	}
 	if n := srv.Stats().Requests; n >= 2*flushes {
 		t.Errorf("%d requests for %d flushes", n, flushes)
@@ -75,9 +75,9 @@ func TestCircuitBoundsQueuedFlushes(t *testing.T) {
 	t.Logf("%d flushes in %.0f ms, %d requests", flushes, s.FlushMS, srv.Stats().Requests)
 }
 
-// The intake fails for 3 s, then answers: the circuit closes at the first
+// The intake fails for 3 s, then answers: it is up again at the first
 // answer and every record arrives exactly once.
-func TestCircuitRecovers(t *testing.T) {
+func TestDownIntakeRecovers(t *testing.T) {
 	var up atomic.Bool
 	time.AfterFunc(3*time.Second, func() { up.Store(true) })
 	srv := intaketest.StartT(t, intaketest.Options{Fault: func(int) intaketest.Fault {
@@ -94,8 +94,8 @@ func TestCircuitRecovers(t *testing.T) {
 		t.Fatalf("summary %+v\n%s", s, tail(stderr))
 	}
 	checkExactlyOnce(t, srv, n)
-	if !strings.Contains(stderr, "flushes now hand their chunks back") || !strings.Contains(stderr, "the intake answers again after") {
-		t.Errorf("want a line when the circuit opened and one when it closed:\n%s", tail(stderr))
+	if !strings.Contains(stderr, "one probe request at a time now") || !strings.Contains(stderr, "the intake answers again after") {
+		t.Errorf("want a line when the intake went down and one when it answered again:\n%s", tail(stderr))
 	}
 }
 

@@ -57,10 +57,7 @@ func agentTagsEndToEnd(t *testing.T, v string) {
 	}
 	p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir,
 		Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
-	if !fbtest.WaitFor(10*time.Second, func() bool { return taskHits.Load() > 0 }) {
-		t.Fatal("the plugin never asked the task metadata endpoint")
-	}
-	time.Sleep(200 * time.Millisecond) // the answer is parsed in the background
+	metadataRead(t, p, taskHits)
 
 	// Records as the app's log driver sends them: one in 4 a health check
 	// (excluded), one in 4 with a card number (masked).
@@ -139,6 +136,17 @@ func readTags(t *testing.T, path string) []string {
 // serveTask serves doc as the task metadata endpoint v4 at base (GET
 // base+"/task", as ECS_CONTAINER_METADATA_URI_V4 names it) until the test
 // ends; it returns the URI to set and the count of requests for the task.
+// metadataRead fails the test unless the plugin read the task document
+// while Fluent Bit started: its first fetch is made, and the answer parsed,
+// within the output's init (ecs.NewClient from pipeline.New), which Fluent
+// Bit runs before it logs fbtest.ReadyLine; a fetch that failed is logged.
+func metadataRead(t *testing.T, p *fbtest.Process, hits *atomic.Int32) {
+	t.Helper()
+	if hits.Load() == 0 || strings.Contains(p.Log(), "ECS task metadata endpoint unavailable") {
+		t.Fatalf("the plugin did not read the task metadata endpoint at start (%d requests):\n%s", hits.Load(), fbtest.Tail(p.Log(), 3000))
+	}
+}
+
 func serveTask(t *testing.T, base string, doc []byte) (uri string, hits *atomic.Int32) {
 	t.Helper()
 	hits = new(atomic.Int32)

@@ -112,10 +112,7 @@ func runAggregator(t *testing.T, version string, fireLens bool) {
 	}
 	p := fbtest.Start(t, fbtest.Options{Version: version, Config: config, Dir: dir,
 		Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
-	if !fbtest.WaitFor(10*time.Second, func() bool { return taskHits.Load() > 0 }) {
-		t.Fatal("the plugin never asked the task metadata endpoint")
-	}
-	time.Sleep(200 * time.Millisecond) // the answer is parsed in the background
+	metadataRead(t, p, taskHits)
 
 	// seq numbers: orders 0-39, billing 100-119, bare 200-209, the
 	// aggregator's app 300-319, odd types 400-405.

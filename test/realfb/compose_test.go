@@ -85,10 +85,7 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 			if filepath.Base(mount) != "fluent-bit.conf" || p.Conf != im.Path(mount) {
 				t.Fatalf("compose mounts the config at %s; the test wrote %s", mount, p.Conf)
 			}
-			if !fbtest.WaitFor(10*time.Second, func() bool { return taskHits.Load() > 0 }) {
-				t.Fatal("the plugin never asked the metadata endpoint for the task")
-			}
-			time.Sleep(200 * time.Millisecond) // the answer is parsed in the background
+			metadataRead(t, p, taskHits)
 
 			f, err := fbtest.DialForward("tcp", "127.0.0.1:"+strconv.Itoa(port))
 			if err != nil {

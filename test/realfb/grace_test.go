@@ -123,7 +123,7 @@ const defaultGrace = 5 * time.Second
 // Retry_Limit no_limits), Fluent Bit's default Grace and a backlog built
 // while the intake fails, Fluent Bit exits within Grace + 5 s of SIGTERM,
 // with status 0, no crash, and nothing reported delivered. Before the
-// circuit and the stop watch, 4.2.8 ran the flushes queued on its workers
+// intake's health and the stop watch, 4.2.8 ran the flushes queued on its workers
 // one after another, each for its whole budget (60 s and more), and 1.9.10
 // crashed when a flush outlived Grace.
 //
@@ -134,7 +134,7 @@ const defaultGrace = 5 * time.Second
 // Keeping retries out of the grace period leaves the plugin's part alone
 // under test. The shapes of one version run at once.
 func TestStopWithinGrace(t *testing.T) {
-	backlog := 6 * time.Second // enough for the circuit to open (4 s)
+	backlog := 6 * time.Second // enough for the intake to be down (4 s)
 	if v := os.Getenv("STOP_BACKLOG"); v != "" {
 		backlog, _ = time.ParseDuration(v)
 	}

@@ -25,6 +25,8 @@ locals {
               "fluentbit_datadog_go_wire_bytes"                      = "datadog_go.wire_bytes"
               "fluentbit_datadog_go_messages_truncated"              = "datadog_go.messages_truncated"
               "fluentbit_datadog_go_split_lines"                     = "datadog_go.split_lines"
+              "fluentbit_datadog_go_multiline_logs"                  = "datadog_go.multiline_logs"
+              "fluentbit_datadog_go_lines_joined"                    = "datadog_go.lines_joined"
               "fluentbit_datadog_go_panics"                          = "datadog_go.panics"
               "fluentbit_datadog_go_last_accepted_timestamp_seconds" = "datadog_go.last_accepted_timestamp_seconds"
               "fluentbit_datadog_go_last_failed_timestamp_seconds"   = "datadog_go.last_failed_timestamp_seconds"
@@ -91,6 +93,7 @@ resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
           dd_source                  = "httpd"
           dd_tags                    = "env:prod"
           provider                   = "ecs"
+          auto_multiline             = "on"
           site                       = var.datadog_site
           workers                    = "2"
           Retry_Limit                = "no_limits"

@@ -5,6 +5,7 @@ package ecstest
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -74,4 +75,34 @@ func WithLabel(tb testing.TB, doc []byte, container, label, value string) []byte
 	}
 	tb.Fatalf("ecstest: no container %q", container)
 	return nil
+}
+
+// NonLoopback is an IPv4 address of this machine that is not a loopback
+// one, to serve the endpoint where Go's proxy rules apply (net/http never
+// proxies a loopback address); the test is skipped when there is none.
+func NonLoopback(tb testing.TB) string {
+	tb.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+				return n.IP.String()
+			}
+		}
+	}
+	tb.Skip("skipped: this machine has no non-loopback IPv4 address to serve the task metadata endpoint on")
+	return ""
+}
+
+// URLOn is URL served on host (NonLoopback's, say) rather than loopback.
+func URLOn(tb testing.TB, host string, body []byte) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		tb.Skipf("skipped: cannot listen on %s: %v", host, err)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })}}
+	srv.Start()
+	tb.Cleanup(srv.Close)
+	return srv.URL
 }

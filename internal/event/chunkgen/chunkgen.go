@@ -122,7 +122,10 @@ func (g *Generator) Line(shape Shape, seq int) string {
 		}
 		return b.String()
 	case Binary:
-		return fmt.Sprintf("bin \xff\xfe\"q\" \\ \t \x1b[31mred\x1b[0m \x00 ctrl 한국어 😀 \u2028 seq=%d", seq)
+		// A level first, as an app's log lines have a header: with
+		// auto_multiline on (the example task definition) each record is
+		// one log, as these tests and benchmarks count them.
+		return fmt.Sprintf("WARN bin \xff\xfe\"q\" \\ \t \x1b[31mred\x1b[0m \x00 ctrl 한국어 😀 \u2028 seq=%d", seq)
 	}
 	return fmt.Sprintf(`10.0.%d.%d - - [24/Nov/2026:15:00:00 +0000] "GET /api/v1/items/%d HTTP/1.1" 200 %d seq=%d`,
 		r.IntN(256), r.IntN(256), r.IntN(10000), r.IntN(10000), seq)

@@ -89,7 +89,8 @@ func SeedTask(socket string) FireLens {
 
 // SeedOptions are the seed task definition's logConfiguration options for
 // datadog_go (docker/ecs/task-definition.json) with the intake at endpoint
-// and the key given inline.
+// and the key given inline, less its auto_multiline: the delivery tests
+// count one log a record (TestMultiLineCorpora runs it).
 func SeedOptions(endpoint, apikey string) []string {
 	return []string{
 		"Name datadog_go", "dd_message_key log", "dd_service singsong", "dd_source httpd",

@@ -1,14 +1,17 @@
-package partial
+package join
 
 import (
 	"bytes"
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
 	"github.com/out-datadog-go/out_datadog_go/internal/event"
+	"github.com/out-datadog-go/out_datadog_go/internal/transcode"
 )
 
-// fields are what one record says about itself as a part.
+// fields are what one record says about itself: as a part, its message,
+// and the stream it belongs to.
 type fields struct {
 	rec     []byte
 	partial bool // partial_message is "true" (any case) or true
@@ -21,16 +24,23 @@ type fields struct {
 	msgVal  []byte // raw msgpack value of the message key, nil when absent
 	msg     []byte // its bytes when a string (or binary)
 	msgOK   bool
+	// The stream: FireLens' fields and the log driver's source (read
+	// only when streams is set).
+	view   ecs.View
+	source []byte
 }
 
 // usable reports whether the part can be placed in a sequence and joined.
 func (f *fields) usable() bool { return f.hasID && f.hasOrd && f.hasLast && f.msgOK }
 
-// scan reads the partial_* fields and the message of one record (a msgpack
-// map). The driver writes every value as a string; booleans and integers
-// are accepted too, so a record re-encoded upstream (a Lua or modify
-// filter) still joins. A later duplicate key wins, as in the shaper.
-func scan(rec []byte, msgKey string) (fields, error) {
+// scan reads the partial_* fields, the message and, when streams is set,
+// the stream fields of one record (a msgpack map). The driver writes every
+// value as a string; booleans and integers are accepted too, so a record
+// re-encoded upstream (a Lua or modify filter) still joins. A later
+// duplicate key wins, as in the shaper, except for FireLens' fields, whose
+// first value counts, as in the shaper (a FireLens router appends its own
+// task's fields to records forwarded with theirs).
+func scan(rec []byte, msgKey string, streams bool) (fields, error) {
 	f := fields{rec: rec}
 	n, body, err := msgp.ReadMapHeaderBytes(rec)
 	if err != nil {
@@ -70,6 +80,13 @@ func scan(rec []byte, msgKey string) (fields, error) {
 		case string(k) == "message":
 			messageVal = v
 		}
+		if streams {
+			if string(k) == "source" {
+				f.source, _ = strBytes(v)
+			} else if p := f.view.Field(k); p != nil && *p == nil {
+				*p, _ = strBytes(v)
+			}
+		}
 	}
 	if msgKey == "" {
 		f.msgVal = logVal
@@ -81,6 +98,15 @@ func scan(rec []byte, msgKey string) (fields, error) {
 		f.msg, f.msgOK = strBytes(f.msgVal)
 	}
 	return f, nil
+}
+
+// readKey reads a str/bin key; other key types give a nil key.
+func readKey(b []byte) (key, rest []byte, err error) {
+	if t := msgp.NextType(b); t == msgp.StrType || t == msgp.BinType {
+		return transcode.ReadKey(b)
+	}
+	rest, err = event.Skip(b)
+	return nil, rest, err
 }
 
 // strBytes returns the bytes of a str or bin value.

@@ -1,4 +1,4 @@
-package partial
+package join
 
 import (
 	"encoding/json"
@@ -68,7 +68,7 @@ func dockerPart(id, container, log string, ord int, last bool) rec {
 	return r
 }
 
-func plain(log string) rec { return rec{"log", log, "source", "stdout", "container_id", "cafe0000"} }
+func plainRec(log string) rec { return rec{"log", log, "source", "stdout", "container_id", "cafe0000"} }
 
 const (
 	idA = "dc37eb08b4242c41757d4cd995d983d1cdda4589193755a22fcf47a638317da0"
@@ -86,7 +86,7 @@ type got struct {
 
 func readAll(t testing.TB, chunk []byte, msgKey string) (logs []got, r Reader, err error) {
 	t.Helper()
-	r = NewReader(chunk, msgKey)
+	r = NewReader(chunk, &Options{MessageKey: msgKey}, nil)
 	for {
 		var ev event.Event
 		idx, e := r.Next(&ev)
@@ -158,23 +158,23 @@ func TestJoin(t *testing.T) {
 		incomplete int
 	}{
 		{"no parts: the decoder's events and indexes", "",
-			[]rec{plain("x"), plain("y")},
-			[]got{{0, 0, asMap(plain("x"))}, {1, 1, asMap(plain("y"))}}, 0, 0},
+			[]rec{plainRec("x"), plainRec("y")},
+			[]got{{0, 0, asMap(plainRec("x"))}, {1, 1, asMap(plainRec("y"))}}, 0, 0},
 		{"in order, between plain records", "",
-			[]rec{plain("before"), a1, a2, a3, plain("after")},
-			[]got{{0, 0, asMap(plain("before"))}, {1, 1, joined(a1, "Sherlock Holmes")}, {4, 4, asMap(plain("after"))}}, 1, 0},
+			[]rec{plainRec("before"), a1, a2, a3, plainRec("after")},
+			[]got{{0, 0, asMap(plainRec("before"))}, {1, 1, joined(a1, "Sherlock Holmes")}, {4, 4, asMap(plainRec("after"))}}, 1, 0},
 		{"out of order: joined in ordinal order, at the first part's index", "",
 			[]rec{a2, a1, a3},
 			[]got{{1, 1, joined(a1, "Sherlock Holmes")}}, 1, 0},
 		{"interleaved ids of two containers", "",
-			[]rec{a1, b1, a2, plain("p"), b2, a3},
-			[]got{{0, 0, joined(a1, "Sherlock Holmes")}, {1, 1, joined(b1, `{"a":1}`)}, {3, 3, asMap(plain("p"))}}, 2, 0},
+			[]rec{a1, b1, a2, plainRec("p"), b2, a3},
+			[]got{{0, 0, joined(a1, "Sherlock Holmes")}, {1, 1, joined(b1, `{"a":1}`)}, {3, 3, asMap(plainRec("p"))}}, 2, 0},
 		{"missing ordinal: parts as they are, marked", "",
 			[]rec{a1, a3},
 			[]got{{0, 0, marked(a1)}, {1, 1, marked(a3)}}, 0, 2},
 		{"chunk ends before the last part", "",
-			[]rec{plain("x"), a1, a2},
-			[]got{{0, 0, asMap(plain("x"))}, {1, 1, marked(a1)}, {2, 2, marked(a2)}}, 0, 2},
+			[]rec{plainRec("x"), a1, a2},
+			[]got{{0, 0, asMap(plainRec("x"))}, {1, 1, marked(a1)}, {2, 2, marked(a2)}}, 0, 2},
 		{"sequence begun in the previous chunk", "",
 			[]rec{a2, a3, b1, b2},
 			[]got{{0, 0, marked(a2)}, {1, 1, marked(a3)}, {2, 2, joined(b1, `{"a":1}`)}}, 1, 2},
@@ -242,8 +242,8 @@ func TestJoin(t *testing.T) {
 			if !reflect.DeepEqual(logs, c.want) {
 				t.Errorf("got\n%v\nwant\n%v", logs, c.want)
 			}
-			if r.Joined() != c.joined || r.Incomplete() != c.incomplete {
-				t.Errorf("joined %d incomplete %d, want %d %d", r.Joined(), r.Incomplete(), c.joined, c.incomplete)
+			if got := r.Counts(); got.SplitJoined != c.joined || got.Incomplete != c.incomplete {
+				t.Errorf("counts %+v, want joined %d incomplete %d", got, c.joined, c.incomplete)
 			}
 		})
 	}
@@ -256,11 +256,11 @@ func TestBufferBound(t *testing.T) {
 	for i := 0; i < 200; i++ { // complete 4-part lines, then incomplete ones
 		recs = append(recs, dockerPart(strconv.Itoa(i/4)+idA, cA, strings.Repeat("x", i), i%4+1, i%4 == 3 && i < 100))
 	}
-	r := NewReader(chunkOf(recs...), "")
+	r := NewReader(chunkOf(recs...), &Options{}, nil)
 	first := &r.j.buf[:1][0]
 	partsSize := 0
-	for _, p := range r.j.parts {
-		partsSize += len(p.f.rec)
+	for _, e := range r.j.ents {
+		partsSize += int(e.rec.n)
 	}
 	for {
 		var ev event.Event
@@ -268,10 +268,10 @@ func TestBufferBound(t *testing.T) {
 			break
 		}
 	}
-	if r.Joined() != 25 || r.Incomplete() != 100 {
-		t.Fatalf("joined %d incomplete %d", r.Joined(), r.Incomplete())
+	if c := r.Counts(); c.SplitJoined != 25 || c.Incomplete != 100 {
+		t.Fatalf("counts %+v", c)
 	}
-	if &r.j.buf[:1][0] != first || len(r.j.buf) > partsSize+32*len(r.j.parts) {
+	if &r.j.buf[:1][0] != first || len(r.j.buf) > partsSize+32*len(r.j.ents) {
 		t.Errorf("buffer reallocated or %d bytes for %d bytes of parts", len(r.j.buf), partsSize)
 	}
 }
@@ -298,8 +298,8 @@ func TestDecoderErrorsPass(t *testing.T) {
 	if !reflect.DeepEqual(logs, want) {
 		t.Errorf("got\n%v\nwant\n%v", logs, want)
 	}
-	if r.Joined() != 1 || r.Incomplete() != 1 {
-		t.Errorf("joined %d incomplete %d", r.Joined(), r.Incomplete())
+	if c := r.Counts(); c.SplitJoined != 1 || c.Incomplete != 1 {
+		t.Errorf("counts %+v", c)
 	}
 }
 
@@ -334,7 +334,7 @@ func TestJoinedOverLimitTruncated(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		recs = append(recs, dockerPart(idA, cA, part, i, i == n))
 	}
-	r := NewReader(chunkOf(recs...), "")
+	r := NewReader(chunkOf(recs...), &Options{}, nil)
 	var ev event.Event
 	if _, err := r.Next(&ev); err != nil {
 		t.Fatal(err)
@@ -374,8 +374,8 @@ func TestPresent(t *testing.T) {
 		want  bool
 	}{
 		{"a part", chunkOf(dockerPart(idA, cA, "x", 1, false)), true},
-		{"the words in a log line", chunkOf(plain("grep partial_message in the docs")), false},
-		{"a value that is the key's bytes", chunkOf(plain(KeyMessage)), true},
+		{"the words in a log line", chunkOf(plainRec("grep partial_message in the docs")), false},
+		{"a value that is the key's bytes", chunkOf(plainRec(KeyMessage)), true},
 		{"str8 key: not recognised", append([]byte{0x81}, append(str8, 0xa4, 't', 'r', 'u', 'e')...), false},
 	}
 	for _, c := range cases {
@@ -383,8 +383,8 @@ func TestPresent(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
-	logs, _, err := readAll(t, chunkOf(plain(KeyMessage)), "")
-	if err != nil || len(logs) != 1 || !reflect.DeepEqual(logs[0].rec, asMap(plain(KeyMessage))) {
+	logs, _, err := readAll(t, chunkOf(plainRec(KeyMessage)), "")
+	if err != nil || len(logs) != 1 || !reflect.DeepEqual(logs[0].rec, asMap(plainRec(KeyMessage))) {
 		t.Errorf("record changed: %v %v", logs, err)
 	}
 }
@@ -399,7 +399,7 @@ func TestRealChunkUnchanged(t *testing.T) {
 	if Present(chunk) {
 		t.Fatal("capture holds partial_message")
 	}
-	r := NewReader(chunk, "")
+	r := NewReader(chunk, &Options{}, nil)
 	d := event.NewDecoder(chunk)
 	for i := 0; ; i++ {
 		var a, b event.Event
@@ -419,8 +419,15 @@ func TestNoAllocsWithoutParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allocs := testing.AllocsPerRun(5, func() {
-		r := NewReader(chunk, "")
+	if allocs := allocsPerChunk(chunk, &Options{}); allocs != 0 {
+		t.Errorf("%v allocations per chunk", allocs)
+	}
+}
+
+// allocsPerChunk is the allocations of reading chunk whole.
+func allocsPerChunk(chunk []byte, o *Options) float64 {
+	return testing.AllocsPerRun(5, func() {
+		r := NewReader(chunk, o, nil)
 		var ev event.Event
 		for {
 			if _, err := r.Next(&ev); err != nil {
@@ -428,22 +435,26 @@ func TestNoAllocsWithoutParts(t *testing.T) {
 			}
 		}
 	})
-	if allocs != 0 {
-		t.Errorf("%v allocations per chunk", allocs)
-	}
 }
 
 // FuzzReader: any chunk, no panic; every yielded record is one msgpack map
-// the shaper accepts or refuses with an error, the same on a second read.
+// the shaper accepts or refuses with an error, the same on a second read;
+// with streams grouping lines too.
 func FuzzReader(f *testing.F) {
 	f.Add(chunkOf(dockerPart(idA, cA, "a", 1, false), dockerPart(idA, cA, "b", 2, true)), "")
-	f.Add(chunkOf(dockerPart(idA, cA, "a", 2, false), plain("x"), dockerPart(idA, cA, "b", 1, true)), "log")
+	f.Add(chunkOf(dockerPart(idA, cA, "a", 2, false), plainRec("x"), dockerPart(idA, cA, "b", 1, true)), "log")
 	f.Add(chunkOf(rec{"log", 1, "partial_message", true, "partial_id", []byte{0}, "partial_ordinal", "9", "partial_last", true}), "")
+	f.Add(lineChunk(line{"app", "stderr", "panic: x", 0}, line{"app", "stderr", "", 0}, line{"app", "stderr", "goroutine 1 [running]:", 0},
+		line{"b", "stdout", "Traceback (most recent call last):", 1}, line{"app", "stderr", "\tat x", 1}), "")
 	s := shape.New(shape.Options{})
 	f.Fuzz(func(t *testing.T, chunk []byte, msgKey string) {
+		o := &Options{MessageKey: msgKey, MaxBytes: 64}
+		if len(chunk)%2 == 0 { // half the inputs group lines too, with a small bound
+			o.Streams = fixed{g: Grouping{Auto: true}}
+		}
 		var recs [][]byte
 		for pass := 0; pass < 2; pass++ {
-			r := NewReader(chunk, msgKey)
+			r := NewReader(chunk, o, nil)
 			k := 0
 			for {
 				var ev event.Event
@@ -502,20 +513,22 @@ func BenchmarkRead(b *testing.B) {
 			}
 		}
 	})
-	b.Run("reader-no-parts", func(b *testing.B) { benchReader(b, chunk) })
+	b.Run("reader-no-parts", func(b *testing.B) { benchReader(b, chunk, &Options{}) })
+	// auto_multiline on: every record read twice and its line classified.
+	b.Run("reader-auto-multiline", func(b *testing.B) { benchReader(b, chunk, auto) })
 	var recs []rec
 	for i := 0; i < 3000; i++ {
 		recs = append(recs, dockerPart(strconv.Itoa(i/4)+idA, cA, strings.Repeat("x", 100), i%4+1, i%4 == 3))
 	}
 	parts := chunkOf(recs...)
-	b.Run("reader-4-part-lines", func(b *testing.B) { benchReader(b, parts) })
+	b.Run("reader-4-part-lines", func(b *testing.B) { benchReader(b, parts, &Options{}) })
 }
 
-func benchReader(b *testing.B, chunk []byte) {
+func benchReader(b *testing.B, chunk []byte, o *Options) {
 	b.SetBytes(int64(len(chunk)))
 	b.ReportAllocs()
 	for b.Loop() {
-		r := NewReader(chunk, "")
+		r := NewReader(chunk, o, nil)
 		var ev event.Event
 		for {
 			if _, err := r.Next(&ev); err != nil {
