@@ -9,8 +9,9 @@ package main
 #include <string.h>
 #include "fluentbit.h"
 
-// include/fluent-bit/flb_plugin_proxy.h and flb_io.h, the same in 1.9.10
-// and 4.2.8 (4.x appends event_type, which Fluent Bit zeroes).
+// include/fluent-bit/flb_plugin_proxy.h and flb_io.h, the same in 1.9.10,
+// 4.2.8 and 5.1.1 (4.x appends event_type and 5.x config_map, which Fluent
+// Bit zeroes: flb_plugin_proxy_create callocs the struct).
 struct flb_plugin_proxy_def {
     int type;
     int proxy;

@@ -84,7 +84,7 @@ func main() {
 	out := flag.String("out", "", "also write the report (Markdown) to this file")
 	flag.StringVar(&profileDir, "profile", "", "write a Go CPU profile of each datadog_go configuration's last run to this folder")
 	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section; \"scale\": only the many-containers and distant-intake sections)")
-	flag.StringVar(&realFB, "realfb", fbtest.V4+","+fbtest.V19, "real Fluent Bit versions to measure the FireLens router on (empty: none)")
+	flag.StringVar(&realFB, "realfb", strings.Join(fbtest.Lines, ","), "real Fluent Bit versions to measure the FireLens router on (empty: none)")
 	flag.StringVar(&scaleFB, "scalefb", fbtest.V4, "real Fluent Bit version of the many-containers and distant-intake sections (empty: none)")
 	flag.Parse()
 	if err := run(*so, *host, *records, *runs, *out); err != nil {
