@@ -119,7 +119,7 @@ func (r stopRun) run(t *testing.T) (stopResult, error) {
 const defaultGrace = 5 * time.Second
 
 // TestStopWithinGrace: for every shape of outage, on every line, with the
-// seed's options (retry_budget and timeout by default, workers 2,
+// seed's options (retry_budget and timeout by default, workers 4,
 // Retry_Limit no_limits), Fluent Bit's default Grace and a backlog built
 // while the intake fails, Fluent Bit exits within Grace + 5 s of SIGTERM,
 // with status 0, no crash, and nothing reported delivered. Before the

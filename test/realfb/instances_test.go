@@ -12,7 +12,7 @@ import (
 
 // TestTwoInstancesTwoKeys: a task with two app containers, each with its own
 // datadog_go output (FireLens writes one [OUTPUT] per container), different
-// API keys and services, workers 2 on both. Each intake, accepting only its
+// API keys and services, workers 4 on both. Each intake, accepting only its
 // key, gets exactly its container's records, and the second output's own
 // limits and encoding apply to it alone (compress none, max_batch_entries
 // 100: the same as the C host's TestTwoInstances).
@@ -123,7 +123,7 @@ func TestBadKeyFailsStartUp(t *testing.T) {
 
 // TestFaultMatrixExactlyOnce: the C host's fault matrix (fbtest.FaultMatrix,
 // the same options) under real Fluent Bit with the seed task definition's
-// workers 2 and Retry_Limit no_limits: every record arrives exactly once.
+// workers 4 and Retry_Limit no_limits: every record arrives exactly once.
 // Fluent Bit's own retries are made quick (scheduler.base 1, cap 2).
 func TestFaultMatrixExactlyOnce(t *testing.T) {
 	t.Parallel()

@@ -110,7 +110,7 @@ func checkFailed(t *testing.T, p *fbtest.Process, err error, want string) {
 	t.Logf("%s", line)
 }
 
-// Two outputs, the seed's with workers 2 and one without: the one without
+// Two outputs, the seed's with workers 4 and one without: the one without
 // warns once, at its first flush, that it flushes on the engine thread; the
 // other says nothing.
 func TestNoWorkersWarns(t *testing.T) {
