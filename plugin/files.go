@@ -80,7 +80,7 @@ func fromFiles(cfg *config.Config, conf *flbconf.Config, get func(string) string
 	grace := conf.Grace()
 	if !grace.Known {
 		sayOnce(log.Infof, grace.String()+": flushes are not cut when Fluent Bit stops; retry_budget ("+cfg.RetryBudget.String()+
-			") bounds each one, the circuit the ones queued")
+			") bounds each one, the intake's health the ones queued (one probe request at a time while it is down)")
 	}
 	return grace, nil
 }

@@ -4,11 +4,12 @@
  * Fluent Bit hands a Go plugin a struct flb_api (include/fluent-bit/flb_api.h)
  * whose length depends on the version: at v1.9.10 it holds
  * output_get_property only; from 2.0 it also holds output_get_cmt_instance,
- * log_print and output_log_check (v4.2.8: 9 members). flb_api_create
- * (src/flb_api.c) fills those members with Fluent Bit's exported functions
- * flb_output_get_cmt_instance, flb_log_print and flb_output_log_check, and
- * leaves the cmetrics one unset in a build without FLB_HAVE_METRICS. So the
- * plugin looks those functions up by name instead (dlsym(RTLD_DEFAULT)):
+ * log_print and output_log_check (v4.2.8 and v5.1.1: 9 members).
+ * flb_api_create (src/flb_api.c) fills those members with Fluent Bit's
+ * exported functions flb_output_get_cmt_instance, flb_log_print and
+ * flb_output_log_check, and leaves the cmetrics one unset in a build
+ * without FLB_HAVE_METRICS. So the plugin looks those functions up by name
+ * instead (dlsym(RTLD_DEFAULT)):
  * the struct's length never matters, a function the running Fluent Bit
  * lacks is simply absent, and the .so keeps no undefined symbol, so it
  * loads in any host (test/flbhost exports none of them).
@@ -22,7 +23,9 @@
  * it, and ddgo_log lends it to a Go thread for the one call: the line then
  * goes down that worker's pipe in one write of PIPE_BUF bytes (struct
  * log_message, 4,096 bytes), which Linux keeps whole next to the engine's
- * own writes.
+ * own writes (4.2.8). From 5.0 the worker's config leads it instead to
+ * the log context's queue, whole, under a mutex (v5.1.1, src/flb_log.c:
+ * log_queue_enqueue; past 1,024 waiting lines it goes to stderr).
  *
  * Fluent Bit 1.9 exports neither flb_output_log_check nor
  * flb_output_get_cmt_instance; its instance's log level and cmetrics
@@ -119,7 +122,7 @@ void ddgo_open(void)
     }
 }
 
-/* struct flbgo_output_plugin (src/proxy/go/go.h, 1.9.10 and 4.2.8):
+/* struct flbgo_output_plugin (src/proxy/go/go.h, 1.9.10, 4.2.8 and 5.1.1):
  * { char *name; void *api; void *o_ins; struct flb_plugin_proxy_context *context; ... } */
 static char *o_ins(void *plugin)
 {

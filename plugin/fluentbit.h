@@ -7,7 +7,7 @@
 #ifndef DDGO_FLUENTBIT_H
 #define DDGO_FLUENTBIT_H
 
-/* Fluent Bit's log levels (include/fluent-bit/flb_log.h, both lines). */
+/* Fluent Bit's log levels (include/fluent-bit/flb_log.h, every line). */
 #define DDGO_LOG_OFF   0
 #define DDGO_LOG_ERROR 1
 #define DDGO_LOG_WARN  2

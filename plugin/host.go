@@ -5,7 +5,7 @@ package main
 #include <dlfcn.h>
 #include <signal.h>
 
-// Fluent Bit's main (src/fluent-bit.c, the same in 1.9.10 and 4.2.8)
+// Fluent Bit's main (src/fluent-bit.c, the same in 1.9.10, 4.2.8 and 5.1.1)
 // keeps `volatile sig_atomic_t exit_signal`, which its SIGTERM, SIGINT and
 // SIGQUIT handler sets; its CMake build exports the binary's symbols
 // (ENABLE_EXPORTS), which is how Go plugins reach flb_log_print too. NULL
@@ -88,7 +88,7 @@ func watchStop(stop time.Duration) {
 }
 
 // warnNoWorkers logs once per instance, at its first flush, when that
-// flush runs on Fluent Bit's engine thread, which both lines name
+// flush runs on Fluent Bit's engine thread, which every line names
 // "flb-pipeline" (src/flb_lib.c; output workers are
 // "flb-out-<instance>-w<N>", src/flb_output_thread.c): the [OUTPUT] has no
 // workers, so a flush waiting on the intake stalls every input. It must run
@@ -101,6 +101,6 @@ func warnNoWorkers(inst *pipeline.Instance) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", syscall.Gettid()))
 	if err == nil && strings.TrimSpace(string(b)) == "flb-pipeline" {
 		e.log.Warnf("this output flushes on Fluent Bit's engine thread (it has no workers): while a flush waits on the intake, " +
-			"every input waits too, FireLens' forward socket included. Set `workers 2` on the [OUTPUT]")
+			"every input waits too, FireLens' forward socket included. Set `workers 4` on the [OUTPUT]")
 	}
 }

@@ -1,8 +1,9 @@
 /* Fluent Bit's Go proxy ABI, as fluent-bit-go's output package declares it
  * (flb_plugin.h, flb_output.h) and Fluent Bit defines it
  * (include/fluent-bit/flb_plugin_proxy.h, src/proxy/go/go.h), the same in
- * 1.9.10, 4.2.8 and 5.1.1 (4.x appends event_type to the definition, which
- * Fluent Bit zeroes). Included by plugin/abi.go and benchmarks/null. */
+ * 1.9.10, 4.2.8 and 5.1.1 (4.x appends event_type and 5.x config_map to the
+ * definition, which Fluent Bit zeroes: flb_plugin_proxy_create callocs the
+ * struct). Included by plugin/abi.go and benchmarks/null. */
 #ifndef DDGO_PROXY_H
 #define DDGO_PROXY_H
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the decoders and of the container labels: each fuzz target runs for the given time
+# Bounded fuzzing of the decoders, of the container labels and of tag normalisation: each fuzz target runs for the given time
 # (default 20s). Crashers that go finds are written under the package's
 # testdata/fuzz/<Target>/ and then run as regression cases by plain `go test`.
 #
@@ -16,6 +16,7 @@ targets=(
   "./internal/shape FuzzShape"
   "./internal/join FuzzReader"
   "./internal/labels FuzzLabels"
+  "./internal/tags FuzzNormalize"
 )
 crashers() { { find "$1/testdata/fuzz/$2" -type f 2>/dev/null || true; } | wc -l; }
 for entry in "${targets[@]}"; do

@@ -45,7 +45,7 @@ type Config struct {
 	TLSCAFile      string
 	MaxRetries     int           // retries of one payload inside a flush, default 5
 	RetryBudget    time.Duration // per-flush time budget, requests and retries included, default 4s (bounds the exit too)
-	MaxConcurrency int           // payloads of one chunk in flight at once, default 4
+	MaxConcurrency int           // payloads of one chunk in flight at once, default 8
 
 	// Wire format.
 	Compression      compress.Algorithm // default zstd

@@ -264,7 +264,7 @@ func TestStartupLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `url=https://http-intake.logs.datadoghq.com/api/v2/logs apikey=<from apikey> compress=zstd dd_service="" dd_source="" dd_tags="" dd_message_key="" provider="" json_date_key="timestamp" timeout=30s tls_verify=true max_retries=5 retry_budget=4s max_concurrency=4 max_batch_entries=1000 max_batch_bytes=5000000`
+	want := `url=https://http-intake.logs.datadoghq.com/api/v2/logs apikey=<from apikey> compress=zstd dd_service="" dd_source="" dd_tags="" dd_message_key="" provider="" json_date_key="timestamp" timeout=30s tls_verify=true max_retries=5 retry_budget=4s max_concurrency=8 max_batch_entries=1000 max_batch_bytes=5000000`
 	if got := c.String(); got != want {
 		t.Errorf("defaults:\n%s\nwant\n%s", got, want)
 	}

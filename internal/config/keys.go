@@ -124,9 +124,11 @@ var keys = []param{
 	{name: "retry_budget", def: "4s", set: duration(time.Second, 24*time.Hour, func(c *Config) *time.Duration { return &c.RetryBudget }),
 		always: true, show: showDuration(func(c *Config) time.Duration { return c.RetryBudget }),
 		doc: "Time of one flush: its requests and retries end with it, no retry sleeps past it. Once the intake has failed for this long, it is down: one probe request at a time, new chunks go back to Fluent Bit at once between probes ([delivery](delivery.md#outages)). The default ends the flush in flight at a stop inside Fluent Bit's default `Grace` (5 s): raise it only with `Grace` and the task's `stopTimeout`."},
-	{name: "max_concurrency", def: "4", set: integer(1, 64, func(c *Config) *int { return &c.MaxConcurrency }),
+	// A full chunk (2 MB, ~5 payloads) in one round trip to the intake:
+	// benchmarks/RESULTS.md, a distant intake.
+	{name: "max_concurrency", def: "8", set: integer(1, 64, func(c *Config) *int { return &c.MaxConcurrency }),
 		always: true, show: showInt(func(c *Config) int { return c.MaxConcurrency }),
-		doc: "Payloads of one chunk in flight at once."},
+		doc: "Payloads of one chunk in flight at once: a full Fluent Bit chunk (2 MB, about five payloads) goes out in one round trip to the intake ([sizing](deploy.md#sizing-a-router))."},
 	{name: "max_batch_entries", def: strconv.Itoa(limits.MaxEntries), set: integer(1, limits.MaxEntries, func(c *Config) *int { return &c.MaxBatchEntries }),
 		always: true, show: showInt(func(c *Config) int { return c.MaxBatchEntries }),
 		doc: "Entries per request, at most the intake's 1,000."},

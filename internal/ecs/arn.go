@@ -12,11 +12,21 @@ type ARN struct {
 
 // ParseARN splits an ARN; ok is false for anything that is not one.
 func ParseARN(s string) (ARN, bool) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[5] == "" {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
 		return ARN{}, false
 	}
-	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, true
+	var a ARN
+	for _, field := range [...]*string{&a.Partition, &a.Service, &a.Region, &a.Account} {
+		if *field, rest, ok = strings.Cut(rest, ":"); !ok {
+			return ARN{}, false
+		}
+	}
+	if rest == "" {
+		return ARN{}, false
+	}
+	a.Resource = rest
+	return a, true
 }
 
 // RegionAccount returns the region and account an ARN names, each only when
@@ -162,7 +172,7 @@ func ParseTagStyle(s string) (TagStyle, bool) {
 // Datadog Agent's names (StyleAgent), Fluent Bit's built-in output's names
 // (StyleBuiltin), or both. Values are raw: the caller normalises them.
 func Tags(f FireLens, style TagStyle) [][2]string {
-	var out [][2]string
+	out := make([][2]string, 0, 24)
 	add := func(k, v string) {
 		if v != "" {
 			out = append(out, [2]string{k, v})

@@ -87,6 +87,7 @@ type Instance struct {
 	// rest and counts nothing again.
 	progress *progress.Memory
 	joins    join.Options // split lines and multi-line logs (streams.go)
+	pace     *pace        // warns when flushes fall behind
 
 	ctx      context.Context // cancelled by Close, or when Fluent Bit stops (Stopping): aborts in-flight requests
 	cancel   context.CancelFunc
@@ -130,6 +131,7 @@ func build(cfg *config.Config, b budget.Budget, name string, log *logging.Logger
 	log.Redact(cfg.Secrets())
 	in.progress = progress.New(progressChunks, progressRuns)
 	in.health = health.New(health.Options{OpenAfter: b.DownAfter, ProbeEvery: b.ProbeEvery, Clock: ov.clock, Log: log})
+	in.pace = newPace(log, in.Stats, in.health.Clock().Now)
 	var fallback intake.Compressor // gzip where the path refuses zstd
 	if fb := codec.Fallback(); fb != nil {
 		fallback = fb
@@ -273,6 +275,7 @@ func (in *Instance) Flush(chunk, tag []byte) (code Code) {
 		return Retry
 	}
 	defer in.inflight.Done()
+	defer in.pace.end(in.pace.begin())
 	ctx, cancel := context.WithTimeout(in.ctx, in.budget.Flush)
 	defer cancel()
 	f := in.begin(ctx, cancel, chunk, tag)

@@ -1,17 +1,21 @@
 // Package tags builds the ddtags string of each log: the configuration's
 // dd_tags, the container's ECS tags (with the Datadog Agent's names) and the
 // unified service tags env and version, normalised and deduplicated the way
-// Datadog would, and cached per container so the per-record cost is one map
-// lookup with no allocation.
+// Datadog would, and cached per container (a bounded least-recently-used
+// cache, see cache.go) so the per-record cost is one map lookup with no
+// allocation, and a container seen for the first time costs one build
+// whatever the number of containers already seen.
 package tags
 
 import (
+	"encoding/binary"
 	"fmt"
 	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/out-datadog-go/out_datadog_go/internal/ecs"
 	"github.com/out-datadog-go/out_datadog_go/internal/labels"
@@ -23,9 +27,9 @@ import (
 // MaxTagLength is Datadog's limit for one tag.
 const MaxTagLength = 200
 
-// maxCache bounds the per-container cache; a router sees a handful of
-// containers, so hitting it means hostile input, and the cache restarts.
-const maxCache = 4096
+// maxReported bounds the label problems remembered as logged (labels come
+// from the router's own task, whose containers are few).
+const maxReported = 4096
 
 // Fields are one record's FireLens values: slices into Fluent Bit's chunk,
 // valid only during the call. The Tagger copies what it keeps.
@@ -69,6 +73,13 @@ type Result struct {
 	tagList       []string
 }
 
+// size is roughly what r holds in memory beyond its fixed fields. Rules
+// and MultiLine are left out: only the router's own task's containers have
+// labels, a handful of entries.
+func (r *Result) size() int {
+	return len(r.Tags) + len(r.TagsJSON) + 16*len(r.tagList) + len(r.Service) + len(r.Source)
+}
+
 // Tagger is safe for concurrent use.
 type Tagger struct {
 	o     Options
@@ -76,12 +87,13 @@ type Tagger struct {
 	env   string   // router env > config tags env
 	vers  string
 	svc   string
-	mu    sync.Mutex // serialises cache writers
-	cache atomic.Pointer[map[string]*Result]
+	cache *cache
 	none  atomic.Pointer[Result] // result for records without FireLens fields
+	// evicting is set once the cache first forgets a container (logged once).
+	evicting atomic.Bool
 	// groups caches GroupsLines for the metadata generation it read.
 	groups atomic.Pointer[groupsAt]
-	// reported holds the label problems already logged (at most maxCache).
+	// reported holds the label problems already logged (at most maxReported).
 	reported  sync.Map
 	nReported atomic.Int64
 }
@@ -113,8 +125,7 @@ func NewTagger(o Options) *Tagger {
 	t.env = first(o.Env, cfgEnv)
 	t.vers = first(o.Version, cfgVers)
 	t.svc = first(o.Service, o.ConfigService, cfgSvc)
-	m := map[string]*Result{}
-	t.cache.Store(&m)
+	t.cache = newCache(cacheEntries, cacheBytes)
 	return t
 }
 
@@ -128,7 +139,9 @@ func first(vals ...string) string {
 }
 
 // Lookup returns the Result for a record's container. It never blocks on
-// the network and allocates only the first time it sees a container.
+// the network and allocates only when it builds a container's Result: the
+// first time it sees the container, after a metadata refresh, or when the
+// container comes back after the cache forgot it.
 func (t *Tagger) Lookup(f *Fields) *Result {
 	gen := t.o.Metadata.Generation()
 	if !t.o.ECS || f == nil || f.Empty() {
@@ -139,27 +152,22 @@ func (t *Tagger) Lookup(f *Fields) *Result {
 		t.none.Store(r)
 		return r
 	}
+	// The key is the fields, each after its length: two containers never
+	// share one, whatever bytes their fields hold.
 	var kb [512]byte
-	key := append(kb[:0], f.ContainerID...)
-	for _, p := range [...][]byte{f.ContainerName, f.TaskARN, f.Cluster, f.TaskDefinition} {
-		key = append(key, 0)
+	key := kb[:0]
+	for _, p := range [...][]byte{f.ContainerID, f.ContainerName, f.TaskARN, f.Cluster, f.TaskDefinition} {
+		key = binary.AppendUvarint(key, uint64(len(p)))
 		key = append(key, p...)
 	}
-	if r := (*t.cache.Load())[string(key)]; r != nil && r.gen == gen {
+	if r := t.cache.get(key); r != nil && r.gen == gen {
 		return r
 	}
 	r := t.build(ecs.Copy(f), gen)
-	t.mu.Lock()
-	old := *t.cache.Load()
-	m := make(map[string]*Result, len(old)+1)
-	if len(old) < maxCache {
-		for k, v := range old {
-			m[k] = v
-		}
+	if t.cache.put(key, r) > 0 && !t.evicting.Swap(true) && t.o.Log != nil {
+		t.o.Log.Infof("the tags cache is full (%d containers or %d MB): the least recently seen containers' tags are forgotten, and built again if their logs come back",
+			t.cache.maxEntries, t.cache.maxBytes>>20)
 	}
-	m[string(key)] = r
-	t.cache.Store(&m)
-	t.mu.Unlock()
 	return r
 }
 
@@ -209,47 +217,106 @@ func (t *Tagger) build(f ecs.FireLens, gen uint64) *Result {
 			src = first(lc.Source, src, c.ShortImage)
 		}
 	}
-	list := make([]string, 0, len(t.base)+len(fire)+len(meta)+len(fromLabels)+len(logTags)+2)
-	seen := make(map[string]bool, cap(list))
-	add := func(tag string) {
-		if tag != "" && !seen[tag] {
-			seen[tag] = true
-			list = append(list, tag)
-		}
-	}
+	j := joiner{buf: make([]byte, 0, 1024), ends: make([]int, 0, 32)}
 	for _, tag := range t.base {
-		add(tag)
+		j.add(tag, "", "")
 	}
 	if env != "" {
-		add(Normalize("env:" + env))
+		j.add("env:", env, "")
 	}
 	if vers != "" {
-		add(Normalize("version:" + vers))
+		j.add("version:", vers, "")
 	}
 	// The task metadata's value of a tag wins over the one parsed from
 	// FireLens fields, so a tag never carries two values (ecs_container_name
 	// from the task definition vs from an EC2 Docker name).
-	fromMeta := make(map[string]bool, len(meta))
-	for _, kv := range meta {
-		fromMeta[kv[0]] = true
-	}
 	for _, kv := range fire {
-		if !fromMeta[kv[0]] {
-			add(Normalize(kv[0] + ":" + kv[1]))
+		if !hasKey(meta, kv[0]) {
+			j.add(kv[0], ":", kv[1])
 		}
 	}
 	for _, kv := range meta {
-		add(Normalize(kv[0] + ":" + kv[1]))
+		j.add(kv[0], ":", kv[1])
 	}
 	for _, kv := range fromLabels {
-		add(Normalize(kv[0] + ":" + kv[1]))
+		j.add(kv[0], ":", kv[1])
 	}
 	for _, tag := range logTags {
-		add(Normalize(tag))
+		j.add(tag, "", "")
 	}
-	joined := strings.Join(list, ",")
-	return &Result{Tags: joined, TagsJSON: transcode.AppendString(nil, []byte(joined)), Service: svc, Source: src, Rules: rs,
-		MultiLine: ml, AutoMultiLine: auto, gen: gen, tagList: list}
+	r := &Result{Tags: string(j.buf), Service: svc, Source: src, Rules: rs, MultiLine: ml, AutoMultiLine: auto, gen: gen}
+	r.TagsJSON = transcode.AppendString(make([]byte, 0, len(j.buf)+2), j.buf)
+	r.tagList = make([]string, len(j.ends))
+	start := 0
+	for i, end := range j.ends {
+		r.tagList[i] = r.Tags[start:end]
+		start = end + 1
+	}
+	return r
+}
+
+func hasKey(kvs [][2]string, k string) bool {
+	for _, kv := range kvs {
+		if kv[0] == k {
+			return true
+		}
+	}
+	return false
+}
+
+// joiner builds a container's comma-joined tags in one buffer, normalising
+// each tag into it and dropping empty tags and repeats: no string per tag
+// and no map for the usual dozen or two (BenchmarkBuild).
+type joiner struct {
+	buf  []byte
+	ends []int               // where each tag ends in buf
+	seen map[string]struct{} // the tags, once there are more than linearMax
+}
+
+// linearMax is how many tags are compared one by one before a map takes
+// over (labels may give a container many).
+const linearMax = 32
+
+// add appends the tag a+b+c, normalised, unless it is empty or already in.
+func (j *joiner) add(a, b, c string) {
+	mark := len(j.buf)
+	if mark > 0 {
+		j.buf = append(j.buf, ',')
+	}
+	start := len(j.buf)
+	j.buf = appendNormalized(j.buf, a, b, c)
+	tag := j.buf[start:]
+	if len(tag) == 0 || j.has(tag) {
+		j.buf = j.buf[:mark]
+		return
+	}
+	j.ends = append(j.ends, len(j.buf))
+	if j.seen != nil {
+		j.seen[string(tag)] = struct{}{}
+	} else if len(j.ends) > linearMax {
+		j.seen = make(map[string]struct{}, 2*len(j.ends))
+		start := 0
+		for _, end := range j.ends {
+			j.seen[string(j.buf[start:end])] = struct{}{}
+			start = end + 1
+		}
+	}
+}
+
+// has reports whether tag is one of the tags already in.
+func (j *joiner) has(tag []byte) bool {
+	if j.seen != nil {
+		_, ok := j.seen[string(tag)]
+		return ok
+	}
+	start := 0
+	for _, end := range j.ends {
+		if string(j.buf[start:end]) == string(tag) {
+			return true
+		}
+		start = end + 1
+	}
+	return false
 }
 
 // GroupsLines reports whether some container of the task metadata asks
@@ -290,7 +357,7 @@ func (t *Tagger) reportOnce(f ecs.FireLens, err error) {
 	if err == nil || t.o.Log == nil {
 		return
 	}
-	if t.nReported.Load() >= maxCache { // hostile churn: stop remembering (and logging)
+	if t.nReported.Load() >= maxReported { // hostile churn: stop remembering (and logging)
 		return
 	}
 	key := f.ContainerID + "\x00" + f.ContainerName + "\x00" + err.Error()
@@ -339,6 +406,71 @@ func (t *Tagger) WithRecord(r *Result, env, version []byte) string {
 // dropped); trailing _ removed; at most MaxTagLength characters (not
 // bytes: a tag of non-ASCII letters keeps its 200 characters).
 func Normalize(tag string) string {
+	return string(appendNormalized(nil, tag, "", ""))
+}
+
+// appendNormalized appends Normalize(a+b+c) to dst without building the
+// concatenation: byte by byte for ASCII (every ECS tag), by runes
+// (normalizeRunes) once a byte is not.
+func appendNormalized(dst []byte, a, b, c string) []byte {
+	start := len(dst)
+	n := 0 // characters written
+	lastUnderscore := false
+	for _, s := range [3]string{a, b, c} {
+		for i := 0; i < len(s); i++ {
+			m := asciiNorm[s[i]]
+			switch {
+			case m == 0: // not ASCII
+				return append(dst[:start], normalizeRunes(a+b+c)...)
+			case len(dst) == start && m&letterBit == 0: // a tag starts with a letter
+				continue
+			case m&^letterBit == '_':
+				if lastUnderscore {
+					continue
+				}
+				lastUnderscore = true
+			default:
+				lastUnderscore = false
+			}
+			if n == MaxTagLength {
+				return trimUnderscores(dst, start)
+			}
+			dst = append(dst, m&^letterBit)
+			n++
+		}
+	}
+	return trimUnderscores(dst, start)
+}
+
+// asciiNorm maps each ASCII byte to what a tag keeps of it (letters lower
+// cased and marked with letterBit; digits and - : . / as they are;
+// anything else '_'), and every other byte to 0.
+var asciiNorm = func() (t [256]byte) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		switch {
+		case 'a' <= c|0x20 && c|0x20 <= 'z':
+			t[c] = byte(c|0x20) | letterBit
+		case '0' <= c && c <= '9', c == '-', c == ':', c == '.', c == '/':
+			t[c] = byte(c)
+		default:
+			t[c] = '_'
+		}
+	}
+	return t
+}()
+
+// letterBit marks letters in asciiNorm (ASCII leaves the top bit free).
+const letterBit = 0x80
+
+func trimUnderscores(dst []byte, start int) []byte {
+	for len(dst) > start && dst[len(dst)-1] == '_' {
+		dst = dst[:len(dst)-1]
+	}
+	return dst
+}
+
+// normalizeRunes is Normalize for any UTF-8 text.
+func normalizeRunes(tag string) string {
 	tag = strings.TrimSpace(tag)
 	var b strings.Builder
 	b.Grow(len(tag))

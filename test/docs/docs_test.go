@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/out-datadog-go/out_datadog_go/test/docs/doctest"
+	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
 const root = "../.."
@@ -96,7 +97,8 @@ func TestLinks(t *testing.T) {
 }
 
 // TestREADMEPerformance: the table at the top of README quotes the latest
-// benchmarks/RESULTS.md, Fluent Bit line by line: the built-in's and
+// benchmarks/RESULTS.md, Fluent Bit line by line (every line of
+// fbtest.Lines, which make bench measures by default): the built-in's and
 // datadog_go's CPU per record beyond null, the router ratio and the peak
 // memory of each.
 func TestREADMEPerformance(t *testing.T) {
@@ -104,7 +106,7 @@ func TestREADMEPerformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, version := range []string{"4.2.8", "1.9.10"} {
+	for _, version := range fbtest.Lines {
 		sec := doctest.Section(t, filepath.Join(root, "benchmarks", "RESULTS.md"), "Real Fluent Bit "+version+":")
 		cells := func(prefix string) []string {
 			for _, line := range strings.Split(sec, "\n") {

@@ -19,15 +19,17 @@ import (
 
 // TestAgentTagsEndToEnd (issue 13) runs the router FireLens writes for the
 // app container of internal/ecs/testdata/fargate-service-task.json under
-// real Fluent Bit 4.2.8, with that document served as the task metadata
-// endpoint (ECS_CONTAINER_METADATA_URI_V4, as ECS sets it). Every log of the
+// real Fluent Bit, on every line, with that document served as the task
+// metadata endpoint (ECS_CONTAINER_METADATA_URI_V4, as ECS sets it). Every
+// log of the
 // app container must carry the Agent's full tag set
 // (fargate-service-task.app.tags, nothing more than dd_tags adds), the
 // source and service of its com.datadoghq.ad.logs label, and its
 // log_processing_rules: "GET /health" lines never reach the intake, card
 // numbers never do.
-func TestAgentTagsEndToEnd(t *testing.T) {
-	fbtest.Require(t, fbtest.V4)
+func TestAgentTagsEndToEnd(t *testing.T) { eachLine(t, fbtest.Lines, agentTagsEndToEnd) }
+
+func agentTagsEndToEnd(t *testing.T, v string) {
 	root, err := fbtest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +55,7 @@ func TestAgentTagsEndToEnd(t *testing.T) {
 			"dd_tags env:staging", "provider ecs", "endpoint " + srv.URL, "apikey " + apiKey, "workers 2",
 			"Retry_Limit no_limits", "stats_interval 1s"},
 	}
-	p := fbtest.Start(t, fbtest.Options{Version: fbtest.V4, Config: fl.Config(), Dir: dir,
+	p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir,
 		Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
 	metadataRead(t, p, taskHits)
 

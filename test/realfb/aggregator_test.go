@@ -86,18 +86,12 @@ func firelens(id, name, cluster, arn, taskDef string) []any {
 // record values of the wrong type go out as the intake's schema types them.
 // Two shapes: a plain Fluent Bit aggregator, and a FireLens router with its
 // record_modifier (which appends the aggregator task's fields to every
-// record, forwarded ones included), on 4.2.8 and, for the FireLens shape,
-// 1.9.10.
+// record, forwarded ones included), on every line.
 func TestAggregatorTagsEachTaskItsOwn(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct {
-		name, version string
-		fireLens      bool
-	}{{"aggregator 4.2.8", fbtest.V4, false}, {"FireLens router 4.2.8", fbtest.V4, true}, {"FireLens router 1.9.10", fbtest.V19, true}} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			fbtest.Require(t, c.version)
-			runAggregator(t, c.version, c.fireLens)
+	for _, fireLens := range []bool{false, true} {
+		t.Run(map[bool]string{false: "aggregator", true: "FireLens router"}[fireLens], func(t *testing.T) {
+			eachLine(t, fbtest.Lines, func(t *testing.T, v string) { runAggregator(t, v, fireLens) })
 		})
 	}
 }

@@ -34,6 +34,7 @@ import (
 // its tag, with a 64-hex container ID Docker picks at run time (the
 // document cannot know it) and the container name compose.yaml fixes.
 func TestComposeFilesAsProcesses(t *testing.T) {
+	t.Parallel()
 	root, err := fbtest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +46,9 @@ func TestComposeFilesAsProcesses(t *testing.T) {
 	appName := submatch(t, compose, `(?m)^  app:\n(?:    .*\n)*?    container_name: (\S+)$`)
 	tag := submatch(t, compose, `(?m)^        tag: (\S+)$`)
 	mount := submatch(t, compose, `(?m)^      - \./local/fluent-bit\.conf:(\S+):ro$`)
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel()
 			fbtest.Require(t, v)
 			intakeURL := startLocalIntake(t, root)
 

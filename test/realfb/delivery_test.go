@@ -18,22 +18,22 @@ import (
 	"github.com/out-datadog-go/out_datadog_go/test/realfb/fbtest"
 )
 
-// The delivery promises of docs/delivery.md through real Fluent Bit
-// 4.2.8, each a case that broke before the per-chunk progress memory
+// The delivery promises of docs/delivery.md through real Fluent Bit, on
+// every line, each a case that broke before the per-chunk progress memory
 // (issue: identical logs dropped, 400 dropping everything, redirects
 // followed, oversize records dropped, unbounded outage buffering).
 
 // fastRetry makes Fluent Bit's scheduler retry a chunk within 1-2 s.
 var fastRetry = []string{"Flush 1", "Grace 2", "scheduler.base 1", "scheduler.cap 2"}
 
-// seedRouter starts the FireLens router of the seed task, sending to srv
-// with the seed's options plus extra, retrying chunks fast.
-func seedRouter(t *testing.T, srv *intaketest.Server, extra ...string) (fbtest.FireLens, *fbtest.Process) {
+// seedRouter starts the FireLens router of the seed task on Fluent Bit v,
+// sending to srv with the seed's options plus extra, retrying chunks fast.
+func seedRouter(t *testing.T, v string, srv *intaketest.Server, extra ...string) (fbtest.FireLens, *fbtest.Process) {
 	dir := t.TempDir()
 	fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
 	fl.Options = append(fbtest.SeedOptions(srv.URL, apiKey), extra...)
 	fl.Service = fastRetry
-	return fl, fbtest.Start(t, fbtest.Options{Config: fl.Config(), Dir: dir})
+	return fl, fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
 }
 
 // faultyIntake answers every request with fault while on is set, then
@@ -51,8 +51,9 @@ func faultyIntake(t *testing.T, on *atomic.Bool, fault intaketest.Fault) *intake
 // A dummy input emitting the same record 100 times at 20/s with
 // json_date_key false: payloads of different chunks are byte-identical, and
 // every record still arrives. (Before: 40 of 100 arrived.)
-func TestIdenticalRecordsAllArrive(t *testing.T) {
-	fbtest.Require(t, fbtest.V4)
+func TestIdenticalRecordsAllArrive(t *testing.T) { eachLine(t, fbtest.Lines, identicalRecords) }
+
+func identicalRecords(t *testing.T, v string) {
 	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 	conf := fmt.Sprintf(`[SERVICE]
     Flush 1
@@ -71,7 +72,7 @@ func TestIdenticalRecordsAllArrive(t *testing.T) {
     json_date_key false
     workers 2
 `, srv.URL, apiKey)
-	p := fbtest.Start(t, fbtest.Options{Config: conf})
+	p := fbtest.Start(t, fbtest.Options{Version: v, Config: conf})
 	if !fbtest.WaitFor(30*time.Second, func() bool { return srv.Stats().Entries >= 100 }) {
 		t.Fatalf("%d of 100 identical records arrived", srv.Stats().Entries)
 	}
@@ -85,11 +86,12 @@ func TestIdenticalRecordsAllArrive(t *testing.T) {
 // A relay answering 400 to everything for a while: nothing is dropped,
 // chunks go back to Fluent Bit, and once it accepts again every record
 // arrives once. (Before: every record dropped as refused, FLB_OK.)
-func TestRelay400LosesNothing(t *testing.T) {
-	fbtest.Require(t, fbtest.V4)
+func TestRelay400LosesNothing(t *testing.T) { eachLine(t, fbtest.Lines, relay400) }
+
+func relay400(t *testing.T, v string) {
 	var refuse atomic.Bool
 	srv := faultyIntake(t, &refuse, intaketest.Fault{Status: 400})
-	fl, p := seedRouter(t, srv)
+	fl, p := seedRouter(t, v, srv)
 	const n = 3000
 	send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 3, fbtest.DefaultContainer))
 	if !p.WaitLog("intake or relay fault", 20*time.Second) {
@@ -110,8 +112,9 @@ func TestRelay400LosesNothing(t *testing.T) {
 // chunk is kept, and after the endpoint answers again every record
 // arrives once. (Before: Go's client followed the redirect; on 302 a
 // bodiless GET's 200 counted as delivered, on 307 the key went along.)
-func TestRedirectNotFollowed(t *testing.T) {
-	fbtest.Require(t, fbtest.V4)
+func TestRedirectNotFollowed(t *testing.T) { eachLine(t, fbtest.Lines, redirectNotFollowed) }
+
+func redirectNotFollowed(t *testing.T, v string) {
 	var hits atomic.Int32
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -126,7 +129,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 		}
 		return intaketest.Fault{}
 	}})
-	fl, p := seedRouter(t, srv)
+	fl, p := seedRouter(t, v, srv)
 	const n = 2000
 	send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 4, fbtest.DefaultContainer))
 	if !p.WaitLog("redirects are not followed", 20*time.Second) {
@@ -147,10 +150,11 @@ func TestRedirectNotFollowed(t *testing.T) {
 
 // A 150 KB stack trace with max_batch_bytes 100K arrives cut to fit, with
 // the truncation marker, next to the records around it. (Before: dropped.)
-func TestOversizeRecordArrivesCut(t *testing.T) {
-	fbtest.Require(t, fbtest.V4)
+func TestOversizeRecordArrivesCut(t *testing.T) { eachLine(t, fbtest.Lines, oversizeRecord) }
+
+func oversizeRecord(t *testing.T, v string) {
 	srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
-	fl, p := seedRouter(t, srv, "max_batch_bytes 100K")
+	fl, p := seedRouter(t, v, srv, "max_batch_bytes 100K")
 	trace := "java.lang.IllegalStateException: boom seq=1\n" + strings.Repeat("\tat com.example.orders.Handler.process(Handler.java:42)\n", 2800)
 	if len(trace) < 150_000 {
 		t.Fatalf("trace of %d bytes", len(trace))
@@ -186,8 +190,9 @@ func TestOversizeRecordArrivesCut(t *testing.T) {
 // with storage.total_limit_size. An intake outage, a SIGTERM to Fluent Bit
 // during it, and a restart on the same storage.path deliver every record
 // exactly once.
-func TestOutageRestartFilesystemBuffer(t *testing.T) {
-	fbtest.Require(t, fbtest.V4)
+func TestOutageRestartFilesystemBuffer(t *testing.T) { eachLine(t, fbtest.Lines, outageRestart) }
+
+func outageRestart(t *testing.T, v string) {
 	var down atomic.Bool
 	srv := faultyIntake(t, &down, intaketest.Fault{Status: 503})
 	dir := t.TempDir()
@@ -196,7 +201,7 @@ func TestOutageRestartFilesystemBuffer(t *testing.T) {
 	fl.Options = append(fbtest.SeedOptions(srv.URL, apiKey), "storage.total_limit_size 64M", "retry_budget 3s", "max_retries 1")
 	fl.Service = append(append([]string{}, fastRetry...), "storage.path "+storage, "storage.sync normal", "storage.backlog.mem_limit 16M")
 	conf := strings.Replace(fl.Config(), "    unix_path ", "    storage.type filesystem\n    unix_path ", 1)
-	p := fbtest.Start(t, fbtest.Options{Config: conf, Dir: dir})
+	p := fbtest.Start(t, fbtest.Options{Version: v, Config: conf, Dir: dir})
 	const n = 5000
 	send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 5, fbtest.DefaultContainer))
 	if !p.WaitLog("handed back to Fluent Bit for retry", 20*time.Second) {
@@ -215,7 +220,7 @@ func TestOutageRestartFilesystemBuffer(t *testing.T) {
 	}
 	down.Store(false)
 	// Same config and storage.path: the backlog is loaded and delivered.
-	p2 := fbtest.Start(t, fbtest.Options{Config: conf, Dir: dir})
+	p2 := fbtest.Start(t, fbtest.Options{Version: v, Config: conf, Dir: dir})
 	checkDelivered(t, srv, p2, n)
 	p2.Stop(20 * time.Second)
 	if !regexp.MustCompile(`exit: records_in=\d+ records_out=5000 `).MatchString(p2.Log()) {

@@ -17,10 +17,10 @@ import (
 )
 
 // Delivery at the edges (docs/delivery.md) through real Fluent Bit, on
-// both lines: refused records spread through a chunk, identical chunks, and
+// every line: refused records spread through a chunk, identical chunks, and
 // answers that are not HTTP request-response. Each case is its own process
 // and ports, and all run at once (they wait, they do not compute): t.Run
-// from goroutines, which -parallel (GOMAXPROCS, 2 here) does not throttle.
+// from goroutines, which -parallel does not throttle.
 func TestDeliveryEdges(t *testing.T) {
 	cases := map[string]func(t *testing.T, v string){
 		"refused-spread": refusedSpread, "identical-chunks": identicalChunks,
@@ -31,7 +31,7 @@ func TestDeliveryEdges(t *testing.T) {
 		cases["hostile-"+name] = func(t *testing.T, v string) { hostileAnswer(t, v, fault) }
 	}
 	var wg sync.WaitGroup
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		for name, run := range cases {
 			wg.Add(1)
 			go func() {

@@ -12,11 +12,12 @@ import (
 )
 
 // TestExampleConfig runs the repository's fluent-bit.conf (README's
-// "working example") under real Fluent Bit 4.2.8 and 1.9.10. The only edits:
+// "working example") under real Fluent Bit, on every line. The only edits:
 // the intake (site → a local endpoint; no network here), the listen port and
 // the storage.path (a temporary directory). Records sent over forward
 // arrive once.
 func TestExampleConfig(t *testing.T) {
+	t.Parallel()
 	root, err := fbtest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -25,8 +26,9 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel()
 			fbtest.Require(t, v)
 			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
 			port := freePort(t)

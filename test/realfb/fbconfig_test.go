@@ -33,18 +33,14 @@ import (
 // before any section), src/flb_env.c (flb_env_var_translate), at v1.9.10,
 // v4.2.8 and v5.1.1.
 
-// yamlLines are the lines whose Fluent Bit reads the YAML format these
-// tests write (pipeline: inputs/outputs as lists).
-var yamlLines = []string{fbtest.V5, fbtest.V4}
-
 // onLines runs f as the subtest <line>/name on every line of fbtest.Lines,
 // with its binary (skipped with one line when absent); a YAML case only on
-// yamlLines. The subtests run at once, past go test's -parallel (the
+// linesPast19. The subtests run at once, past go test's -parallel (the
 // machine's cores), as each mostly waits on its Fluent Bit; wg waits for
 // them.
 func onLines(t *testing.T, wg *sync.WaitGroup, name string, yaml bool, f func(t *testing.T, bin string)) {
 	for _, v := range fbtest.Lines {
-		if yaml && !slices.Contains(yamlLines, v) {
+		if yaml && !slices.Contains(linesPast19, v) {
 			continue
 		}
 		wg.Add(1)

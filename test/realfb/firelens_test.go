@@ -1,6 +1,7 @@
-// Package realfb runs the plugin inside real Fluent Bit (4.2.8 and 1.9.10,
-// found by test/realfb/fbtest) in the shapes it runs in on ECS. Every test
-// skips with one line when the binary is absent, so a bare clone passes.
+// Package realfb runs the plugin inside real Fluent Bit (every line of
+// fbtest.Lines: 5.1.1, 4.2.8 and 1.9.10, found by test/realfb/fbtest) in
+// the shapes it runs in on ECS. Every test skips with one line when the
+// binary is absent, so a bare clone passes.
 package realfb
 
 import (
@@ -17,8 +18,6 @@ import (
 )
 
 const apiKey = "5b2e9f0c7a1d4e6b8c3f2a9d0e7b1c4a" // not the FireLens task ID of the records: a log line naming their tag must not look like a leak
-
-var versions = []string{fbtest.V4, fbtest.V19}
 
 // agentTags are the Datadog Agent's ECS tags for fbtest.SeedTask and
 // fbtest.DefaultContainer (docs/log-format.md, Tags).
@@ -88,10 +87,10 @@ func checkDelivered(t *testing.T, srv *intaketest.Server, p *fbtest.Process, n i
 
 // TestFireLensShape runs the router ECS writes for an app container whose
 // logConfiguration is the seed task definition's datadog_go options, fed
-// over the forward socket, on both Fluent Bit lines. A second container's
+// over the forward socket, on every Fluent Bit line. A second container's
 // records, routed by FireLens to its own output, must not reach ours.
 func TestFireLensShape(t *testing.T) {
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
 			fbtest.Require(t, v)
 			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})

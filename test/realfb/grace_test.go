@@ -118,8 +118,8 @@ func (r stopRun) run(t *testing.T) (stopResult, error) {
 // stop bound is Grace + 5 s.
 const defaultGrace = 5 * time.Second
 
-// TestStopWithinGrace: for every shape of outage, on both lines, with the
-// seed's options (retry_budget and timeout by default, workers 2,
+// TestStopWithinGrace: for every shape of outage, on every line, with the
+// seed's options (retry_budget and timeout by default, workers 4,
 // Retry_Limit no_limits), Fluent Bit's default Grace and a backlog built
 // while the intake fails, Fluent Bit exits within Grace + 5 s of SIGTERM,
 // with status 0, no crash, and nothing reported delivered. Before the
@@ -138,7 +138,7 @@ func TestStopWithinGrace(t *testing.T) {
 	if v := os.Getenv("STOP_BACKLOG"); v != "" {
 		backlog, _ = time.ParseDuration(v)
 	}
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
 			t.Parallel()
 			fbtest.Require(t, v)
@@ -190,7 +190,7 @@ func TestStopMeasure(t *testing.T) {
 	var mu sync.Mutex
 	lines := []string{}
 	var wg sync.WaitGroup
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		for _, builtin := range []bool{false, true} {
 			for _, o := range outages {
 				out := "datadog_go"

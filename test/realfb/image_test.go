@@ -161,9 +161,10 @@ func (r *router) writeFireLens(t *testing.T, include bool) {
 // /fluent-bit/etc/fluent-bit.conf`, FireLens' config including
 // config-file-value. The plugin loads and delivers; the task definition's
 // health check answers 200; the Agent's openmetrics template selects the
-// output's metrics; on 4.x FireLens' input buffers on the filesystem.
+// output's metrics; from 4.x on FireLens' input buffers on the filesystem.
 func TestRouterImageStandard(t *testing.T) {
-	for _, v := range versions {
+	t.Parallel()
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
 			fbtest.Require(t, v)
 			t.Parallel()
@@ -194,7 +195,7 @@ func TestRouterImageStandard(t *testing.T) {
 				t.Errorf("the Agent's openmetrics template selects %s = %v, want %d", key, selected()[key], n)
 			}
 
-			if v == fbtest.V4 && !strings.Contains(p.Log(), "[input:forward:forward.0] storage_strategy='filesystem'") {
+			if v != fbtest.V19 && !strings.Contains(p.Log(), "[input:forward:forward.0] storage_strategy='filesystem'") {
 				t.Errorf("FireLens' forward input did not inherit filesystem storage:\n%s", fbtest.Tail(p.Log(), 3000))
 			}
 			if !p.Stop(20*time.Second) || p.ExitCode() != 0 {
@@ -295,6 +296,7 @@ func scrape(t *testing.T, checks, port string) map[string]float64 {
 // refuses the file read twice and does not start (docs/deploy.md says: one or the
 // other).
 func TestRouterImageInit(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name            string
 		firelensInclude bool // config-file-value set
@@ -304,7 +306,7 @@ func TestRouterImageInit(t *testing.T) {
 		{"init-file-variable", false, true},
 		{"both", true, true},
 	}
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		for _, c := range cases {
 			t.Run(v+"/"+c.name, func(t *testing.T) {
 				fbtest.Require(t, v)
@@ -339,7 +341,7 @@ func TestRouterImageInit(t *testing.T) {
 	}
 }
 
-// The bounded buffer of the image's include on Fluent Bit 4.x: during an
+// The bounded buffer of the image's include on Fluent Bit 4.x and 5.x: during an
 // intake outage FireLens' forward input (which sets no storage.type)
 // buffers on the filesystem and keeps at most storage.max_chunks_up chunks
 // in memory, the rest down on disk, as Fluent Bit's storage metrics show;
@@ -347,9 +349,9 @@ func TestRouterImageInit(t *testing.T) {
 // memoryReservation.
 // 250,000 records (about 68 MB as msgpack) fill more chunks than that.
 // Fluent Bit 1.9 has no storage.inherit: docs/delivery.md says so.
-func TestRouterImageBoundedBuffer(t *testing.T) {
-	fbtest.Require(t, fbtest.V4)
-	t.Parallel()
+func TestRouterImageBoundedBuffer(t *testing.T) { eachLine(t, linesPast19, boundedBuffer) }
+
+func boundedBuffer(t *testing.T, v string) {
 	r := layRouter(t, intaketest.StartT(t, intaketest.Options{APIKey: apiKey,
 		Fault: func(int) intaketest.Fault { return intaketest.Fault{Status: http.StatusServiceUnavailable} }}))
 	inc, err := os.ReadFile(r.im.Path(r.include))
@@ -360,7 +362,7 @@ func TestRouterImageBoundedBuffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := r.start(t, fbtest.V4, "/fluent-bit/etc", r.firelensConfig(true))
+	p := r.start(t, v, "/fluent-bit/etc", r.firelensConfig(true))
 	// The flushes in flight wait on the outage for their retry budget:
 	// nothing to wait for at the end.
 	t.Cleanup(func() { _ = p.Cmd.Process.Kill() })
@@ -400,7 +402,8 @@ func TestRouterImageBoundedBuffer(t *testing.T) {
 // Without config-file-value (a task definition not updated for the image),
 // nothing registers datadog_go: Fluent Bit refuses to start and names it.
 func TestRouterImageWithoutInclude(t *testing.T) {
-	for _, v := range versions {
+	t.Parallel()
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
 			bin := fbtest.Require(t, v)
 			t.Parallel()

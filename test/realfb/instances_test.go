@@ -12,13 +12,13 @@ import (
 
 // TestTwoInstancesTwoKeys: a task with two app containers, each with its own
 // datadog_go output (FireLens writes one [OUTPUT] per container), different
-// API keys and services, workers 2 on both. Each intake, accepting only its
+// API keys and services, workers 4 on both. Each intake, accepting only its
 // key, gets exactly its container's records, and the second output's own
 // limits and encoding apply to it alone (compress none, max_batch_entries
 // 100: the same as the C host's TestTwoInstances).
 func TestTwoInstancesTwoKeys(t *testing.T) {
 	const keyB = "fedcba9876543210fedcba9876543210"
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
 			fbtest.Require(t, v)
 			srvA := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
@@ -63,7 +63,7 @@ func TestTwoInstancesTwoKeys(t *testing.T) {
 			if strings.Contains(p.Log(), keyB) {
 				t.Errorf("key B appears in Fluent Bit's log")
 			}
-			// The stop: 4.x exits cleanly. 1.9.10's Go proxy destroys the
+			// The stop: 4.x and 5.x exit cleanly. 1.9.10's Go proxy destroys the
 			// shared plugin at each output's exit (flb_proxy_cb_exit,
 			// src/flb_plugin_proxy.c), so with two outputs it reads freed
 			// memory and aborts after both have exited (docs/delivery.md,
@@ -84,10 +84,11 @@ func TestTwoInstancesTwoKeys(t *testing.T) {
 // TestBadKeyFailsStartUp: a bad value, a misspelt key or a key of the
 // built-in output that means nothing to ours makes Fluent Bit's start-up
 // fail, with a non-zero status and the plugin's error naming the key, on
-// both lines; the same table as the C host's TestBadConfig
+// every line; the same table as the C host's TestBadConfig
 // (fbtest.BadConfigs). Each message is logged as the user sees it.
 func TestBadKeyFailsStartUp(t *testing.T) {
-	for _, v := range versions {
+	t.Parallel()
+	for _, v := range fbtest.Lines {
 		for _, c := range fbtest.BadConfigs {
 			t.Run(v+"/"+c.Key, func(t *testing.T) {
 				t.Parallel()
@@ -122,11 +123,13 @@ func TestBadKeyFailsStartUp(t *testing.T) {
 
 // TestFaultMatrixExactlyOnce: the C host's fault matrix (fbtest.FaultMatrix,
 // the same options) under real Fluent Bit with the seed task definition's
-// workers 2 and Retry_Limit no_limits: every record arrives exactly once.
+// workers 4 and Retry_Limit no_limits: every record arrives exactly once.
 // Fluent Bit's own retries are made quick (scheduler.base 1, cap 2).
 func TestFaultMatrixExactlyOnce(t *testing.T) {
-	for _, v := range versions {
+	t.Parallel()
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel()
 			fbtest.Require(t, v)
 			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, Fault: fbtest.FaultMatrix})
 			dir := t.TempDir()

@@ -30,7 +30,8 @@ func logLine(log, s string) string {
 // refuse `TLS on`: "does not support TLS"), and the plugin sends to the EU
 // site, saying so.
 func TestMigratedHostPicksSite(t *testing.T) {
-	for _, v := range versions {
+	t.Parallel()
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
@@ -53,10 +54,12 @@ func TestMigratedHostPicksSite(t *testing.T) {
 
 // A typo in the files as aws-for-fluent-bit's init image lays them out (its
 // main config @INCLUDEs the one FireLens writes), and in a YAML config
-// (Fluent Bit 4): start-up fails naming the key and the nearest one.
+// (Fluent Bit 2.0's schema and on): start-up fails naming the key and the
+// nearest one.
 func TestTypoInIncludedAndYAMLConfigs(t *testing.T) {
+	t.Parallel()
 	typo := "configuration error: dd_sevice: unknown key ("
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		t.Run(v+"/include", func(t *testing.T) {
 			t.Parallel()
 			bin := fbtest.Require(t, v)
@@ -71,11 +74,12 @@ func TestTypoInIncludedAndYAMLConfigs(t *testing.T) {
 			checkFailed(t, p, err, typo+filepath.Join(dir, "firelens.conf"))
 		})
 	}
-	t.Run(fbtest.V4+"/yaml", func(t *testing.T) {
-		t.Parallel()
-		bin := fbtest.Require(t, fbtest.V4)
-		dir := t.TempDir()
-		p, err := fbtest.Launch(fbtest.Options{Binary: bin, Dir: dir, ConfigName: "fluent-bit.yaml", Config: `pipeline:
+	for _, v := range linesPast19 {
+		t.Run(v+"/yaml", func(t *testing.T) {
+			t.Parallel()
+			bin := fbtest.Require(t, v)
+			dir := t.TempDir()
+			p, err := fbtest.Launch(fbtest.Options{Binary: bin, Dir: dir, ConfigName: "fluent-bit.yaml", Config: `pipeline:
   inputs:
     - name: dummy
   outputs:
@@ -85,8 +89,9 @@ func TestTypoInIncludedAndYAMLConfigs(t *testing.T) {
       apikey: ` + apiKey + `
       dd_sevice: web
 `})
-		checkFailed(t, p, err, typo+filepath.Join(dir, "fluent-bit.yaml"))
-	})
+			checkFailed(t, p, err, typo+filepath.Join(dir, "fluent-bit.yaml"))
+		})
+	}
 }
 
 func checkFailed(t *testing.T, p *fbtest.Process, err error, want string) {
@@ -105,11 +110,12 @@ func checkFailed(t *testing.T, p *fbtest.Process, err error, want string) {
 	t.Logf("%s", line)
 }
 
-// Two outputs, the seed's with workers 2 and one without: the one without
+// Two outputs, the seed's with workers 4 and one without: the one without
 // warns once, at its first flush, that it flushes on the engine thread; the
 // other says nothing.
 func TestNoWorkersWarns(t *testing.T) {
-	for _, v := range versions {
+	t.Parallel()
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
 			t.Parallel()
 			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})

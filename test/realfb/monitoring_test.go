@@ -19,7 +19,7 @@ import (
 )
 
 // The operator's view of the plugin (docs/operations.md), through real
-// Fluent Bit 4.2.8 and 1.9.10. (Before: the plugin's lines bypassed
+// Fluent Bit, on every line. (Before: the plugin's lines bypassed
 // Log_File and Log_Level, and its retries and drops were only in its own
 // log line.)
 
@@ -33,13 +33,14 @@ const badRecord = "BAD-RECORD-FOR-THE-INTAKE"
 // in Log_File with Fluent Bit's prefix, none on stderr; the stats line
 // counts every record once.
 //
-// 4.2.8 serves the metrics on /api/v2/metrics/prometheus (HTTP_Server).
+// 4.x and 5.x serve the metrics on /api/v2/metrics/prometheus (HTTP_Server).
 // 1.9.10 has no such endpoint: a fluentbit_metrics input and a
 // prometheus_exporter output serve them (its HTTP_Server is left off here:
 // with a fluentbit_metrics input it crashes at exit, built-in outputs alone
 // included; docs/operations.md says so).
 func TestMetricsAndLogFile(t *testing.T) {
-	for _, v := range versions {
+	t.Parallel()
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
 			t.Parallel()
 			fbtest.Require(t, v)
@@ -56,7 +57,7 @@ func TestMetricsAndLogFile(t *testing.T) {
 			fl.Options = append(fbtest.SeedOptions(srv.URL, apiKey), "Alias router_dd", "stats_interval 1s")
 			fl.Service = append(append([]string{}, fastRetry...), "Log_File "+logFile, "Log_Level info")
 			url := fmt.Sprintf("http://127.0.0.1:%d/api/v2/metrics/prometheus", port)
-			if v == fbtest.V4 {
+			if v != fbtest.V19 {
 				fl.Service = append(fl.Service, "HTTP_Server On", "HTTP_Listen 127.0.0.1", fmt.Sprintf("HTTP_Port %d", port))
 			} else {
 				url = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
@@ -123,15 +124,18 @@ func TestMetricsAndLogFile(t *testing.T) {
 // Fluent Bit's default thresholds, as docs/operations.md sets them)
 // answers ok until chunks run out of retries, then error within a minute:
 // the 401 shows there. With Retry_Limit no_limits no chunk ever runs out,
-// and health stays ok through the same 401 (4.2.8 only: the same engine
-// code in both lines).
+// and health stays ok through the same 401.
 func TestLogLevelAndHealth(t *testing.T) {
+	t.Parallel()
 	type run struct {
 		version, retryLimit string
 		healthy             bool
 		serviceLevel        string // the output's log_level is error when this is not
 	}
-	for _, r := range []run{{fbtest.V4, "1", false, "error"}, {fbtest.V19, "1", false, "info"}, {fbtest.V4, "no_limits", true, "info"}} {
+	for _, r := range []run{
+		{fbtest.V5, "1", false, "error"}, {fbtest.V4, "1", false, "error"}, {fbtest.V19, "1", false, "info"},
+		{fbtest.V5, "no_limits", true, "info"}, {fbtest.V4, "no_limits", true, "info"}, {fbtest.V19, "no_limits", true, "info"},
+	} {
 		t.Run(r.version+"/Retry_Limit_"+r.retryLimit+"/Log_Level_"+r.serviceLevel, func(t *testing.T) {
 			t.Parallel()
 			fbtest.Require(t, r.version)

@@ -63,8 +63,10 @@ func startRouter(t *testing.T, v string, edit func(*fbtest.FireLens)) (*intakete
 // intake gets it as one log whose message parses as the original JSON,
 // with the first part's attributes and tags and no partial_* field.
 func TestSplitLineJoined(t *testing.T) {
-	for _, v := range versions {
+	t.Parallel()
+	for _, v := range fbtest.Lines {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel()
 			srv, fl, p := startRouter(t, v, nil)
 
 			orig, _ := json.Marshal(map[string]any{
@@ -129,13 +131,15 @@ func TestSplitLineJoined(t *testing.T) {
 // (it may not keep the first chunk's records): every part arrives on its
 // own, marked and counted. Fluent Bit's multiline filter in partial_message
 // mode, set on the router as docs/log-format.md shows, joins them before the
-// output. Flush 1 makes the one-second pause cross a chunk boundary on both
-// lines (1.9.10's default flush is longer).
+// output. Flush 1 makes the one-second pause cross a chunk boundary on every
+// line (1.9.10's default flush is longer).
 func TestSplitLineAcrossChunks(t *testing.T) {
+	t.Parallel()
 	const filter = "[FILTER]\n    Name multiline\n    Match *\n    multiline.key_content log\n    mode partial_message\n"
-	for _, v := range versions {
+	for _, v := range fbtest.Lines {
 		for _, withFilter := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/multiline-filter=%v", v, withFilter), func(t *testing.T) {
+				t.Parallel()
 				srv, fl, p := startRouter(t, v, func(fl *fbtest.FireLens) {
 					fl.Service = []string{"Flush 1"}
 					if withFilter {

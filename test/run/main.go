@@ -111,7 +111,7 @@ func run(so, bin string, out io.Writer) error {
     dd_source      make-run
     dd_tags        env:local
     dd_message_key log
-    workers        2
+    workers        4
 `, filepath.Join(dir, "storage"), socket, srv.URL, key)
 	fmt.Fprintf(out, "Fluent Bit: %s\nplugin:     %s\nintake:     %s (the local stand-in, test/localintake)\n\n", bin, so, srv.URL)
 	p, err := fbtest.Launch(fbtest.Options{Binary: bin, Plugins: []string{so}, Config: conf, Dir: dir})

@@ -154,7 +154,15 @@ func footprintRouter(dir, so, output string, srv *intaketest.Server) (fbtest.Fir
 		fl.Options = []string{"Name null_go", workersBoth}
 		return fl, []string{so}
 	}
-	fl.Options = fbtest.SeedOptions(srv.URL, "bench") // workers 2 included
+	// The seed task definition's options at the others' workers: threads
+	// and memory are compared at the same workers (the seed runs 4).
+	fl.Options = nil
+	for _, opt := range fbtest.SeedOptions(srv.URL, "bench") {
+		if !strings.HasPrefix(strings.ToLower(opt), "workers ") {
+			fl.Options = append(fl.Options, opt)
+		}
+	}
+	fl.Options = append(fl.Options, workersBoth)
 	return fl, []string{so}
 }
 

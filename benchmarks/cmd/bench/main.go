@@ -40,6 +40,7 @@ var (
 	realFB     string // -realfb
 	pluginEnv  string // -pluginenv
 	perfDir    string // -perf
+	scaleFB    string // -scalefb
 )
 
 // defaultConfig is the row of the shipped defaults.
@@ -84,11 +85,12 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per configuration (median taken)")
 	out := flag.String("out", "", "also write the report (Markdown) to this file")
 	flag.StringVar(&profileDir, "profile", "", "write a Go CPU profile of each datadog_go configuration's last run to this folder")
-	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section; \"idle\": only its idle footprint)")
+	flag.StringVar(&only, "only", "", "run only the configurations whose name contains this (\"realfb\": only the real-Fluent-Bit section; \"idle\": only its idle footprint; \"scale\": only the many-containers and distant-intake sections)")
 	flag.StringVar(&perfDir, "perf", "", "profile each output's router with perf record -g on the lines with an unstripped Fluent Bit (symbols/), into this folder")
 	flag.StringVar(&pluginEnv, "pluginenv", "", "environment of datadog_go's real-Fluent-Bit routers, \"K=V K=V\" (GOGC=50, GOMAXPROCS=1...)")
 	idleSO := flag.String("idleso", "", "other builds of datadog_go measured in the idle runs beside it, \"label=path label=path\"")
 	flag.StringVar(&realFB, "realfb", strings.Join(fbtest.Lines, ","), "real Fluent Bit versions to measure the FireLens router on (empty: none)")
+	flag.StringVar(&scaleFB, "scalefb", fbtest.V4, "real Fluent Bit version of the many-containers and distant-intake sections (empty: none)")
 	flag.Parse()
 	if err := parseIdleSO(*idleSO); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -108,6 +110,14 @@ func run(so, host string, records, runs int, outPath string) error {
 			return err
 		}
 		fmt.Print(report)
+		return nil
+	}
+	if only == "scale" {
+		report, err := scaleSections(so, scaleFB, runs)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("# make bench results: many containers and a distant intake only\n\n%s.\n%s", machine(runs), report)
 		return nil
 	}
 	dir, err := os.MkdirTemp("", "bench")
@@ -196,7 +206,11 @@ func run(so, host string, records, runs int, outPath string) error {
 	if err != nil {
 		return err
 	}
-	report := render(results, stressResults, latency, ref, stress, runs, start) + growth + fb
+	scale, err := scaleSections(so, scaleFB, runs)
+	if err != nil {
+		return err
+	}
+	report := render(results, stressResults, latency, ref, stress, runs, start) + growth + fb + scale
 	fmt.Print(report)
 	if outPath != "" {
 		if err := writeChart(filepath.Join(filepath.Dir(outPath), "chart.svg"), lines); err != nil {

@@ -256,7 +256,7 @@ func renderFB(version string, records, runs int, null, builtin, gor *fbResult) s
 	R := (gor.cpu - null.cpu) / (builtin.cpu - null.cpu)
 	fmt.Fprintf(&b, "\n## Real Fluent Bit %s: the FireLens router\n\n", version)
 	fmt.Fprintf(&b, "The router ECS writes for an app container logging with `awsfirelens` (forward input on a unix socket, the `record_modifier` filter adding the ECS fields, the output on `Match app-firelens*`), fed %d FireLens records by a forward-protocol client (messages of 500, each acknowledged) and pinned to one CPU with `taskset -c 0`. CPU is the router process's user+sys time from start to exit (not the sender's, not the intake stand-in's); median of %d runs, the three outputs interleaved. ", records, runs)
-	b.WriteString("Built-in: the seed task definition's options (`Host`/`Port` at the stand-in, `TLS off`, `compress gzip`); datadog_go: the same task definition after the switch (`workers 2`, defaults otherwise).")
+	b.WriteString("Built-in: the seed task definition's options (`Host`/`Port` at the stand-in, `TLS off`, `compress gzip`); datadog_go: the same task definition after the switch (`workers 4`, defaults otherwise).")
 	if version == fbtest.V19 {
 		b.WriteString(" On 1.9.10 the built-in runs without `provider ecs`: with it, every flush fails (\"Cannot allocate memory\" in its ECS remapping) and the process soon aborts (`free(): corrupted unsorted chunks`), so it writes less JSON per record than ours (no ECS tags).")
 	}

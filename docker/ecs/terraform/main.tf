@@ -95,7 +95,7 @@ resource "aws_ecs_task_definition" "singsong_ecs_task_definition" {
           provider                   = "ecs"
           auto_multiline             = "on"
           site                       = var.datadog_site
-          workers                    = "2"
+          workers                    = "4"
           Retry_Limit                = "no_limits"
           "storage.total_limit_size" = "1G"
         }

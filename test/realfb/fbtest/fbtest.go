@@ -1,5 +1,5 @@
 // Package fbtest runs real Fluent Bit as a process for tests and benchmarks:
-// it finds the binaries (FLUENT_BIT, FLUENT_BIT_19, else
+// it finds the binaries (FLUENT_BIT_5, FLUENT_BIT, FLUENT_BIT_19, else
 // <repo root>/../shared/fluent-bit/), writes a config, starts fluent-bit with
 // the plugin loaded by -e, waits until the engine is up, stops it with
 // SIGTERM and keeps its log and resource usage. forward.go speaks the
@@ -146,13 +146,13 @@ func Plugin() (string, error) {
 	return pluginPath, pluginErr
 }
 
-// ReadyLine is what both Fluent Bit lines log once inputs and outputs are
+// ReadyLine is what every Fluent Bit line logs once inputs and outputs are
 // initialised (the stream processor starts last).
 const ReadyLine = "stream processor started"
 
 // Options describe one fluent-bit process.
 type Options struct {
-	Version string // V4 (default) or V19
+	Version string // one of Lines (default V4)
 	Binary  string // overrides Version's lookup
 	Config  string // the config, written to Dir/fluent-bit.conf (or ConfigName)
 	// ConfigName is the config's file name in Dir; Fluent Bit 4 reads a
@@ -299,6 +299,10 @@ func Start(t testing.TB, o Options) *Process {
 		}
 		if t.Failed() {
 			t.Logf("fluent-bit log:\n%s", Tail(p.Log(), 6000))
+			if p.LogFile != "" {
+				b, _ := os.ReadFile(p.LogFile)
+				t.Logf("its Log_File:\n%s", Tail(string(b), 6000))
+			}
 		}
 	})
 	return p

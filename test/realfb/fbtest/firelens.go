@@ -95,6 +95,6 @@ func SeedOptions(endpoint, apikey string) []string {
 	return []string{
 		"Name datadog_go", "dd_message_key log", "dd_service singsong", "dd_source httpd",
 		"dd_tags env:prod", "provider ecs", "endpoint " + endpoint, "apikey " + apikey,
-		"workers 2", "Retry_Limit no_limits",
+		"workers 4", "Retry_Limit no_limits",
 	}
 }
