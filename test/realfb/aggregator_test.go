@@ -138,12 +138,7 @@ func runAggregator(t *testing.T, version string, fireLens bool) {
 	}
 	add(append(orders, "ddtags", []any{"team:orders", "tier:web"}, "log", nil, "message", "typed seq=405")...)
 
-	f, err := fbtest.DialForward("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	f.Ack = true
+	f := dialAcked(t, socket)
 	if err := fbtest.SendRecords(f, "forwarded", records, 50); err != nil {
 		t.Fatal(err)
 	}

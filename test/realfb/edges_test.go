@@ -132,12 +132,7 @@ func identicalChunks(t *testing.T, v string) {
 		events[i] = fbtest.Event{Time: at, Record: r}
 	}
 	const copies = 4
-	f, err := fbtest.DialForward("unix", fl.Socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	f.Ack = true
+	f := dialAcked(t, fl.Socket)
 	for c := 0; c < copies; c++ {
 		if err := f.Send(fl.Tag(), events); err != nil {
 			t.Fatal(err)

@@ -175,3 +175,17 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// dialAcked connects to a Fluent Bit's forward socket with each message
+// acknowledged (a record sent is a record Fluent Bit holds), closed when
+// the test ends.
+func dialAcked(t *testing.T, socket string) *fbtest.Forwarder {
+	t.Helper()
+	f, err := fbtest.DialForward("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	f.Ack = true
+	return f
+}

@@ -73,12 +73,7 @@ func TestOutageRetryLimitOne(t *testing.T) {
 			}
 			fl.Service = []string{"Flush 1", "scheduler.base 3", "scheduler.cap 3"}
 			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
-			f, err := fbtest.DialForward("unix", fl.Socket)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			f.Ack = true
+			f := dialAcked(t, fl.Socket)
 
 			n := int(send/time.Second) * rate
 			recs := fbtest.Records(n, 28, fbtest.DefaultContainer)

@@ -29,12 +29,7 @@ func TestFallingBehindWarning(t *testing.T) {
 			fl.Options = append(fbtest.SeedOptions(srv.URL, apiKey), "workers 1")
 			fl.Service = []string{"Flush 1", "Grace 2"}
 			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
-			f, err := fbtest.DialForward("unix", fl.Socket)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			f.Ack = true
+			f := dialAcked(t, fl.Socket)
 			recs := fbtest.Records(3000, 5, fbtest.DefaultContainer)
 			const want = "falling behind: 1 worker(s) busy flushing"
 			deadline := time.Now().Add(70 * time.Second)
