@@ -108,27 +108,37 @@ func TestREADMEPerformance(t *testing.T) {
 	}
 	for _, version := range fbtest.Lines {
 		sec := doctest.Section(t, filepath.Join(root, "benchmarks", "RESULTS.md"), "Real Fluent Bit "+version+":")
-		cells := func(prefix string) []string {
+		// rows returns the cells of every row starting with prefix, in
+		// order: the router table's first, then the memory table's.
+		rows := func(prefix string, n int) [][]string {
+			var out [][]string
 			for _, line := range strings.Split(sec, "\n") {
 				if strings.HasPrefix(line, "| "+prefix) {
 					c := strings.Split(line, "|")
 					for i := range c {
 						c[i] = strings.TrimSpace(c[i])
 					}
-					return c
+					out = append(out, c)
 				}
 			}
-			t.Fatalf("RESULTS.md %s: no row %q", version, prefix)
-			return nil
+			if len(out) < n {
+				t.Fatalf("RESULTS.md %s: %d rows %q, want %d (router and memory tables)", version, len(out), prefix, n)
+			}
+			return out
 		}
-		builtin, ours := cells("built-in datadog"), cells("datadog_go (default config)")
-		ratio := regexp.MustCompile(`router ratio CPU\(go\) / CPU\(built-in\) = \*\*([0-9.]+)\*\*`).FindStringSubmatch(sec)
-		if ratio == nil {
-			t.Fatalf("RESULTS.md %s: no router ratio", version)
+		builtin, ours := rows("built-in datadog", 2), rows("datadog_go (default config)", 2)
+		figure := func(name string) string {
+			m := regexp.MustCompile(regexp.QuoteMeta(name) + ` = \*\*([0-9.]+)x?\*\*`).FindStringSubmatch(sec)
+			if m == nil {
+				t.Fatalf("RESULTS.md %s: no %q", version, name)
+			}
+			return m[1]
 		}
-		// | output | router CPU s | CPU beyond null µs/record | ... | peak RSS MB | ...
-		want := "| " + version + " | " + builtin[3] + " → " + ours[3] + " µs | " + ratio[1] + " | " +
-			builtin[6] + " → " + ours[6] + " MB |"
+		ratio, wire := figure("router ratio CPU(go) / CPU(built-in)"), figure("wire bytes, go / built-in")
+		// router table: | output | router CPU s | CPU beyond null µs/record | ...
+		// memory table: | output | idle RSS MB | anonymous | file | idle threads | Go init | paced peak RSS MB | ...
+		want := "| " + version + " | " + builtin[0][3] + " → " + ours[0][3] + " µs | " + ratio + " | " + wire + " | " +
+			builtin[1][2] + " → " + ours[1][2] + " MB | " + builtin[1][7] + " → " + ours[1][7] + " MB |"
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README's performance row for %s is not the latest make bench's: want\n%s", version, want)
 		}
