@@ -126,23 +126,18 @@ func TestBadKeyFailsStartUp(t *testing.T) {
 // workers 4 and Retry_Limit no_limits: every record arrives exactly once.
 // Fluent Bit's own retries are made quick (scheduler.base 1, cap 2).
 func TestFaultMatrixExactlyOnce(t *testing.T) {
-	t.Parallel()
-	for _, v := range fbtest.Lines {
-		t.Run(v, func(t *testing.T) {
-			t.Parallel()
-			fbtest.Require(t, v)
-			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, Fault: fbtest.FaultMatrix})
-			dir := t.TempDir()
-			fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
-			fl.Options = append(append([]string{}, fbtest.FaultMatrixOptions...), fbtest.SeedOptions(srv.URL, apiKey)...)
-			fl.Service = []string{"scheduler.base 1", "scheduler.cap 2"}
-			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
-			const n = 20000
-			send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 9, fbtest.DefaultContainer))
-			checkDelivered(t, srv, p, n)
-			if st := srv.Stats(); st.Faults < 10 {
-				t.Errorf("only %d faults injected", st.Faults)
-			}
-		})
-	}
+	eachLine(t, fbtest.Lines, func(t *testing.T, v string) {
+		srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, Fault: fbtest.FaultMatrix})
+		dir := t.TempDir()
+		fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+		fl.Options = append(append([]string{}, fbtest.FaultMatrixOptions...), fbtest.SeedOptions(srv.URL, apiKey)...)
+		fl.Service = []string{"scheduler.base 1", "scheduler.cap 2"}
+		p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir})
+		const n = 20000
+		send(t, fl.Socket, fl.Tag(), fbtest.Records(n, 9, fbtest.DefaultContainer))
+		checkDelivered(t, srv, p, n)
+		if st := srv.Stats(); st.Faults < 10 {
+			t.Errorf("only %d faults injected", st.Faults)
+		}
+	})
 }

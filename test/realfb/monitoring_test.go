@@ -39,83 +39,78 @@ const badRecord = "BAD-RECORD-FOR-THE-INTAKE"
 // with a fluentbit_metrics input it crashes at exit, built-in outputs alone
 // included; docs/operations.md says so).
 func TestMetricsAndLogFile(t *testing.T) {
-	t.Parallel()
-	for _, v := range fbtest.Lines {
-		t.Run(v, func(t *testing.T) {
-			t.Parallel()
-			fbtest.Require(t, v)
-			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, RejectMarker: badRecord, Fault: func(n int) intaketest.Fault {
-				if n%2 == 1 {
-					return intaketest.Fault{Status: 503}
-				}
-				return intaketest.Fault{}
-			}})
-			dir := t.TempDir()
-			logFile := filepath.Join(dir, "fluent-bit.log")
-			port := freePort(t)
-			fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
-			fl.Options = append(fbtest.SeedOptions(srv.URL, apiKey), "Alias router_dd", "stats_interval 1s")
-			fl.Service = append(append([]string{}, fastRetry...), "Log_File "+logFile, "Log_Level info")
-			url := fmt.Sprintf("http://127.0.0.1:%d/api/v2/metrics/prometheus", port)
-			if v != fbtest.V19 {
-				fl.Service = append(fl.Service, "HTTP_Server On", "HTTP_Listen 127.0.0.1", fmt.Sprintf("HTTP_Port %d", port))
-			} else {
-				url = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
-				fl.Extra = fmt.Sprintf("[INPUT]\n    Name fluentbit_metrics\n    Tag internal_metrics\n    scrape_interval 1\n\n"+
-					"[OUTPUT]\n    Name prometheus_exporter\n    Match internal_metrics\n    Host 127.0.0.1\n    Port %d\n", port)
+	eachLine(t, fbtest.Lines, func(t *testing.T, v string) {
+		srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey, RejectMarker: badRecord, Fault: func(n int) intaketest.Fault {
+			if n%2 == 1 {
+				return intaketest.Fault{Status: 503}
 			}
-			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir, LogFile: logFile})
+			return intaketest.Fault{}
+		}})
+		dir := t.TempDir()
+		logFile := filepath.Join(dir, "fluent-bit.log")
+		port := freePort(t)
+		fl := fbtest.SeedTask(filepath.Join(dir, "fluent.sock"))
+		fl.Options = append(fbtest.SeedOptions(srv.URL, apiKey), "Alias router_dd", "stats_interval 1s")
+		fl.Service = append(append([]string{}, fastRetry...), "Log_File "+logFile, "Log_Level info")
+		url := fmt.Sprintf("http://127.0.0.1:%d/api/v2/metrics/prometheus", port)
+		if v != fbtest.V19 {
+			fl.Service = append(fl.Service, "HTTP_Server On", "HTTP_Listen 127.0.0.1", fmt.Sprintf("HTTP_Port %d", port))
+		} else {
+			url = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+			fl.Extra = fmt.Sprintf("[INPUT]\n    Name fluentbit_metrics\n    Tag internal_metrics\n    scrape_interval 1\n\n"+
+				"[OUTPUT]\n    Name prometheus_exporter\n    Match internal_metrics\n    Host 127.0.0.1\n    Port %d\n", port)
+		}
+		p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir, LogFile: logFile})
 
-			const n = 400
-			records := fbtest.Records(n, 21, fbtest.DefaultContainer)
-			bad := msgp.AppendMapHeader(nil, 2)
-			bad = msgp.AppendString(msgp.AppendString(bad, "log"), badRecord)
-			bad = msgp.AppendString(msgp.AppendString(bad, "source"), "stdout")
-			records = append(records[:150:150], append([][]byte{bad}, records[150:]...)...)
-			send(t, fl.Socket, fl.Tag(), records)
-			checkDelivered(t, srv, p, n)
+		const n = 400
+		records := fbtest.Records(n, 21, fbtest.DefaultContainer)
+		bad := msgp.AppendMapHeader(nil, 2)
+		bad = msgp.AppendString(msgp.AppendString(bad, "log"), badRecord)
+		bad = msgp.AppendString(msgp.AppendString(bad, "source"), "stdout")
+		records = append(records[:150:150], append([][]byte{bad}, records[150:]...)...)
+		send(t, fl.Socket, fl.Tag(), records)
+		checkDelivered(t, srv, p, n)
 
-			series := func(name, label string) string {
-				return `fluentbit_datadog_go_` + name + `{name="router_dd"` + label + `}`
-			}
-			want := map[string]func(float64) bool{
-				series("records_received_total", ""):                                func(x float64) bool { return x == n+1 },
-				series("records_delivered_total", ""):                               func(x float64) bool { return x == n },
-				series("records_dropped_total", `,reason="refused"`):                func(x float64) bool { return x == 1 },
-				series("records_dropped_total", `,reason="malformed"`):              func(x float64) bool { return x == 0 },
-				series("retries_total", ""):                                         func(x float64) bool { return x > 0 },
-				series("requests_total", `,outcome="failed",answer="5xx"`):          func(x float64) bool { return x > 0 },
-				series("last_accepted_timestamp_seconds", ""):                       func(x float64) bool { return x > float64(time.Now().Add(-time.Minute).Unix()) },
-				`fluentbit_output_proc_records_total{name="router_dd"}`:             func(x float64) bool { return x >= 0 }, // Fluent Bit's own
-				`# TYPE fluentbit_datadog_go_records_dropped_total counter`:         nil,
-				`# TYPE fluentbit_datadog_go_last_accepted_timestamp_seconds gauge`: nil,
-			}
-			var text string
-			ok := fbtest.WaitFor(20*time.Second, func() bool {
-				text = httpGet(url)
-				return len(mismatches(text, want)) == 0
-			})
-			if !ok {
-				t.Errorf("%s: %q\n%s", url, mismatches(text, want), text)
-			}
-
-			p.Stop(20 * time.Second)
-			file := readFile(t, logFile)
-			for _, line := range []string{
-				"] [ info] [output:datadog_go:router_dd] out_datadog_go ",
-				"] [ warn] [output:datadog_go:router_dd] dropped 1 record(s) the intake refused alone twice",
-				"] [ info] [output:datadog_go:router_dd] stats records_in=",                               // from the stats goroutine
-				"] [ info] [output:datadog_go:router_dd] exit: records_in=401 records_out=400 pending=0 ", // counted once
-			} {
-				if !strings.Contains(file, line) {
-					t.Errorf("Log_File lacks %q:\n%s", line, fbtest.Tail(file, 4000))
-				}
-			}
-			if strings.Contains(p.Log(), "[output:datadog_go:") || strings.Contains(file, apiKey) {
-				t.Errorf("plugin lines outside Log_File, or the key in it:\n%s", fbtest.Tail(p.Log(), 3000))
-			}
+		series := func(name, label string) string {
+			return `fluentbit_datadog_go_` + name + `{name="router_dd"` + label + `}`
+		}
+		want := map[string]func(float64) bool{
+			series("records_received_total", ""):                                func(x float64) bool { return x == n+1 },
+			series("records_delivered_total", ""):                               func(x float64) bool { return x == n },
+			series("records_dropped_total", `,reason="refused"`):                func(x float64) bool { return x == 1 },
+			series("records_dropped_total", `,reason="malformed"`):              func(x float64) bool { return x == 0 },
+			series("retries_total", ""):                                         func(x float64) bool { return x > 0 },
+			series("requests_total", `,outcome="failed",answer="5xx"`):          func(x float64) bool { return x > 0 },
+			series("last_accepted_timestamp_seconds", ""):                       func(x float64) bool { return x > float64(time.Now().Add(-time.Minute).Unix()) },
+			`fluentbit_output_proc_records_total{name="router_dd"}`:             func(x float64) bool { return x >= 0 }, // Fluent Bit's own
+			`# TYPE fluentbit_datadog_go_records_dropped_total counter`:         nil,
+			`# TYPE fluentbit_datadog_go_last_accepted_timestamp_seconds gauge`: nil,
+		}
+		var text string
+		ok := fbtest.WaitFor(20*time.Second, func() bool {
+			text = httpGet(url)
+			return len(mismatches(text, want)) == 0
 		})
-	}
+		if !ok {
+			t.Errorf("%s: %q\n%s", url, mismatches(text, want), text)
+		}
+
+		p.Stop(20 * time.Second)
+		file := readFile(t, logFile)
+		for _, line := range []string{
+			"] [ info] [output:datadog_go:router_dd] out_datadog_go ",
+			"] [ warn] [output:datadog_go:router_dd] dropped 1 record(s) the intake refused alone twice",
+			"] [ info] [output:datadog_go:router_dd] stats records_in=",                               // from the stats goroutine
+			"] [ info] [output:datadog_go:router_dd] exit: records_in=401 records_out=400 pending=0 ", // counted once
+		} {
+			if !strings.Contains(file, line) {
+				t.Errorf("Log_File lacks %q:\n%s", line, fbtest.Tail(file, 4000))
+			}
+		}
+		if strings.Contains(p.Log(), "[output:datadog_go:") || strings.Contains(file, apiKey) {
+			t.Errorf("plugin lines outside Log_File, or the key in it:\n%s", fbtest.Tail(p.Log(), 3000))
+		}
+	})
 }
 
 // Log_Level error (the service's, or the output's log_level) hides the

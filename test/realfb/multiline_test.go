@@ -115,68 +115,63 @@ func TestMultiLineCorpora(t *testing.T) {
 // source, and a line of a container without the rule as it is. On every
 // supported line.
 func TestMultiLineRuleEndToEnd(t *testing.T) {
-	t.Parallel()
-	for _, v := range fbtest.Lines {
-		t.Run(v, func(t *testing.T) {
-			t.Parallel()
-			fbtest.Require(t, v)
-			label, _ := json.Marshal([]map[string]any{{"source": "java", "log_processing_rules": []map[string]string{
-				{"type": "multi_line", "name": "new_log_start_with_date", "pattern": `\d{4}-(0?[1-9]|1[012])-(0?[1-9]|[12][0-9]|3[01])`},
-			}}})
-			doc := ecstest.WithLabel(t, ecstest.Doc(t, "fargate-service-task.json"), "app", labels.ADLogs, string(label))
-			metaURI, hits := serveTask(t, "/v4/users", doc)
-			srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
-			dir := t.TempDir()
-			fl := fbtest.FireLens{
-				Socket: filepath.Join(dir, "fluent.sock"), Container: "app",
-				Cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/prod", TaskARN: "arn:aws:ecs:us-east-1:123456789012:task/prod/5f1a2b3c4d5e6f708192a3b4c5d6e7f8",
-				TaskDefinition: "users:17",
-				Options: []string{"Name datadog_go", "dd_message_key log", "provider ecs", "endpoint " + srv.URL, "apikey " + apiKey,
-					"workers 2", "Retry_Limit no_limits"},
+	eachLine(t, fbtest.Lines, func(t *testing.T, v string) {
+		label, _ := json.Marshal([]map[string]any{{"source": "java", "log_processing_rules": []map[string]string{
+			{"type": "multi_line", "name": "new_log_start_with_date", "pattern": `\d{4}-(0?[1-9]|1[012])-(0?[1-9]|[12][0-9]|3[01])`},
+		}}})
+		doc := ecstest.WithLabel(t, ecstest.Doc(t, "fargate-service-task.json"), "app", labels.ADLogs, string(label))
+		metaURI, hits := serveTask(t, "/v4/users", doc)
+		srv := intaketest.StartT(t, intaketest.Options{APIKey: apiKey})
+		dir := t.TempDir()
+		fl := fbtest.FireLens{
+			Socket: filepath.Join(dir, "fluent.sock"), Container: "app",
+			Cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/prod", TaskARN: "arn:aws:ecs:us-east-1:123456789012:task/prod/5f1a2b3c4d5e6f708192a3b4c5d6e7f8",
+			TaskDefinition: "users:17",
+			Options: []string{"Name datadog_go", "dd_message_key log", "provider ecs", "endpoint " + srv.URL, "apikey " + apiKey,
+				"workers 2", "Retry_Limit no_limits"},
+		}
+		p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir, Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
+		if !fbtest.WaitFor(10*time.Second, func() bool { return hits.Load() > 0 }) {
+			t.Fatal("the plugin never asked the task metadata endpoint")
+		}
+		time.Sleep(200 * time.Millisecond) // the answer is parsed in the background
+		java := jointest.Read(t, "java")
+		const app = "5f1a2b3c4d5e6f708192a3b4c5d6e7f8-1234567890"
+		var records [][]byte
+		for _, l := range java.Lines {
+			records = append(records, lineRecord(app, "app", "stderr", l))
+		}
+		records = append(records, lineRecord("other-container", "sidecar", "stderr", "\tat a line of a container without the rule"))
+		send(t, fl.Socket, fl.Tag(), records)
+		// The rule: the lines before the first date, and from each dated
+		// line to the next, make one log each.
+		var want []string
+		for _, l := range java.Lines {
+			if len(want) == 0 || len(l) > 4 && l[0] >= '0' && l[0] <= '9' && l[4] == '-' {
+				want = append(want, l)
+			} else {
+				want[len(want)-1] += "\n" + l
 			}
-			p := fbtest.Start(t, fbtest.Options{Version: v, Config: fl.Config(), Dir: dir, Env: []string{"ECS_CONTAINER_METADATA_URI_V4=" + metaURI}})
-			if !fbtest.WaitFor(10*time.Second, func() bool { return hits.Load() > 0 }) {
-				t.Fatal("the plugin never asked the task metadata endpoint")
-			}
-			time.Sleep(200 * time.Millisecond) // the answer is parsed in the background
-			java := jointest.Read(t, "java")
-			const app = "5f1a2b3c4d5e6f708192a3b4c5d6e7f8-1234567890"
-			var records [][]byte
-			for _, l := range java.Lines {
-				records = append(records, lineRecord(app, "app", "stderr", l))
-			}
-			records = append(records, lineRecord("other-container", "sidecar", "stderr", "\tat a line of a container without the rule"))
-			send(t, fl.Socket, fl.Tag(), records)
-			// The rule: the lines before the first date, and from each dated
-			// line to the next, make one log each.
-			var want []string
-			for _, l := range java.Lines {
-				if len(want) == 0 || len(l) > 4 && l[0] >= '0' && l[0] <= '9' && l[4] == '-' {
-					want = append(want, l)
-				} else {
-					want[len(want)-1] += "\n" + l
+		}
+		if !fbtest.WaitFor(30*time.Second, func() bool { return srv.Stats().Entries >= len(want)+1 }) {
+			t.Fatalf("%d logs arrived in 30 s, want %d", srv.Stats().Entries, len(want)+1)
+		}
+		if !p.Stop(20 * time.Second) {
+			t.Fatal("fluent-bit did not exit on SIGTERM in 20 s")
+		}
+		var got []string
+		for _, l := range srv.Logs() {
+			if strings.Contains(l["ddtags"].(string), "container_id:"+app) {
+				got = append(got, l["message"].(string))
+				if l["ddsource"] != "java" {
+					t.Errorf("ddsource %v, want the label's java", l["ddsource"])
 				}
+			} else if l["message"] != "\tat a line of a container without the rule" {
+				t.Errorf("the other container's line: %q", l["message"])
 			}
-			if !fbtest.WaitFor(30*time.Second, func() bool { return srv.Stats().Entries >= len(want)+1 }) {
-				t.Fatalf("%d logs arrived in 30 s, want %d", srv.Stats().Entries, len(want)+1)
-			}
-			if !p.Stop(20 * time.Second) {
-				t.Fatal("fluent-bit did not exit on SIGTERM in 20 s")
-			}
-			var got []string
-			for _, l := range srv.Logs() {
-				if strings.Contains(l["ddtags"].(string), "container_id:"+app) {
-					got = append(got, l["message"].(string))
-					if l["ddsource"] != "java" {
-						t.Errorf("ddsource %v, want the label's java", l["ddsource"])
-					}
-				} else if l["message"] != "\tat a line of a container without the rule" {
-					t.Errorf("the other container's line: %q", l["message"])
-				}
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("%d logs, want %d:\n%q", len(got), len(want), got)
-			}
-		})
-	}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%d logs, want %d:\n%q", len(got), len(want), got)
+		}
+	})
 }
